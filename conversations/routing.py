@@ -1,0 +1,2 @@
+# WebSocket routes of the customer widget.
+websocket_urlpatterns = []

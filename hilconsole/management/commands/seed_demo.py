@@ -1,0 +1,64 @@
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from conversations.services import inbox_ensure
+from reviews.roles import REVIEWER, SUPPORT_AGENT, role_groups_ensure, user_grant_role
+
+DEMO_PASSWORD = "hil-demo"
+
+# (username, first name, last name, role); role None is the superuser.
+DEMO_PEOPLE = [
+    ("admin", "Ada", "Admin", None),
+    ("ana", "Ana", "Lopez", SUPPORT_AGENT),
+    ("ben", "Ben", "Okafor", SUPPORT_AGENT),
+    ("rita", "Rita", "Novak", REVIEWER),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo people and inbox. Safe to run again: existing rows are kept as they are."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Seed even with DEBUG off. Demo accounts have a published password.",
+        )
+
+    def handle(self, *args, allow_production=False, **options):
+        if not settings.DEBUG and not allow_production:
+            raise CommandError("DEBUG is off: refusing to create demo accounts with a known password.")
+        with transaction.atomic():
+            role_groups_ensure()
+            created = [username for username, *rest in DEMO_PEOPLE if self._ensure_person(username, *rest)]
+            inbox, inbox_created = inbox_ensure(
+                name="Demo shop",
+                allowed_origins=["http://127.0.0.1:8000", "http://localhost:8000"],
+                greeting="Hi! I'm the Demo shop assistant. How can I help?",
+            )
+        self.stdout.write(f"Demo data ready ({len(created)} people and {int(inbox_created)} inbox created).")
+        self.stdout.write("Logins (password for all: %s):" % DEMO_PASSWORD)
+        for username, first, last, role in DEMO_PEOPLE:
+            self.stdout.write(f"  {username:<6} {first} {last}, {role or 'admin (superuser)'}")
+        self.stdout.write(f"Inbox {inbox.name!r}, widget token {inbox.widget_token}")
+
+    def _ensure_person(self, username, first_name, last_name, role) -> bool:
+        User = get_user_model()
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={
+                "first_name": first_name,
+                "last_name": last_name,
+                "email": f"{username}@demo.example",
+                "is_staff": True,
+                "is_superuser": role is None,
+            },
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        if role:
+            user_grant_role(user, role)
+        return created

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from hilconsole import health
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="desk:home", permanent=False)),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("desk/", include("reviews.urls")),
+    path("widget/", include("conversations.urls")),
+]
+
+admin.site.site_header = "HIL Console"
+admin.site.site_title = "HIL Console admin"
+admin.site.index_title = "Operations"

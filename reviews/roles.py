@@ -1,0 +1,28 @@
+"""Who may use the desk. Roles are Django groups, so admins manage them in the admin."""
+
+from django.contrib.auth.models import Group
+
+SUPPORT_AGENT = "Support agents"
+REVIEWER = "Reviewers"
+DESK_ROLES = (SUPPORT_AGENT, REVIEWER)
+
+
+def role_groups_ensure() -> None:
+    for name in DESK_ROLES:
+        Group.objects.get_or_create(name=name)
+
+
+def user_grant_role(user, role: str) -> None:
+    if role not in DESK_ROLES:
+        raise ValueError(f"Unknown desk role {role!r}; expected one of {DESK_ROLES}.")
+    user.groups.add(Group.objects.get(name=role))
+
+
+def user_desk_roles(user) -> list[str]:
+    if not user.is_authenticated:
+        return []
+    return list(user.groups.filter(name__in=DESK_ROLES).values_list("name", flat=True))
+
+
+def user_may_use_desk(user) -> bool:
+    return user.is_authenticated and (user.is_superuser or bool(user_desk_roles(user)))

@@ -1,0 +1,2 @@
+# WebSocket routes of the desk (its live dashboards).
+websocket_urlpatterns = []

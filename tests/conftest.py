@@ -1,0 +1,126 @@
+import os
+import urllib.request
+import uuid
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from hilconsole import embedded
+from hilconsole.celery import app as celery_app
+from reviews.roles import REVIEWER, SUPPORT_AGENT, role_groups_ensure, user_grant_role
+from tests.processes import BASE_DIR, ConsoleProcess, free_port, python_command
+
+LOG_DIR = BASE_DIR / "var" / "test" / "logs"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    if settings.EMBEDDED_SERVICES is not None and not settings.TEST_SERVICES_WERE_RUNNING:
+        embedded.stop(settings.EMBEDDED_SERVICES)
+
+
+# The cast ----------------------------------------------------------------------------------
+
+
+def _person(django_user_model, username, role=None, **extra):
+    role_groups_ensure()
+    user = django_user_model.objects.create_user(
+        username=username, password="pw", first_name=username.capitalize(), **extra
+    )
+    if role:
+        user_grant_role(user, role)
+    return user
+
+
+@pytest.fixture
+def site_admin(django_user_model):
+    return _person(django_user_model, "ada", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def support_agent(django_user_model):
+    return _person(django_user_model, "ana", SUPPORT_AGENT, is_staff=True)
+
+
+@pytest.fixture
+def second_agent(django_user_model):
+    return _person(django_user_model, "ben", SUPPORT_AGENT, is_staff=True)
+
+
+@pytest.fixture
+def reviewer(django_user_model):
+    return _person(django_user_model, "rita", REVIEWER, is_staff=True)
+
+
+@pytest.fixture
+def outsider(django_user_model):
+    """Signed in, but with no role: must see nothing of the console."""
+    return _person(django_user_model, "olga")
+
+
+# Real services and processes ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def embedded_services():
+    if settings.EMBEDDED_SERVICES is None:
+        pytest.skip("DATABASE_URL and REDIS_URL point at external services this test must not stop")
+    return settings.EMBEDDED_SERVICES
+
+
+@pytest.fixture(scope="session")
+def console_env(django_db_setup):
+    """The environment of a console process that uses the test database and test Redis."""
+    db = connection.settings_dict
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "hilconsole.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def worker_answers_ping(hostname: str) -> bool:
+    try:
+        with celery_app.connection_for_write() as broker:
+            return bool(celery_app.control.ping(destination=[hostname], timeout=0.5, connection=broker))
+    except Exception:  # the broker itself is not reachable (yet)
+        return False
+
+
+@pytest.fixture(scope="session")
+def live_worker(console_env):
+    """A real Celery worker (prefork, one child) consuming the test Redis broker."""
+    hostname = f"test-worker-{uuid.uuid4().hex[:6]}@localhost"
+    argv = python_command(
+        "-m", "celery", "-A", "hilconsole", "worker", "--pool=prefork", "--concurrency=1",
+        "--include=tests.celery_tasks", f"--hostname={hostname}", "--loglevel=INFO",
+        "--without-mingle", "--without-gossip",
+    )  # fmt: skip
+    worker = ConsoleProcess("worker", argv, console_env, lambda: worker_answers_ping(hostname), LOG_DIR)
+    worker.hostname = hostname
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+def _answers_http(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def live_server_url(console_env):
+    """The real ASGI server (daphne: HTTP and WebSockets) on a free port."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = python_command("-m", "daphne", "--bind", "127.0.0.1", "--port", str(port), "hilconsole.asgi:application")
+    server = ConsoleProcess("web", argv, console_env, lambda: _answers_http(f"{url}/healthz"), LOG_DIR)
+    server.start()
+    yield url
+    server.stop()
