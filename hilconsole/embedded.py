@@ -307,17 +307,23 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _refuse_busy_port(port: int, port_variable: str, url_variable: str) -> None:
+def port_is_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # As the servers themselves do: lingering TIME_WAIT connections are no conflict.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind((HOST, port))
+            probe.bind((host, port))
         except OSError:
-            raise EmbeddedServiceError(
-                f"Port {port} on {HOST} is already in use by another program. Stop that program, "
-                f"choose another port with {port_variable}=<port>, or point {url_variable} at your own server."
-            ) from None
+            return False
+    return True
+
+
+def _refuse_busy_port(port: int, port_variable: str, url_variable: str) -> None:
+    if not port_is_free(HOST, port):
+        raise EmbeddedServiceError(
+            f"Port {port} on {HOST} is already in use by another program. Stop that program, "
+            f"choose another port with {port_variable}=<port>, or point {url_variable} at your own server."
+        )
 
 
 def _wait_until(condition, what: str) -> None:

@@ -10,12 +10,29 @@ import sys
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from hilconsole import embedded
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+class StrictEnv(environ.Env):
+    """django-environ, except that a boolean must be spelled as one: DEBUG=flase is an error."""
+
+    TRUE_WORDS = {"1", "true", "yes", "on"}
+    FALSE_WORDS = {"0", "false", "no", "off"}
+
+    def bool(self, var, default=environ.Env.NOTSET):
+        if var not in self.ENVIRON:
+            return super().bool(var, default=default)
+        word = self.ENVIRON[var].strip().lower()
+        if word not in self.TRUE_WORDS | self.FALSE_WORDS:
+            raise ImproperlyConfigured(f"{var}={self.ENVIRON[var]!r} is not a boolean: use true or false.")
+        return word in self.TRUE_WORDS
+
+
+env = StrictEnv()
 
 # Local development is the default; production sets DEBUG=false and gets the hardening below.
 DEBUG = env.bool("DEBUG", default=True)

@@ -70,16 +70,23 @@ def embedded_services():
 
 
 @pytest.fixture(scope="session")
-def console_env(django_db_setup):
+def console_env(django_db_setup, django_db_blocker):
     """The environment of a console process that uses the test database and test Redis."""
     db = connection.settings_dict
-    return {
+    yield {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "hilconsole.settings",
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "REDIS_URL": settings.REDIS_URL,
         "PYTHONUNBUFFERED": "1",
     }
+    # The processes are stopped by now, but PostgreSQL may not yet have noticed that their
+    # sessions ended; the test database can only be dropped once they are gone.
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 def worker_answers_ping(hostname: str) -> bool:
@@ -124,3 +131,34 @@ def live_server_url(console_env):
     server.start()
     yield url
     server.stop()
+
+
+# Browser -----------------------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# Without these Chromium keeps dialling Google's services, which a closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def page(live_server_url, monkeypatch):
+    """A fresh headless Chromium page (Debian's chromium, driven by Playwright)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+    # still plain blocking calls made between browser steps.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=live_server_url)
+        context.set_default_timeout(15_000)
+        yield context.new_page()
+        browser.close()

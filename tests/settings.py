@@ -20,4 +20,3 @@ TEST_SERVICES_WERE_RUNNING = all(embedded.status(_profile).values())
 from hilconsole.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
-

@@ -61,7 +61,11 @@ def test_readyz_reports_pgvector_when_the_extension_is_missing(client, live_work
     assert "not installed" in client.get("/readyz").json()["checks"]["pgvector"]["error"]
 
 
-@override_settings(CHANNEL_LAYERS={"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": ["redis://127.0.0.1:9/0"]}}})
+@override_settings(
+    CHANNEL_LAYERS={
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": ["redis://127.0.0.1:9/0"]}}
+    }
+)
 def test_readyz_reports_the_channel_layer_when_it_cannot_reach_its_redis(client, live_worker):
     status, overall, failing = readyz(client)
 

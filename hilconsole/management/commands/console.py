@@ -1,5 +1,4 @@
 import os
-import socket
 import sys
 
 from django.conf import settings
@@ -27,7 +26,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, host, port, no_seed, keep_services, **options):
-        _refuse_busy_port(host, port)
+        if not embedded.port_is_free(host, port):
+            raise CommandError(f"Cannot serve on {host}:{port}: the port is in use. Try another: PORT=8001 make run")
         call_command("migrate", interactive=False, verbosity=1)
         if not no_seed:
             call_command("seed_demo")
@@ -48,7 +48,9 @@ class Command(BaseCommand):
             )
 
     def _processes(self, host: str, port: int) -> dict[str, str]:
-        python = sys.executable
+        # exec: the server itself, not a shell around it, is the supervised child, so its
+        # crash is seen at once and signals reach it.
+        python = f"exec {sys.executable}"
         return {
             "web": f"{python} -m daphne --bind {host} --port {port} hilconsole.asgi:application",
             "worker": f"{python} -m celery -A hilconsole worker --loglevel=INFO --concurrency=2",
@@ -74,12 +76,3 @@ class Command(BaseCommand):
             + f"\n  Readiness    {base}/readyz\n"
             + "Press Ctrl-C to stop everything.\n"
         )
-
-
-def _refuse_busy_port(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise CommandError(f"Cannot serve on {host}:{port} ({error.strerror}). Try another port: PORT=8001 make run") from None

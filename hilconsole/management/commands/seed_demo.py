@@ -39,7 +39,7 @@ class Command(BaseCommand):
                 greeting="Hi! I'm the Demo shop assistant. How can I help?",
             )
         self.stdout.write(f"Demo data ready ({len(created)} people and {int(inbox_created)} inbox created).")
-        self.stdout.write("Logins (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
         for username, first, last, role in DEMO_PEOPLE:
             self.stdout.write(f"  {username:<6} {first} {last}, {role or 'admin (superuser)'}")
         self.stdout.write(f"Inbox {inbox.name!r}, widget token {inbox.widget_token}")

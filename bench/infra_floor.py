@@ -1,0 +1,147 @@
+"""The floor every later figure is compared with: one round trip through each infrastructure layer.
+
+Measured on this machine in one run, on the real services: a PostgreSQL commit of a small row,
+a Redis publish→subscribe round trip, a Celery no-op task enqueue→done through a real worker,
+and a Channels group_send→receive through the Redis channel layer. Prints median and p95 of
+each, and each layer's ratio to the raw Redis round trip.
+
+Runs on its own embedded services (var/bench) unless DATABASE_URL / REDIS_URL are set.
+"""
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hilconsole.settings")
+os.environ.setdefault("EMBEDDED_DIR", str(BASE_DIR / "var" / "bench"))
+os.environ.setdefault("EMBEDDED_PG_PORT", "55434")
+os.environ.setdefault("EMBEDDED_REDIS_PORT", "56381")
+
+import django  # noqa: E402
+
+django.setup()
+
+import redis  # noqa: E402
+from channels.layers import get_channel_layer  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from hilconsole import embedded  # noqa: E402
+from hilconsole.celery import app as celery_app  # noqa: E402
+from hilconsole.tasks import noop  # noqa: E402
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "300"))
+WARMUP = 20
+
+
+def timed(operation, rounds=ROUNDS) -> list[float]:
+    """Milliseconds per call of `operation`, after a warm-up."""
+    for _ in range(WARMUP):
+        operation()
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        operation()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def postgres_commit() -> list[float]:
+    with connection.cursor() as cursor:  # Django autocommit: each INSERT is its own commit
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_floor_row (id bigserial PRIMARY KEY, note text)")
+        try:
+            return timed(lambda: cursor.execute("INSERT INTO bench_floor_row (note) VALUES (%s)", ["floor"]))
+        finally:
+            cursor.execute("DROP TABLE bench_floor_row")
+
+
+def redis_publish_subscribe() -> list[float]:
+    publisher = redis.Redis.from_url(settings.REDIS_URL)
+    subscription = redis.Redis.from_url(settings.REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    subscription.subscribe("bench-floor")
+
+    def round_trip():
+        publisher.publish("bench-floor", b"ping")
+        while subscription.get_message(timeout=1.0) is None:
+            pass
+
+    try:
+        return timed(round_trip)
+    finally:
+        subscription.close()
+
+
+def celery_round_trip() -> list[float]:
+    return timed(lambda: noop.delay(1).get(timeout=10))
+
+
+def channels_round_trip() -> list[float]:
+    async def measure():
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add("bench-floor", channel)
+        samples = []
+        for round_number in range(WARMUP + ROUNDS):
+            started = time.perf_counter()
+            await layer.group_send("bench-floor", {"type": "bench.ping"})
+            await asyncio.wait_for(layer.receive(channel), 5)
+            if round_number >= WARMUP:
+                samples.append((time.perf_counter() - started) * 1000)
+        await layer.group_discard("bench-floor", channel)
+        return samples
+
+    return asyncio.run(measure())
+
+
+def start_worker() -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": settings.DATABASE_URL, "REDIS_URL": settings.REDIS_URL}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "hilconsole", "worker", "--concurrency=1", "--loglevel=WARNING",
+         "--hostname=bench-floor@localhost", "--without-mingle", "--without-gossip"],
+        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not celery_app.control.ping(destination=["bench-floor@localhost"], timeout=0.5):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("The benchmark's Celery worker did not start.")
+    return worker
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1]
+
+
+def main() -> None:
+    services = settings.EMBEDDED_SERVICES
+    started_here = services is not None and not os.environ.get("BENCH_KEEP_SERVICES")
+    worker = start_worker()
+    try:
+        figures = {
+            "redis publish→subscribe": redis_publish_subscribe(),
+            "postgres commit (small row)": postgres_commit(),
+            "celery no-op enqueue→done": celery_round_trip(),
+            "channels group_send→receive": channels_round_trip(),
+        }
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        connection.close()
+        if started_here:
+            embedded.stop(services)
+
+    floor = statistics.median(figures["redis publish→subscribe"])
+    print(f"infra_floor: {ROUNDS} round trips per layer after {WARMUP} warm-up, on {os.cpu_count()} cores")
+    print(f"{'layer':<30} {'median ms':>10} {'p95 ms':>10} {'× redis':>9}")
+    for layer, samples in figures.items():
+        median = statistics.median(samples)
+        print(f"{layer:<30} {median:>10.3f} {p95(samples):>10.3f} {median / floor:>9.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from conversations.models import Inbox
+from reviews.roles import REVIEWER, SUPPORT_AGENT, user_desk_roles
+
+pytestmark = pytest.mark.django_db
+
+
+def people():
+    # django-guardian keeps its own AnonymousUser row; it is nobody the demo created.
+    return get_user_model().objects.exclude(username="AnonymousUser")
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_creates_the_cast_and_prints_their_logins(settings):
+    settings.DEBUG = True
+    printed = seed()
+
+    users = {user.username: user for user in people()}
+    assert set(users) == {"admin", "ana", "ben", "rita"}
+    assert users["admin"].is_superuser and users["admin"].check_password("hil-demo")
+    assert user_desk_roles(users["ana"]) == [SUPPORT_AGENT] == user_desk_roles(users["ben"])
+    assert user_desk_roles(users["rita"]) == [REVIEWER]
+    assert Inbox.objects.get().name == "Demo shop"
+    assert "password for all: hil-demo" in printed and "ana" in printed and "rita" in printed
+
+
+def test_seed_demo_run_twice_changes_nothing_and_keeps_edits(settings):
+    settings.DEBUG = True
+    seed()
+    ana = get_user_model().objects.get(username="ana")
+    ana.set_password("ana-chose-this")
+    ana.save()
+    token = Inbox.objects.get().widget_token
+
+    printed = seed()
+
+    assert people().count() == 4
+    assert Inbox.objects.get().widget_token == token
+    assert get_user_model().objects.get(username="ana").check_password("ana-chose-this")
+    assert "0 people and 0 inbox created" in printed
+
+
+def test_seed_demo_refuses_to_plant_known_passwords_in_production(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        seed()
+    assert not people().exists()
