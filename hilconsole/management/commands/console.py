@@ -22,7 +22,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--keep-services",
             action="store_true",
-            help="Leave the embedded PostgreSQL and Redis running after the console stops.",
+            default=os.environ.get("KEEP_SERVICES", "") not in ("", "0", "false"),
+            help="Leave the embedded PostgreSQL and Redis running after the console stops (or KEEP_SERVICES=1).",
         )
 
     def handle(self, *args, host, port, no_seed, keep_services, **options):
