@@ -1,10 +1,82 @@
+from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
+from django.utils.html import format_html
 
-from conversations.models import Inbox
+from conversations.models import AuditEvent, Conversation, Customer, Inbox, Message
 
 
 @admin.register(Inbox)
 class InboxAdmin(admin.ModelAdmin):
-    list_display = ["name", "widget_token", "created_at"]
+    list_display = ["name", "widget_token", "identity_verification_required", "csat_enabled", "created_at"]
     search_fields = ["name"]
-    readonly_fields = ["created_at"]
+    readonly_fields = ["embed_tag", "created_at"]
+    fields = [
+        "name",
+        "greeting",
+        "allowed_origins",
+        "embed_tag",
+        "widget_token",
+        "identity_verification_required",
+        "identity_secret",
+        "business_hours",
+        "csat_enabled",
+        "created_at",
+    ]
+
+    @admin.display(description="Embed on your site")
+    def embed_tag(self, inbox):
+        if not inbox.pk:
+            return "Save the inbox to get its tag."
+        src = settings.PUBLIC_URL.rstrip("/") + static("widget/widget.js")
+        tag = '<code>&lt;script src="{}" data-inbox-token="{}" async&gt;&lt;/script&gt;</code>'
+        return format_html(tag, src, inbox.widget_token)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by the domain's services: admins look, they do not edit."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "inbox", "identifier", "email", "created_at"]
+    list_filter = ["inbox"]
+    search_fields = ["name", "email", "identifier"]
+    readonly_fields = ["inbox", "identifier", "created_at"]
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    fields = ["created_at", "sender", "author", "content"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReadOnlyAdmin):
+    list_display = ["id", "inbox", "customer", "status", "assignee", "priority", "created_at", "last_message_at"]
+    list_filter = ["status", "inbox", "priority"]
+    search_fields = ["customer__name", "customer__email", "handover_summary"]
+    list_select_related = ["inbox", "customer", "assignee"]
+    inlines = [MessageInline]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor_label", "action", "target_type", "target_id"]
+    list_filter = ["action", "target_type"]
+    search_fields = ["actor_label", "target_id"]
+    date_hierarchy = "created_at"

@@ -1,10 +1,22 @@
+import hashlib
+import hmac
 import secrets
 
+from django.conf import settings
 from django.db import models
 
 
 def new_widget_token() -> str:
     return secrets.token_urlsafe(24)
+
+
+def new_identity_secret() -> str:
+    return secrets.token_hex(32)
+
+
+def token_digest(token: str) -> str:
+    """Customer tokens are stored as digests only: a database leak must not leak sessions."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class Inbox(models.Model):
@@ -23,6 +35,21 @@ class Inbox(models.Model):
         help_text='Sites allowed to embed the widget, such as ["https://shop.example.com"].',
     )
     greeting = models.CharField(max_length=300, blank=True, default="Hi! How can we help?")
+    identity_secret = models.CharField(
+        max_length=128,
+        default=new_identity_secret,
+        help_text="Your site signs a logged-in customer's identifier with this secret (HMAC-SHA256). Keep it private.",
+    )
+    identity_verification_required = models.BooleanField(
+        default=False,
+        help_text="Refuse widget sessions whose identifier is not signed with the identity secret.",
+    )
+    business_hours = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Optional, such as {"timezone": "Europe/Berlin", "mon": ["09:00", "17:00"], ...}.',
+    )
+    csat_enabled = models.BooleanField("ask for a rating", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -31,3 +58,174 @@ class Inbox(models.Model):
 
     def __str__(self):
         return self.name
+
+    def identifier_hash(self, identifier: str) -> str:
+        return hmac.new(self.identity_secret.encode(), identifier.encode(), hashlib.sha256).hexdigest()
+
+    def verifies(self, identifier: str, identifier_hash: str) -> bool:
+        return hmac.compare_digest(self.identifier_hash(identifier), identifier_hash.lower())
+
+    def allows_origin(self, origin: str) -> bool:
+        return origin.rstrip("/") in {allowed.rstrip("/") for allowed in self.allowed_origins}
+
+
+class Customer(models.Model):
+    """Somebody chatting through one inbox's widget; anonymous unless the site vouched for them."""
+
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="customers")
+    # NULL, not "": anonymous customers must not collide in the unique constraint below.
+    identifier = models.CharField(  # noqa: DJ001
+        max_length=200,
+        null=True,
+        blank=True,
+        help_text="The site's own id for this customer; set only when verified by identifier_hash.",
+    )
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    custom_attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["inbox", "identifier"], name="one_customer_per_verified_identifier")
+        ]
+
+    def __str__(self):
+        return self.name or self.email or self.identifier or f"Visitor #{self.pk}"
+
+
+class CustomerToken(models.Model):
+    """A widget session of a customer (one per device); only its digest is stored."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Widget session of {self.customer} since {self.created_at:%Y-%m-%d}"
+
+
+class Conversation(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new"
+        AI_PROCESSING = "ai_processing"
+        FINISHED = "finished"
+        HANDOVER = "handover"
+        PENDING_HUMAN = "pending_human"
+        HUMAN_ACTIVE = "human_active"
+        RESOLVED = "resolved"
+        BACK_TO_AI = "back_to_ai"
+
+    class Priority(models.IntegerChoices):
+        LOW = 0
+        NORMAL = 1
+        HIGH = 2
+        URGENT = 3
+
+    inbox = models.ForeignKey(Inbox, on_delete=models.PROTECT, related_name="conversations")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="conversations")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_conversations",
+    )
+    priority = models.IntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    handover_reason = models.CharField(max_length=200, blank=True)
+    handover_summary = models.TextField(blank=True)
+    handover_intent = models.CharField(max_length=60, blank=True)
+    handover_confidence = models.FloatField(null=True, blank=True)
+    required_skills = models.JSONField(default=list, blank=True)
+    csat_rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    csat_comment = models.TextField(blank=True)
+    csat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    # When the conversation last entered each state (the SLA timers and metrics read these).
+    ai_processing_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    handover_at = models.DateTimeField(null=True, blank=True)
+    pending_human_at = models.DateTimeField(null=True, blank=True)
+    human_active_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    back_to_ai_at = models.DateTimeField(null=True, blank=True)
+    reopened_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["inbox", "status"]), models.Index(fields=["customer", "-created_at"])]
+
+    def __str__(self):
+        return f"#{self.pk} {self.customer} ({self.status})"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in (self.Status.FINISHED, self.Status.RESOLVED)
+
+
+class Message(models.Model):
+    class Sender(models.TextChoices):
+        CUSTOMER = "customer"
+        AI = "ai"
+        HUMAN = "human"
+        SYSTEM = "system"
+        NOTE = "note", "internal note"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    sender = models.CharField(max_length=10, choices=Sender.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    content = models.TextField()
+    metadata = models.JSONField(default=dict, blank=True)
+    # NULL for messages not sent by a widget (AI, humans), which the unique constraint ignores.
+    client_message_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # A retried post (same client id) must never store the message twice.
+            models.UniqueConstraint(fields=["conversation", "client_message_id"], name="one_message_per_client_id")
+        ]
+
+    def __str__(self):
+        return f"{self.sender}: {self.content[:60]}"
+
+    @property
+    def author_name(self) -> str:
+        if self.sender == self.Sender.HUMAN and self.author:
+            return self.author.first_name or self.author.get_username()
+        if self.sender == self.Sender.AI:
+            return "AI assistant"
+        if self.sender == self.Sender.CUSTOMER:
+            return self.conversation.customer.name
+        return ""
+
+
+class AuditEvent(models.Model):
+    """Append-only record of who changed what and when; every app writes through `audit_record()`."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_label = models.CharField(max_length=200, help_text="Who acted, kept even if the user is deleted.")
+    action = models.CharField(max_length=80)
+    target_type = models.CharField(max_length=80)
+    target_id = models.CharField(max_length=64)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self):
+        return f"{self.actor_label} {self.action} {self.target_type}#{self.target_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit events are append-only.")

@@ -1,2 +1,7 @@
-# WebSocket routes of the customer widget.
-websocket_urlpatterns = []
+from django.urls import path
+
+from conversations.consumers import WidgetConsumer
+
+websocket_urlpatterns = [
+    path("ws/widget/<int:conversation_id>/", WidgetConsumer.as_asgi()),
+]

@@ -1,9 +1,11 @@
 from django.urls import path
 
-from conversations import views
+from conversations import api
 
-app_name = "widget"
+app_name = "widget_api"
 
 urlpatterns = [
-    path("demo/", views.widget_demo, name="demo"),
+    path("conversations", api.ConversationCreate.as_view(), name="conversations"),
+    path("conversations/<int:conversation_id>/messages", api.ConversationMessages.as_view(), name="messages"),
+    path("conversations/<int:conversation_id>/csat", api.ConversationRating.as_view(), name="csat"),
 ]

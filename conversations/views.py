@@ -1,4 +1,3 @@
-from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -6,7 +5,13 @@ from conversations.models import Inbox
 
 
 @require_GET
-@staff_member_required
-def widget_demo(request):
-    """A stand-in customer website: how to embed each inbox's widget."""
-    return render(request, "conversations/widget_demo.html", {"inboxes": Inbox.objects.all()})
+def demo_shop(request):
+    """A sample shop page that embeds the widget, as a customer's website would.
+
+    `?inbox=<widget token>` picks the inbox; by default the first one.
+    """
+    token = request.GET.get("inbox", "")
+    inbox = Inbox.objects.filter(widget_token=token).first() if token else Inbox.objects.first()
+    unknown = bool(token and not inbox)
+    context = {"inbox": inbox, "unknown": unknown}
+    return render(request, "conversations/demo_shop.html", context, status=404 if unknown else 200)

@@ -39,6 +39,8 @@ DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-local-development-only-key")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Where customers' browsers reach the console (the widget's <script src> in the admin).
+PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000")
 
 # Embedded services only for what the environment does not provide.
 if "DATABASE_URL" not in env or "REDIS_URL" not in env:
@@ -69,6 +71,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "corsheaders",
     "channels",
     "django_htmx",
     "guardian",
@@ -83,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -183,7 +187,23 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "conversations.api.api_exception_handler",
+    # Behind a load balancer, the client's address is the last hop it added.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+
+# The widget API.
+WIDGET_MAX_MESSAGE_CHARS = env.int("WIDGET_MAX_MESSAGE_CHARS", default=4000)
+WIDGET_RATE_LIMITS = {
+    "per_customer": env.str("WIDGET_RATE_PER_CUSTOMER", default="60/min"),
+    "per_ip": env.str("WIDGET_RATE_PER_IP", default="600/min"),
+}
+# CORS for the widget API only, and only for origins an inbox allows (conversations.apps).
+CORS_URLS_REGEX = r"^/api/widget/.*$"
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "x-inbox-token"]
+CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
+CORS_PREFLIGHT_MAX_AGE = 3600
 
 # HTTPS hardening, on whenever DEBUG is off (`check --deploy` passes in production).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

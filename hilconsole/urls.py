@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from conversations.api import api_not_found
+from conversations.views import demo_shop
 from hilconsole import health
 
 urlpatterns = [
@@ -13,7 +15,9 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("desk/", include("reviews.urls")),
-    path("widget/", include("conversations.urls")),
+    path("demo/", demo_shop, name="demo"),
+    path("api/widget/v1/", include("conversations.urls")),
+    re_path(r"^api/", api_not_found),
 ]
 
 admin.site.site_header = "HIL Console"

@@ -2,21 +2,27 @@
 
 import pytest
 from django.contrib import admin
+from django.test import RequestFactory
 from django.urls import reverse
+
+from conversations.services import inbox_ensure
 
 pytestmark = pytest.mark.django_db
 
 
-def admin_pages():
-    for model in admin.site._registry:
+def admin_pages(user):
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    for model, model_admin in admin.site._registry.items():
         meta = model._meta
         yield reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
-        yield reverse(f"admin:{meta.app_label}_{meta.model_name}_add")
+        if model_admin.has_add_permission(request):
+            yield reverse(f"admin:{meta.app_label}_{meta.model_name}_add")
 
 
 def test_every_admin_page_renders_for_the_admin(client, site_admin):
     client.force_login(site_admin)
-    pages = [reverse("admin:index"), *admin_pages()]
+    pages = [reverse("admin:index"), *admin_pages(site_admin)]
 
     statuses = {page: client.get(page).status_code for page in pages}
 
@@ -63,31 +69,44 @@ def test_desk_refuses_a_post(client, support_agent):
     assert client.post(reverse("desk:home")).status_code == 405
 
 
-def test_widget_demo_shows_each_inbox_embed_tag_to_staff(client, site_admin):
-    from conversations.services import inbox_ensure
-
+def test_demo_shop_embeds_the_widget_of_the_first_inbox(client):
     inbox, _ = inbox_ensure(name="Shop", allowed_origins=["https://shop.example"], greeting="Hi")
+
+    page = client.get(reverse("demo")).content.decode()
+
+    assert f'src="/static/widget/widget.js" data-inbox-token="{inbox.widget_token}"' in page
+
+
+def test_demo_shop_picks_an_inbox_by_its_token(client):
+    inbox_ensure(name="A shop", allowed_origins=[], greeting="Hi")
+    other, _ = inbox_ensure(name="B shop", allowed_origins=[], greeting="Hi")
+
+    page = client.get(reverse("demo"), {"inbox": other.widget_token}).content.decode()
+
+    assert f'data-inbox-token="{other.widget_token}"' in page
+
+
+def test_demo_shop_with_an_unknown_token_is_a_404_that_says_so(client):
+    response = client.get(reverse("demo"), {"inbox": "nope"})
+
+    assert response.status_code == 404
+    assert "No inbox has that widget token" in response.content.decode()
+
+
+def test_demo_shop_without_inboxes_says_how_to_create_one(client):
+    page = client.get(reverse("demo")).content.decode()
+
+    assert "No inbox yet" in page and "widget.js" not in page
+
+
+def test_inbox_admin_shows_the_embed_tag(client, site_admin):
+    inbox, _ = inbox_ensure(name="Shop", allowed_origins=[], greeting="Hi")
     client.force_login(site_admin)
 
-    page = client.get(reverse("widget:demo")).content.decode()
+    page = client.get(reverse("admin:conversations_inbox_change", args=[inbox.pk])).content.decode()
 
-    assert f'data-inbox-token="{inbox.widget_token}"' in page.replace("&quot;", '"')
-    assert "https://shop.example" in page
-
-
-def test_widget_demo_without_inboxes_says_how_to_create_one(client, site_admin):
-    client.force_login(site_admin)
-
-    page = client.get(reverse("widget:demo")).content.decode()
-
-    assert "No inbox yet" in page
-    assert reverse("admin:conversations_inbox_add") in page
-
-
-def test_widget_demo_is_not_for_an_outsider(client, outsider):
-    client.force_login(outsider)
-
-    assert client.get(reverse("widget:demo")).status_code == 302
+    assert f'data-inbox-token="{inbox.widget_token}"' in page
+    assert "http://127.0.0.1:8000/static/widget/widget.js" in page
 
 
 def test_root_leads_to_the_desk(client):

@@ -79,7 +79,7 @@ def test_console_serves_every_part_and_stops_all_of_it_on_ctrl_c(console):
     output, _ = process.communicate(timeout=60)
 
     assert process.returncode == 0, output
-    for line in ("Admin", "/admin/", "/desk/", "/widget/demo/", "SIGINT received"):
+    for line in ("Admin", "/admin/", "/desk/", "/demo/", "SIGINT received"):
         assert line in output
     assert "web    |" in output and "worker |" in output and "beat   |" in output, output
     assert not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in running.values())

@@ -73,7 +73,7 @@ class Command(BaseCommand):
             self.style.SUCCESS("\nHIL Console is starting:")
             + f"\n  Admin        {base}/admin/"
             + f"\n  Desk         {base}/desk/"
-            + f"\n  Widget demo  {base}/widget/demo/"
+            + f"\n  Widget demo  {base}/demo/"
             + f"\n  Readiness    {base}/readyz\n"
             + "Press Ctrl-C to stop everything.\n"
         )

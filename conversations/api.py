@@ -1,0 +1,253 @@
+"""The public widget API (`/api/widget/v1/`): a contract with every embedded widget.
+
+Errors are `{"error": {"code", "message"}}` (see `error_response`); a request never gets a 500
+for bad input. Rate limits are DRF throttles counted in Redis, per customer token and per IP.
+"""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.http import JsonResponse
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from conversations import services
+from conversations.errors import DomainError
+from conversations.events import assignee_name, message_payload
+from conversations.models import Conversation, Inbox, Message
+
+# Authentication ----------------------------------------------------------------------------
+
+
+class InboxTokenAuthentication(BaseAuthentication):
+    """`X-Inbox-Token`: which inbox a new conversation belongs to. request.auth is the Inbox."""
+
+    def authenticate(self, request):
+        token = request.headers.get("X-Inbox-Token", "").strip()
+        if not token:
+            return None
+        inbox = Inbox.objects.filter(widget_token=token).first()
+        if inbox is None:
+            raise exceptions.AuthenticationFailed("Unknown inbox token.", code="unknown_inbox_token")
+        return AnonymousUser(), inbox
+
+    def authenticate_header(self, request):
+        return "X-Inbox-Token"
+
+
+class CustomerTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <customer_token>`. request.auth is the Customer."""
+
+    def authenticate(self, request):
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != b"bearer":
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Send the header as: Authorization: Bearer <customer_token>.")
+        customer = services.customer_for_token(parts[1].decode(errors="replace"))
+        if customer is None:
+            raise exceptions.AuthenticationFailed("Unknown customer token.", code="unknown_customer_token")
+        return AnonymousUser(), customer
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="widget"'
+
+
+def inbox_of(request) -> Inbox:
+    return request.auth if isinstance(request.auth, Inbox) else request.auth.inbox
+
+
+def origin_allowed(inbox: Inbox, origin: str, host: str) -> bool:
+    """The inbox's own sites, or the console's own pages (the demo shop). No Origin header
+    means no browser is involved, so there is no cross-site request to refuse."""
+    if not origin:
+        return True
+    return inbox.allows_origin(origin) or urlsplit(origin).netloc == host
+
+
+class WidgetClient(BasePermission):
+    """A known inbox or customer token, sent from a site the inbox allows."""
+
+    def has_permission(self, request, view):
+        if request.auth is None:
+            raise exceptions.NotAuthenticated("Send the inbox token (X-Inbox-Token) or a customer token.")
+        if not origin_allowed(inbox_of(request), request.headers.get("Origin", ""), request.get_host()):
+            raise exceptions.PermissionDenied("This site is not allowed to use this inbox.", code="origin_not_allowed")
+        return True
+
+
+# Rate limits -------------------------------------------------------------------------------
+
+
+class WidgetThrottle(SimpleRateThrottle):
+    def get_rate(self):
+        # Read per request (not at import) so that settings changes apply at once.
+        return settings.WIDGET_RATE_LIMITS[self.scope]
+
+
+class PerIPThrottle(WidgetThrottle):
+    scope = "per_ip"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class PerCustomerThrottle(WidgetThrottle):
+    scope = "per_customer"
+
+    def get_cache_key(self, request, view):
+        if not hasattr(request.auth, "inbox_id"):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+
+
+# Errors ------------------------------------------------------------------------------------
+
+
+def error_response(code: str, message: str, **extra) -> dict:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def api_exception_handler(exc, context):
+    """Every API error as `{"error": {"code", "message"}}`, keeping DRF's status and headers."""
+    if isinstance(exc, DomainError):
+        return Response(error_response(exc.code, exc.message), status=exc.status)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        message = "; ".join(f"{name}: {' '.join(map(str, errors))}" for name, errors in _flatten(fields))
+        response.data = error_response("invalid", message or "Invalid request body.", fields=fields)
+    else:
+        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+        response.data = error_response(code, str(exc.detail))
+    return response
+
+
+def _flatten(fields: dict, prefix: str = ""):
+    for name, errors in fields.items():
+        if isinstance(errors, dict):
+            yield from _flatten(errors, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", errors if isinstance(errors, list) else [errors]
+
+
+def api_not_found(request, *args, **kwargs):
+    return JsonResponse(error_response("not_found", "No such API endpoint."), status=404)
+
+
+class ContentTooLong(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "content_too_long"
+
+
+# Views -------------------------------------------------------------------------------------
+
+
+class CustomerIn(serializers.Serializer):
+    identifier = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    identifier_hash = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
+
+
+class ConversationIn(serializers.Serializer):
+    customer = CustomerIn(required=False, default=dict)
+
+
+class MessageIn(serializers.Serializer):
+    content = serializers.CharField(trim_whitespace=True)
+    client_message_id = serializers.CharField(max_length=64)
+
+
+class RatingIn(serializers.Serializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+def validated(serializer_class, request):
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class WidgetView(APIView):
+    permission_classes = [WidgetClient]
+    throttle_classes = [PerIPThrottle, PerCustomerThrottle]
+
+
+class ConversationCreate(WidgetView):
+    authentication_classes = [InboxTokenAuthentication]
+
+    def post(self, request):
+        data = validated(ConversationIn, request)
+        customer = {key: value.strip() for key, value in data["customer"].items()}
+        conversation, token, created = services.conversation_open(request.auth, **customer)
+        inbox = request.auth
+        body = {
+            "conversation_id": conversation.pk,
+            "customer_token": token,
+            "status": conversation.status,
+            "inbox": {"name": inbox.name, "greeting": inbox.greeting, "csat_enabled": inbox.csat_enabled},
+        }
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class CustomerConversationView(WidgetView):
+    authentication_classes = [CustomerTokenAuthentication]
+
+    def conversation(self, conversation_id: int) -> Conversation:
+        conversation = Conversation.objects.select_related("assignee").filter(pk=conversation_id).first()
+        if conversation is None:
+            raise exceptions.NotFound("No such conversation.")
+        if conversation.customer_id != self.request.auth.pk:
+            raise exceptions.PermissionDenied("This conversation belongs to another customer.", code="not_yours")
+        return conversation
+
+
+MESSAGE_PAGE = 100
+
+
+class ConversationMessages(CustomerConversationView):
+    def get(self, request, conversation_id):
+        conversation = self.conversation(conversation_id)
+        after = request.query_params.get("after", "0")
+        if not after.isdigit():
+            raise exceptions.ValidationError({"after": ["Must be a message id (a whole number ≥ 0)."]})
+        visible = conversation.messages.exclude(sender=Message.Sender.NOTE).filter(id__gt=int(after))
+        page = list(visible.select_related("author", "conversation__customer")[: MESSAGE_PAGE + 1])
+        return Response(
+            {
+                "status": conversation.status,
+                "assignee_name": assignee_name(conversation),
+                "csat_given": conversation.csat_rating is not None,
+                "messages": [message_payload(message) for message in page[:MESSAGE_PAGE]],
+                "has_more": len(page) > MESSAGE_PAGE,
+            }
+        )
+
+    def post(self, request, conversation_id):
+        conversation = self.conversation(conversation_id)
+        data = validated(MessageIn, request)
+        limit = settings.WIDGET_MAX_MESSAGE_CHARS
+        if len(data["content"]) > limit:
+            raise ContentTooLong(f"A message can be at most {limit} characters long ({len(data['content'])} sent).")
+        message, created = services.message_post_from_customer(
+            conversation.pk, content=data["content"], client_message_id=data["client_message_id"]
+        )
+        return Response(message_payload(message), status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
+
+
+class ConversationRating(CustomerConversationView):
+    def post(self, request, conversation_id):
+        conversation = self.conversation(conversation_id)
+        data = validated(RatingIn, request)
+        services.conversation_rate(conversation.pk, rating=data["rating"], comment=data["comment"])
+        return Response({"rating": data["rating"]}, status=status.HTTP_201_CREATED)

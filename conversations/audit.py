@@ -1,0 +1,16 @@
+from conversations.models import AuditEvent
+
+
+def audit_record(*, actor, action: str, target, before: dict | None = None, after: dict | None = None) -> AuditEvent:
+    """Append one audit event. `actor` is a user, or a label such as "customer" or "ai"."""
+    user = actor if getattr(actor, "pk", None) and hasattr(actor, "get_username") else None
+    label = user.get_username() if user else str(actor or "system")
+    return AuditEvent.objects.create(
+        actor=user,
+        actor_label=label,
+        action=action,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk),
+        before=before or {},
+        after=after or {},
+    )

@@ -1,0 +1,254 @@
+import asyncio
+import threading
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection
+
+from conversations import services
+from conversations.errors import IllegalTransition
+from conversations.events import conversation_group
+from conversations.models import AuditEvent, Conversation, Customer, Message
+from conversations.services import TRANSITIONS
+
+pytestmark = pytest.mark.django_db
+
+S = Conversation.Status
+
+
+def make_conversation(inbox, status=S.NEW) -> Conversation:
+    customer = Customer.objects.create(inbox=inbox, name="Carla")
+    return Conversation.objects.create(inbox=inbox, customer=customer, status=status)
+
+
+def move(conversation_id, target, agent):
+    """The public service that moves a conversation to `target`."""
+    return {
+        S.AI_PROCESSING: lambda: services.conversation_start_ai(conversation_id),
+        S.FINISHED: lambda: services.conversation_finish(conversation_id),
+        S.HANDOVER: lambda: services.conversation_hand_over(
+            conversation_id,
+            reason="low_confidence",
+            summary="Wants a refund",
+            intent="refund",
+            confidence=0.41,
+            required_skills=["billing"],
+            priority=Conversation.Priority.HIGH,
+        ),  # fmt: skip
+        S.PENDING_HUMAN: lambda: services.conversation_queue_for_human(conversation_id),
+        S.HUMAN_ACTIVE: lambda: services.conversation_human_join(conversation_id, agent=agent),
+        S.RESOLVED: lambda: services.conversation_resolve(conversation_id, agent=agent),
+        S.BACK_TO_AI: lambda: services.conversation_return_to_ai(conversation_id, agent=agent),
+        S.NEW: lambda: services.message_post_from_customer(conversation_id, content="Again", client_message_id="x"),
+    }[target]()
+
+
+ALL_MOVES = [(source, target) for source in S.values for target in S.values if source != target]
+
+
+@pytest.mark.parametrize("source, target", [move for move in ALL_MOVES if move[1] in TRANSITIONS[move[0]]])
+def test_legal_transition_writes_the_state_its_time_and_an_audit_event(inbox, support_agent, source, target):
+    conversation = make_conversation(inbox, source)
+
+    move(conversation.pk, target, support_agent)
+
+    conversation.refresh_from_db()
+    assert conversation.status == target
+    timestamp = "reopened_at" if target == S.NEW else f"{target}_at"
+    assert getattr(conversation, timestamp) is not None
+    event = AuditEvent.objects.filter(target_id=str(conversation.pk)).latest("id")
+    assert (event.before["status"], event.after["status"]) == (source, target)
+
+
+@pytest.mark.parametrize("source, target", [move for move in ALL_MOVES if move[1] not in TRANSITIONS[move[0]]])
+def test_illegal_transition_is_refused_and_changes_nothing(inbox, support_agent, source, target):
+    conversation = make_conversation(inbox, source)
+
+    if target == S.NEW:  # a customer message never moves an open conversation back to "new"
+        move(conversation.pk, target, support_agent)
+        conversation.refresh_from_db()
+        assert conversation.status == source
+        return
+    with pytest.raises(IllegalTransition):
+        move(conversation.pk, target, support_agent)
+
+    conversation.refresh_from_db()
+    assert conversation.status == source
+    assert not AuditEvent.objects.filter(target_id=str(conversation.pk)).exists()
+
+
+def test_every_state_can_be_reached_and_left():
+    reachable = {target for targets in TRANSITIONS.values() for target in targets}
+
+    assert reachable == set(S.values)
+    assert set(TRANSITIONS) == set(S.values)
+
+
+def test_handover_keeps_the_brief_for_the_humans(inbox, support_agent):
+    conversation = make_conversation(inbox, S.AI_PROCESSING)
+
+    move(conversation.pk, S.HANDOVER, support_agent)
+
+    conversation.refresh_from_db()
+    assert conversation.handover_reason == "low_confidence"
+    assert (conversation.handover_intent, conversation.handover_confidence) == ("refund", 0.41)
+    assert (conversation.required_skills, conversation.priority) == (["billing"], Conversation.Priority.HIGH)
+
+
+def test_human_join_assigns_and_return_to_ai_unassigns(inbox, support_agent):
+    conversation = make_conversation(inbox, S.PENDING_HUMAN)
+
+    services.conversation_human_join(conversation.pk, agent=support_agent)
+    assert Conversation.objects.get(pk=conversation.pk).assignee == support_agent
+    services.conversation_return_to_ai(conversation.pk, agent=support_agent)
+
+    conversation.refresh_from_db()
+    assert (conversation.status, conversation.assignee) == (S.BACK_TO_AI, None)
+    event = AuditEvent.objects.filter(action="conversation.returned_to_ai").get()
+    assert (event.actor, event.before["assignee"], event.after["assignee"]) == (support_agent, support_agent.pk, None)
+
+
+def test_a_human_reply_needs_an_active_human_conversation(inbox, support_agent):
+    conversation = make_conversation(inbox, S.PENDING_HUMAN)
+
+    with pytest.raises(IllegalTransition):
+        services.message_post_from_human(conversation.pk, agent=support_agent, content="Hi")
+    assert not Message.objects.exists()
+
+
+def test_audit_events_cannot_be_changed_or_deleted(inbox):
+    conversation = make_conversation(inbox)
+    event = AuditEvent.objects.create(actor_label="x", action="a", target_type="t", target_id=str(conversation.pk))
+
+    event.action = "rewritten"
+    with pytest.raises(ValueError):
+        event.save()
+    with pytest.raises(ValueError):
+        event.delete()
+
+
+# Broadcasts after commit, through the real Redis channel layer ------------------------------
+
+
+def listen(conversation_id, action, collect=4) -> list[dict]:
+    """Join the conversation's group, run `action` here (in the test's transaction), and
+    return what the group received through Redis."""
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(conversation_group(conversation_id), channel)
+    action()
+
+    async def receive_all():
+        received = []
+        try:
+            while len(received) < collect:
+                received.append(await asyncio.wait_for(layer.receive(channel), 1.0))
+        except TimeoutError:
+            pass
+        return received
+
+    return async_to_sync(receive_all)()
+
+
+def test_transition_broadcasts_the_new_status_once_committed(inbox, support_agent, django_capture_on_commit_callbacks):
+    conversation = make_conversation(inbox, S.PENDING_HUMAN)
+
+    def join():
+        with django_capture_on_commit_callbacks(execute=True):
+            services.conversation_human_join(conversation.pk, agent=support_agent)
+
+    events = listen(conversation.pk, join)
+
+    assert events == [{"type": "widget.status", "status": "human_active", "assignee_name": "Ana"}]
+
+
+def test_nothing_is_broadcast_when_the_transaction_rolls_back(inbox, support_agent, django_capture_on_commit_callbacks):
+    conversation = make_conversation(inbox, S.PENDING_HUMAN)
+
+    def join_without_commit():
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            services.conversation_human_join(conversation.pk, agent=support_agent)
+        assert len(callbacks) == 1  # scheduled for after commit, and the test never commits
+
+    assert listen(conversation.pk, join_without_commit, collect=1) == []
+
+
+def test_a_new_message_is_pushed_but_an_internal_note_is_not(inbox, support_agent, django_capture_on_commit_callbacks):
+    conversation = make_conversation(inbox, S.HUMAN_ACTIVE)
+
+    def reply_and_note():
+        with django_capture_on_commit_callbacks(execute=True):
+            services.message_post_from_human(conversation.pk, agent=support_agent, content="Note", internal=True)
+            services.message_post_from_human(conversation.pk, agent=support_agent, content="Hello!")
+
+    events = listen(conversation.pk, reply_and_note)
+
+    assert [(event["type"], event["message"]["content"]) for event in events] == [("widget.message", "Hello!")]
+    assert events[0]["message"]["author_name"] == "Ana"
+
+
+def test_the_ai_starting_work_shows_the_customer_a_typing_indicator(inbox, django_capture_on_commit_callbacks):
+    conversation = make_conversation(inbox)
+
+    def start():
+        with django_capture_on_commit_callbacks(execute=True):
+            services.conversation_start_ai(conversation.pk)
+
+    events = listen(conversation.pk, start)
+
+    assert {"type": "widget.typing", "sender": "ai", "author_name": "AI assistant", "active": True} in events
+    assert {"type": "widget.status", "status": "ai_processing", "assignee_name": None} in events
+
+
+# Races -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_of_one_message_store_it_once(inbox):
+    conversation = make_conversation(inbox)
+    results, barrier = [], threading.Barrier(4)
+
+    def post():
+        barrier.wait()
+        try:
+            results.append(
+                services.message_post_from_customer(conversation.pk, content="Hi", client_message_id="same")[1]
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(results) == [False, False, False, True]
+    assert Message.objects.filter(conversation=conversation).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_agents_joining_at_once_one_wins_and_the_other_is_refused(inbox, support_agent, second_agent):
+    conversation = make_conversation(inbox, S.PENDING_HUMAN)
+    outcomes, barrier = {}, threading.Barrier(2)
+
+    def join(agent):
+        barrier.wait()
+        try:
+            services.conversation_human_join(conversation.pk, agent=agent)
+            outcomes[agent.username] = "joined"
+        except IllegalTransition:
+            outcomes[agent.username] = "refused"
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=join, args=(agent,)) for agent in (support_agent, second_agent)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes.values()) == ["joined", "refused"]
+    winner = next(name for name, outcome in outcomes.items() if outcome == "joined")
+    assert Conversation.objects.get(pk=conversation.pk).assignee.username == winner
