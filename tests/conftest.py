@@ -123,10 +123,10 @@ def _answers_http(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def live_server_url(console_env):
-    """The real ASGI server (daphne: HTTP and WebSockets) on a free port."""
+    """The real ASGI server (uvicorn: HTTP and WebSockets) on a free port."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    argv = python_command("-m", "daphne", "--bind", "127.0.0.1", "--port", str(port), "hilconsole.asgi:application")
+    argv = python_command("-m", "uvicorn", "hilconsole.asgi:application", "--host", "127.0.0.1", "--port", str(port))
     server = ConsoleProcess("web", argv, console_env, lambda: _answers_http(f"{url}/healthz"), LOG_DIR)
     server.start()
     yield url

@@ -3,7 +3,7 @@
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
-from channels.testing import WebsocketCommunicator
+from channels.testing.websocket import WebsocketCommunicator
 
 from conversations import services
 from conversations.models import Conversation

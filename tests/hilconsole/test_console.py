@@ -63,9 +63,9 @@ def children(process) -> dict[str, psutil.Process]:
     for child in psutil.Process(process.pid).children(recursive=True):
         if "manage.py console" not in " ".join(child.parent().cmdline()):
             continue
-        command = " ".join(child.cmdline())
-        for name in ("daphne", "worker", "beat"):
-            if name in command:
+        argv = child.cmdline()
+        for name in ("uvicorn", "worker", "beat"):
+            if name in argv:
                 named[name] = child
     return named
 
@@ -73,7 +73,7 @@ def children(process) -> dict[str, psutil.Process]:
 def test_console_serves_every_part_and_stops_all_of_it_on_ctrl_c(console):
     process, url = console
     running = children(process)
-    assert set(running) == {"daphne", "worker", "beat"}
+    assert set(running) == {"uvicorn", "worker", "beat"}
 
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=60)

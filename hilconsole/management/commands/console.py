@@ -11,7 +11,7 @@ from hilconsole import embedded
 
 class Command(BaseCommand):
     help = (
-        "Run the whole console: migrate, seed the demo, then the ASGI server, a Celery worker and "
+        "Run the whole console: migrate, seed the demo, then the ASGI server (uvicorn), a Celery worker and "
         "Celery beat under one supervisor (honcho). Ctrl-C stops everything."
     )
 
@@ -52,8 +52,9 @@ class Command(BaseCommand):
         # exec: the server itself, not a shell around it, is the supervised child, so its
         # crash is seen at once and signals reach it.
         python = f"exec {sys.executable}"
+        workers = os.environ.get("WEB_CONCURRENCY", "1")
         return {
-            "web": f"{python} -m daphne --bind {host} --port {port} hilconsole.asgi:application",
+            "web": f"{python} -m uvicorn hilconsole.asgi:application --host {host} --port {port} --workers {workers}",
             "worker": f"{python} -m celery -A hilconsole worker --loglevel=INFO --concurrency=2",
             "beat": f"{python} -m celery -A hilconsole beat --loglevel=INFO --pidfile=",
         }

@@ -1,0 +1,145 @@
+"""How fast the widget API accepts customer messages, through the real ASGI server.
+
+With 1, 8 and 32 concurrent customers, each posting its next message as soon as the previous
+one is accepted (a closed loop, the worst case for latency), for BENCH_SECONDS each: messages
+accepted per second, p50 and p95 latency, and the p50's ratio to the PostgreSQL commit floor
+of `infra_floor`. Target: p95 under 30 ms with 32 concurrent customers.
+
+Runs on its own embedded services (var/bench) unless DATABASE_URL / REDIS_URL are set.
+"""
+
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import infra_floor  # noqa: E402  (sets up Django on the benchmark's services)
+from aiohttp import ClientSession, TCPConnector  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from conversations.models import Inbox  # noqa: E402
+from hilconsole import embedded  # noqa: E402
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
+WARMUP_SECONDS = 1.0
+CONCURRENCY = (1, 8, 32)
+WEB_PROCESSES = int(os.environ.get("BENCH_WEB_PROCESSES", "2"))
+TARGET_P95_MS = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.DATABASE_URL,
+        "REDIS_URL": settings.REDIS_URL,
+        "DEBUG": "false",
+        "SECURE_SSL_REDIRECT": "false",
+        "LOG_LEVEL": "WARNING",
+        # The benchmark measures ingestion, not the rate limiter refusing it.
+        "WIDGET_RATE_PER_CUSTOMER": "1000000/min",
+        "WIDGET_RATE_PER_IP": "1000000/min",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "hilconsole.asgi:application", "--port", str(port),
+         "--workers", str(WEB_PROCESSES), "--no-access-log", "--log-level", "warning"],
+        cwd=infra_floor.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return server
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("The benchmark's web server did not start.") from None
+            time.sleep(0.1)
+
+
+async def start_conversation(session: ClientSession, base: str, inbox: Inbox) -> tuple[int, str]:
+    async with session.post(
+        f"{base}/api/widget/v1/conversations", json={"customer": {}}, headers={"X-Inbox-Token": inbox.widget_token}
+    ) as response:
+        body = await response.json()
+        return body["conversation_id"], body["customer_token"]
+
+
+async def customer(session, base, conversation_id, token, stop_at, measure_from, latencies, refused):
+    url = f"{base}/api/widget/v1/conversations/{conversation_id}/messages"
+    headers = {"Authorization": f"Bearer {token}"}
+    while (started := time.perf_counter()) < stop_at:
+        body = {"content": "Where is my order 12345?", "client_message_id": uuid.uuid4().hex}
+        async with session.post(url, json=body, headers=headers) as response:
+            await response.read()
+            elapsed = time.perf_counter() - started
+        if started >= measure_from:
+            if response.status == 202:
+                latencies.append(elapsed * 1000)
+            else:
+                refused.append(response.status)
+
+
+async def load(base: str, inbox: Inbox, customers: int) -> tuple[list[float], list[int]]:
+    latencies, refused = [], []
+    async with ClientSession(connector=TCPConnector(limit=customers)) as session:
+        conversations = [await start_conversation(session, base, inbox) for _ in range(customers)]
+        now = time.perf_counter()
+        measure_from, stop_at = now + WARMUP_SECONDS, now + WARMUP_SECONDS + SECONDS
+        await asyncio.gather(
+            *(
+                customer(session, base, cid, token, stop_at, measure_from, latencies, refused)
+                for cid, token in conversations
+            )
+        )
+    return latencies, refused
+
+
+def main() -> None:
+    call_command("migrate", verbosity=0)
+    inbox, _ = Inbox.objects.get_or_create(name="Bench shop", defaults={"allowed_origins": []})
+    pg_floor = statistics.median(infra_floor.postgres_commit())
+    connection.close()
+    port = free_port()
+    server = start_server(port)
+    rows = []
+    try:
+        for customers in CONCURRENCY:
+            latencies, refused = asyncio.run(load(f"http://127.0.0.1:{port}", inbox, customers))
+            rows.append((customers, latencies, refused))
+    finally:
+        server.terminate()
+        server.wait(30)
+        if settings.EMBEDDED_SERVICES is not None and not os.environ.get("BENCH_KEEP_SERVICES"):
+            embedded.stop(settings.EMBEDDED_SERVICES)
+
+    print(
+        f"widget_ingest: POST .../messages, closed loop, {SECONDS:.0f}s per level after {WARMUP_SECONDS:.0f}s warm-up,"
+    )
+    print(f"  {WEB_PROCESSES} web processes, load generator on the same {os.cpu_count()}-core machine")
+    print(f"  PostgreSQL commit floor (infra_floor): p50 {pg_floor:.3f} ms")
+    print(f"{'customers':>9} {'msgs/s':>9} {'p50 ms':>9} {'p95 ms':>9} {'p50/pg floor':>13} {'refused':>8}")
+    for customers, latencies, refused in rows:
+        p50, p95 = statistics.median(latencies), infra_floor.p95(latencies)
+        rate = len(latencies) / SECONDS
+        print(f"{customers:>9} {rate:>9.0f} {p50:>9.2f} {p95:>9.2f} {p50 / pg_floor:>13.1f} {len(refused):>8}")
+    p95_at_32 = infra_floor.p95(rows[-1][1])
+    verdict = "met" if p95_at_32 < TARGET_P95_MS else "MISSED"
+    print(f"target p95 < {TARGET_P95_MS:.0f} ms at 32 customers: {verdict} ({p95_at_32:.2f} ms)")
+
+
+if __name__ == "__main__":
+    main()
