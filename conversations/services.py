@@ -104,7 +104,9 @@ def message_post_from_customer(conversation_id: int, *, content: str, client_mes
     with transaction.atomic():
         # The row lock orders concurrent posts to one conversation, so the duplicate check
         # below cannot race with an insert of the same client id.
-        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",)).select_related("customer").get(pk=conversation_id)
+        )
         existing = conversation.messages.filter(client_message_id=client_message_id).first()
         if existing:
             return existing, False

@@ -13,7 +13,7 @@ SHOP = "https://shop.example"
 def fresh_rate_limits():
     """Throttle counters live in Redis and would carry over from one test to the next."""
     client = redis.Redis.from_url(settings.REDIS_URL)
-    for key in client.scan_iter("hil:*throttle_*"):
+    for key in client.scan_iter("hil:throttle:*"):
         client.delete(key)
 
 
