@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import reverse
 
+from conversations.models import Inbox
 from conversations.services import inbox_ensure
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +112,23 @@ def test_inbox_admin_shows_the_embed_tag(client, site_admin):
 
 def test_root_leads_to_the_desk(client):
     assert client.get("/")["Location"] == reverse("desk:home")
+
+
+def test_every_admin_change_page_renders_with_real_rows(client, site_admin, support_agent):
+    from conversations import services
+    from conversations.models import AuditEvent, Conversation, Customer, Message
+
+    inbox, _ = inbox_ensure(name="Shop", allowed_origins=[], greeting="Hi")
+    conversation, _, _ = services.conversation_open(inbox, name="Carla")
+    services.message_post_from_customer(conversation.pk, content="Hello", client_message_id="c-1")
+    Conversation.objects.filter(pk=conversation.pk).update(status="human_active")
+    services.message_post_from_human(conversation.pk, agent=support_agent, content="A note", internal=True)
+    client.force_login(site_admin)
+
+    for model in (Inbox, Customer, Conversation, AuditEvent):
+        row = model.objects.first()
+        page = client.get(reverse(f"admin:conversations_{model._meta.model_name}_change", args=[row.pk]))
+        assert page.status_code == 200, model
+    conversation_page = client.get(reverse("admin:conversations_conversation_change", args=[conversation.pk]))
+    assert "Hello" in conversation_page.content.decode() and "A note" in conversation_page.content.decode()
+    assert Message.objects.count() == 2

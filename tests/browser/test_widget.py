@@ -40,6 +40,14 @@ def the_conversation() -> Conversation:
     return Conversation.objects.get()
 
 
+def taken_over_by(agent) -> Conversation:
+    """The customer's conversation, now in the hands of a support agent."""
+    conversation = the_conversation()
+    Conversation.objects.filter(pk=conversation.pk).update(status="pending_human")
+    act(services.conversation_human_join, conversation.pk, agent=agent)
+    return conversation
+
+
 def act(service, *args, **kwargs):
     """Run a service as the rest of the console would: in a thread with no event loop
     (Playwright's sync API keeps one running in the test's own thread)."""
@@ -103,9 +111,7 @@ def test_messages_still_arrive_by_polling_when_the_socket_is_refused(page, shop,
     open_chat(page)
     send(page, "Anyone?")
     expect(stored_message(page, "Anyone?")).to_be_visible()
-    conversation = the_conversation()
-    Conversation.objects.filter(pk=conversation.pk).update(status="pending_human")
-    act(services.conversation_human_join, conversation.pk, agent=support_agent)
+    conversation = taken_over_by(support_agent)
 
     act(services.message_post_from_human, conversation.pk, agent=support_agent, content="Yes, I'm here.")
 
@@ -116,9 +122,7 @@ def test_customer_rates_the_conversation_after_it_is_resolved(page, shop, suppor
     open_chat(page)
     send(page, "Thanks for the help")
     expect(stored_message(page, "Thanks for the help")).to_be_visible()
-    conversation = the_conversation()
-    Conversation.objects.filter(pk=conversation.pk).update(status="pending_human")
-    act(services.conversation_human_join, conversation.pk, agent=support_agent)
+    conversation = taken_over_by(support_agent)
 
     act(services.conversation_resolve, conversation.pk, agent=support_agent)
 

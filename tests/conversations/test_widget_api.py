@@ -365,3 +365,14 @@ def test_a_rating_outside_one_to_five_is_a_400(started, support_agent, rating):
 
     assert error_of(started.rate({"rating": rating})) == (400, "invalid")
     assert Conversation.objects.get(pk=started.conversation_id).csat_rating is None
+
+
+def test_a_form_encoded_body_is_refused_as_an_unsupported_media_type(started, client):
+    response = client.post(
+        f"/api/widget/v1/conversations/{started.conversation_id}/messages",
+        {"content": "Hi", "client_message_id": "c-1"},
+        **started.headers(),
+    )
+
+    assert error_of(response) == (415, "unsupported_media_type")
+    assert not Message.objects.exists()
