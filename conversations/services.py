@@ -5,6 +5,7 @@ against `TRANSITIONS`, writes the new state with its timestamp and an audit even
 broadcasts to the conversation's socket group once the transaction commits.
 """
 
+import importlib
 import importlib.util
 import secrets
 
@@ -153,11 +154,10 @@ def _store_message(conversation: Conversation, sender: str, content: str, **fiel
 def _request_ai_turn(conversation_id: int) -> None:
     # The AI pipeline lives in the agents app; until it provides `run_turn`, a new
     # conversation waits in "new" for a human or a later pipeline.
-    if importlib.util.find_spec("agents.tasks") is None:
-        return
-    from agents.tasks import run_turn
-
-    transaction.on_commit(lambda: run_turn.delay(conversation_id))
+    tasks = importlib.import_module("agents.tasks") if importlib.util.find_spec("agents.tasks") else None
+    run_turn = getattr(tasks, "run_turn", None)
+    if run_turn is not None:
+        transaction.on_commit(lambda: run_turn.delay(conversation_id))
 
 
 def conversation_typing(conversation_id: int, *, sender: str, author_name: str, active: bool) -> None:

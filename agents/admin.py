@@ -1,0 +1,1 @@
+# The agents app's admin pages, one module per area.

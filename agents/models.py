@@ -1,0 +1,230 @@
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from pgvector.django import HnswIndex, VectorField
+
+EMBEDDING_DIMENSIONS = 256
+
+
+class ModelProfile(models.Model):
+    """A named choice of models (`fast`, `balanced`, `powerful`): deployments tried in order."""
+
+    name = models.SlugField(max_length=40, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Deployment(models.Model):
+    """One model behind a profile. The first healthy one answers; the next ones are fallbacks."""
+
+    profile = models.ForeignKey(ModelProfile, on_delete=models.CASCADE, related_name="deployments")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Lower is tried first.")
+    model = models.CharField(
+        max_length=200, help_text='A LiteLLM model string: "local/hil-small", "openai/gpt-4o-mini", …'
+    )
+    api_base = models.URLField(blank=True, help_text="For OpenAI-compatible servers (vLLM, Ollama, …).")
+    api_key_env = models.CharField(
+        "API key environment variable", max_length=100, blank=True, help_text="Read the key from this variable."
+    )
+    api_key_encrypted = models.TextField(blank=True, editable=False)
+    input_price_per_1k = models.DecimalField(
+        max_digits=12, decimal_places=6, null=True, blank=True, help_text="USD; overrides LiteLLM's price list."
+    )
+    output_price_per_1k = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    timeout_seconds = models.FloatField(default=30)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["profile", "position", "id"]
+
+    def __str__(self):
+        return f"{self.profile}: {self.model}"
+
+
+class LLMCall(models.Model):
+    """Every model call the gateway made: what it cost, how long it took, how it ended."""
+
+    class Outcome(models.TextChoices):
+        OK = "ok"
+        ERROR = "error"
+
+    profile = models.ForeignKey(ModelProfile, null=True, blank=True, on_delete=models.SET_NULL)
+    purpose = models.CharField(max_length=40, help_text="completion, embedding, …")
+    deployment_model = models.CharField(max_length=200, blank=True, help_text="The deployment that answered.")
+    fallbacks = models.JSONField(default=list, blank=True, help_text="Deployments that failed first.")
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0)
+    latency_ms = models.FloatField(default=0)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    error = models.TextField(blank=True)
+    conversation = models.ForeignKey(
+        "conversations.Conversation", null=True, blank=True, on_delete=models.SET_NULL, related_name="llm_calls"
+    )
+    run_id = models.BigIntegerField(null=True, blank=True)
+    step_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "LLM call"
+
+    def __str__(self):
+        return f"{self.purpose} via {self.deployment_model or '?'} ({self.outcome})"
+
+
+class IntentExample(models.Model):
+    """A labelled customer message: the local model classifies by its nearest examples."""
+
+    intent = models.SlugField(max_length=60)
+    text = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["intent", "id"]
+        constraints = [models.UniqueConstraint(fields=["intent", "text"], name="one_example_per_intent_text")]
+
+    def __str__(self):
+        return f"{self.intent}: {self.text[:60]}"
+
+
+class KnowledgeDocument(models.Model):
+    class Format(models.TextChoices):
+        TEXT = "text"
+        MARKDOWN = "markdown"
+        HTML = "html"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        INGESTING = "ingesting"
+        READY = "ready"
+        FAILED = "failed"
+
+    title = models.CharField(max_length=200)
+    source = models.CharField(max_length=500, blank=True, help_text="Where it comes from (a URL, a file name).")
+    inbox = models.ForeignKey(
+        "conversations.Inbox",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        help_text="Only this inbox's AI uses it; empty for every inbox.",
+    )
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.MARKDOWN)
+    body = models.TextField(blank=True, help_text="Paste the text, or upload a file below.")
+    upload = models.FileField(upload_to="knowledge/", blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of chunks embedded.")
+    error = models.TextField(blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    embedding_model = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.title
+
+
+class KnowledgeChunk(models.Model):
+    document = models.ForeignKey(KnowledgeDocument, on_delete=models.CASCADE, related_name="chunks")
+    position = models.PositiveIntegerField()
+    heading = models.CharField(max_length=300, blank=True)
+    text = models.TextField()
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True)
+    search = SearchVectorField(null=True)
+
+    class Meta:
+        ordering = ["document", "position"]
+        indexes = [
+            HnswIndex(
+                name="chunk_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+            GinIndex(name="chunk_search_gin", fields=["search"]),
+        ]
+
+    def __str__(self):
+        return f"{self.document} #{self.position}"
+
+
+class Tool(models.Model):
+    """Mirror of a tool declared in code (agents/tools/), so admins can see it and switch it off."""
+
+    class Risk(models.TextChoices):
+        SAFE = "safe"
+        GATED = "gated", "gated (a reviewer approves each call)"
+
+    name = models.SlugField(max_length=80, unique=True)
+    description = models.TextField()
+    risk = models.CharField(max_length=10, choices=Risk.choices)
+    argument_schema = models.JSONField(default=dict)
+    timeout_seconds = models.FloatField()
+    retries = models.PositiveSmallIntegerField()
+    cache_ttl_seconds = models.PositiveIntegerField()
+    enabled = models.BooleanField(default=True, help_text="Off: no AI agent can call it, effective at once.")
+    declared = models.BooleanField(default=True, help_text="Still declared in code.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ToolCall(models.Model):
+    """One executed tool call, keyed so that a retried run step never repeats its side effect."""
+
+    tool = models.ForeignKey(Tool, on_delete=models.PROTECT, related_name="calls")
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    arguments = models.JSONField()
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    latency_ms = models.FloatField(default=0)
+    conversation = models.ForeignKey(
+        "conversations.Conversation", null=True, blank=True, on_delete=models.SET_NULL, related_name="tool_calls"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.tool} {self.idempotency_key}"
+
+
+class DemoOrder(models.Model):
+    """The demo shop's own orders, served over HTTP by agents/demo_shop (a stand-in for a real
+    shop backend that the demo tools call)."""
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing"
+        SHIPPED = "shipped"
+        DELIVERED = "delivered"
+        CANCELLED = "cancelled"
+        REFUNDED = "refunded"
+
+    number = models.CharField(max_length=20, unique=True)
+    customer_email = models.EmailField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROCESSING)
+    total = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3, default="EUR")
+    shipping_address = models.TextField(blank=True)
+    refunded_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    placed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-placed_at"]
+
+    def __str__(self):
+        return self.number
