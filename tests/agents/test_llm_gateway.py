@@ -1,0 +1,149 @@
+"""The LLM gateway through LiteLLM's real HTTP path, against a local OpenAI-compatible server."""
+
+import time
+from decimal import Decimal
+
+import pytest
+
+from agents.llm import gateway
+from agents.llm.keys import encrypt_api_key
+from agents.models import Deployment, LLMCall, ModelProfile
+from tests.agents.openai_server import OpenAIServer
+
+pytestmark = pytest.mark.django_db
+
+HELLO = [{"role": "user", "content": "Hello"}]
+
+
+@pytest.fixture
+def openai_server():
+    with OpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+def profile_of(openai_server, settings):
+    settings.LLM_RETRIES = 1
+    settings.LLM_ALLOWED_FAILS = 5
+
+    def make(*models, timeout=10.0, **deployment_fields):
+        profile = ModelProfile.objects.create(name=f"test-{'-'.join(models)}-{time.monotonic_ns()}")
+        for position, model in enumerate(models):
+            Deployment.objects.create(
+                profile=profile,
+                position=position,
+                model=f"openai/{model}",
+                api_base=openai_server.api_base,
+                api_key_encrypted=encrypt_api_key("sk-test-secret"),
+                timeout_seconds=timeout,
+                **deployment_fields,
+            )
+        return profile.name
+
+    return make
+
+
+def test_a_completion_is_answered_and_recorded_with_tokens_and_cost(profile_of, openai_server):
+    profile = profile_of("ok", input_price_per_1k=Decimal("0.5"), output_price_per_1k=Decimal("1.5"))
+
+    completion = gateway.complete(HELLO, profile=profile, links=gateway.Links(run_id=7, step_id=3))
+
+    assert completion.content == "Hello from ok"
+    call = LLMCall.objects.get(pk=completion.llm_call_id)
+    assert (call.outcome, call.deployment_model, call.fallbacks) == ("ok", "openai/ok", [])
+    assert (call.prompt_tokens, call.completion_tokens, call.run_id, call.step_id) == (120, 30, 7, 3)
+    assert call.cost_usd == Decimal("0.10500000")  # 120 × 0.0005 + 30 × 0.0015
+    assert call.latency_ms > 0
+    assert openai_server.authorization == ["Bearer sk-test-secret"]
+
+
+def test_a_tool_call_comes_back_parsed(profile_of):
+    completion = gateway.complete(HELLO, profile=profile_of("tool"), tools=[_order_tool()])
+
+    assert completion.tool_calls == [
+        {"id": "call_1", "name": "get_order_status", "arguments": {"order_number": "100234"}}
+    ]
+
+
+def test_a_429_is_retried_after_the_time_the_provider_asked_for(profile_of, openai_server):
+    started = time.monotonic()
+
+    completion = gateway.complete(HELLO, profile=profile_of("limited"))
+
+    assert completion.content == "Hello from limited"
+    assert openai_server.requests["limited"] == 2
+    assert time.monotonic() - started >= 0.9  # Retry-After: 1
+    assert LLMCall.objects.get().outcome == "ok"
+
+
+def test_a_failing_deployment_falls_back_to_the_next(profile_of, openai_server):
+    completion = gateway.complete(HELLO, profile=profile_of("broken", "ok"))
+
+    assert completion.content == "Hello from ok"
+    call = LLMCall.objects.get()
+    assert (call.deployment_model, call.fallbacks) == ("openai/ok", ["openai/broken"])
+    assert openai_server.requests["broken"] >= 1
+
+
+def test_a_timeout_on_every_deployment_raises_one_typed_error_and_is_recorded(profile_of):
+    profile = profile_of("slow", timeout=0.5)
+
+    with pytest.raises(gateway.LLMUnavailable) as unavailable:
+        gateway.complete(HELLO, profile=profile)
+
+    call = LLMCall.objects.get(pk=unavailable.value.llm_call_id)
+    assert call.outcome == "error"
+    assert "Timeout" in call.error or "timed out" in call.error.lower()
+
+
+def test_a_profile_without_deployments_is_unavailable_not_a_crash():
+    ModelProfile.objects.create(name="empty")
+
+    with pytest.raises(gateway.LLMUnavailable, match="no enabled deployment"):
+        gateway.complete(HELLO, profile="empty")
+
+
+def test_a_key_from_the_environment_is_sent(profile_of, openai_server, monkeypatch):
+    monkeypatch.setenv("TEST_PROVIDER_KEY", "sk-from-env")
+    profile = profile_of("ok")
+    Deployment.objects.filter(profile__name=profile).update(api_key_env="TEST_PROVIDER_KEY", api_key_encrypted="")
+
+    gateway.complete(HELLO, profile=profile)
+
+    assert openai_server.authorization == ["Bearer sk-from-env"]
+
+
+def test_a_changed_profile_is_used_once_the_refresh_interval_passed(profile_of, settings):
+    settings.LLM_PROFILE_REFRESH_SECONDS = 0.2
+    profile = profile_of("ok")
+    gateway.complete(HELLO, profile=profile)
+    Deployment.objects.filter(profile__name=profile).update(model="openai/tool")
+
+    time.sleep(0.3)
+
+    assert gateway.complete(HELLO, profile=profile).tool_calls[0]["name"] == "get_order_status"
+
+
+# The embedded local model, through the same gateway ---------------------------------------
+
+
+def test_default_profiles_answer_offline_with_the_local_model():
+    for profile in ("fast", "balanced", "powerful"):
+        completion = gateway.complete(HELLO, profile=profile)
+        assert completion.content and completion.model == "local/hil-small"
+        assert completion.prompt_tokens > 0 and completion.completion_tokens > 0
+
+
+def _order_tool():
+    return {
+        "type": "function",
+        "function": {
+            "name": "get_order_status",
+            "description": "Look up the status of an order by its number",
+            "parameters": {
+                "type": "object",
+                "properties": {"order_number": {"type": "string"}},
+                "required": ["order_number"],
+            },
+        },
+    }
