@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("desk/", include("reviews.urls")),
     path("demo/", demo_shop, name="demo"),
+    path("demo-shop/api/", include("agents.demo_shop.urls")),
     path("api/widget/v1/", include("conversations.urls")),
     re_path(r"^api/", api_not_found),
 ]

@@ -1,0 +1,161 @@
+"""The demo tools: they call the demo shop backend (agents/demo_shop) over HTTP, and the
+knowledge base. Gated tools are retried safely because every attempt sends the call's
+idempotency key, and the shop makes a change once per key."""
+
+from typing import Annotated
+
+import httpx
+from django.conf import settings
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from agents.tools.registry import GATED, ToolContext, ToolError, TransientToolError, declare
+
+
+def _order_number(value):
+    # Customers write "#100234" or "100 234"; the shop knows "100234".
+    return value.replace(" ", "").lstrip("#") if isinstance(value, str) else value
+
+
+OrderNumber = Annotated[
+    str,
+    Field(pattern=r"^\d{4,12}$", description="The order number, digits only, e.g. 100234."),
+    BeforeValidator(_order_number),
+]
+Amount = Annotated[
+    float,
+    Field(gt=0, le=100_000),
+    # A plain number for the model; the shop gets it with two decimals.
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "description": "The amount to refund, e.g. 19.90."}),
+]
+
+
+class ToolArguments(BaseModel):
+    # An invented argument is an error the model can read and fix, not something silently dropped.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
+
+
+class OrderLookup(ToolArguments):
+    order_number: OrderNumber
+
+
+class CustomerOrders(ToolArguments):
+    email: str = Field(
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, description="The customer's email address."
+    )
+    limit: int = Field(default=5, ge=1, le=10, description="How many orders, most recent first.")
+
+
+class RefundRequest(ToolArguments):
+    order_number: OrderNumber
+    amount: Amount
+    reason: str = Field(min_length=3, max_length=500, description="Why the customer gets the refund.")
+
+
+class ShippingAddressChange(ToolArguments):
+    order_number: OrderNumber
+    address: str = Field(min_length=10, max_length=500, description="The complete new shipping address.")
+
+
+class KnowledgeQuery(ToolArguments):
+    query: str = Field(min_length=2, max_length=500, description="What to look up, in the customer's words.")
+    limit: int = Field(default=5, ge=1, le=10, description="How many passages.")
+
+
+def shop_request(context: ToolContext, method: str, path: str, *, params=None, body=None) -> dict:
+    """One request to the demo shop API; its refusals become a `ToolError` with its message."""
+    headers = {"X-Demo-Shop-Key": settings.DEMO_SHOP_API_KEY}
+    if method != "GET":
+        headers["Idempotency-Key"] = context.idempotency_key
+    url = f"{settings.DEMO_SHOP_URL.rstrip('/')}/demo-shop/api/{path}"
+    response = httpx.request(method, url, params=params, json=body, headers=headers, timeout=context.timeout_seconds)
+    if response.status_code >= 500:
+        raise TransientToolError(f"the shop answered {response.status_code}")
+    try:
+        answer = response.json()
+    except ValueError:
+        raise ToolError(f"The shop answered {response.status_code} with something that is not JSON.")
+    if response.is_error:
+        raise ToolError(answer.get("error", {}).get("message") or f"The shop answered {response.status_code}.")
+    return answer
+
+
+ORDER_FIELDS = ("number", "status", "total", "currency", "refunded_amount", "refundable_amount", "placed_at")
+
+
+@declare(
+    name="get_order_status",
+    description="Look up one order by its number: status, total, refunds, shipping address and when it was placed.",
+    arguments=OrderLookup,
+    timeout_seconds=5,
+    retries=2,
+    # Short: the AI may look again right after a refund or an address change.
+    cache_ttl_seconds=10,
+)
+def get_order_status(arguments: OrderLookup, context: ToolContext) -> dict:
+    order = shop_request(context, "GET", f"orders/{arguments.order_number}")
+    return {field: order[field] for field in (*ORDER_FIELDS, "shipping_address")}
+
+
+@declare(
+    name="list_recent_orders",
+    description="List a customer's most recent orders by their email address, newest first.",
+    arguments=CustomerOrders,
+    timeout_seconds=5,
+    retries=2,
+    cache_ttl_seconds=10,
+)
+def list_recent_orders(arguments: CustomerOrders, context: ToolContext) -> dict:
+    answer = shop_request(context, "GET", "orders", params={"email": arguments.email, "limit": arguments.limit})
+    return {"orders": [{field: order[field] for field in ORDER_FIELDS} for order in answer["orders"]]}
+
+
+@declare(
+    name="request_refund",
+    description="Refund part or all of an order's total to the customer. A reviewer approves each refund.",
+    arguments=RefundRequest,
+    risk=GATED,
+    timeout_seconds=10,
+    retries=2,
+)
+def request_refund(arguments: RefundRequest, context: ToolContext) -> dict:
+    body = {"amount": f"{arguments.amount:.2f}", "reason": arguments.reason}
+    return shop_request(context, "POST", f"orders/{arguments.order_number}/refund", body=body)
+
+
+@declare(
+    name="update_shipping_address",
+    description="Change where an order that has not shipped yet will be delivered. A reviewer approves each change.",
+    arguments=ShippingAddressChange,
+    risk=GATED,
+    timeout_seconds=10,
+    retries=2,
+)
+def update_shipping_address(arguments: ShippingAddressChange, context: ToolContext) -> dict:
+    body = {"address": arguments.address}
+    return shop_request(context, "POST", f"orders/{arguments.order_number}/shipping-address", body=body)
+
+
+@declare(
+    name="search_knowledge_base",
+    description="Search the help center (shipping, returns, refunds, payments, accounts, warranty) for passages.",
+    arguments=KnowledgeQuery,
+    timeout_seconds=5,
+    cache_ttl_seconds=300,
+)
+def search_knowledge_base(arguments: KnowledgeQuery, context: ToolContext) -> dict:
+    # Imported at call time: declaring the tools (at every migrate) need not load the knowledge
+    # base and its embedding model.
+    from agents.knowledge.search import search
+
+    passages = search(arguments.query, inbox_id=context.inbox_id, limit=arguments.limit)
+    return {
+        "passages": [
+            {
+                "document": passage.document_title,
+                "heading": passage.heading,
+                "text": passage.text,
+                "similarity": round(passage.similarity, 3),
+            }
+            for passage in passages
+        ]
+    }
