@@ -4,6 +4,7 @@ from django.templatetags.static import static
 from django.utils.html import format_html
 
 from conversations.models import AuditEvent, Conversation, Customer, Inbox, Message
+from hilconsole.admin import ReadOnlyAdmin
 
 
 @admin.register(Inbox)
@@ -31,19 +32,6 @@ class InboxAdmin(admin.ModelAdmin):
         src = settings.PUBLIC_URL.rstrip("/") + static("widget/widget.js")
         tag = '<code>&lt;script src="{}" data-inbox-token="{}" async&gt;&lt;/script&gt;</code>'
         return format_html(tag, src, inbox.widget_token)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by the domain's services: admins look, they do not edit."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Customer)

@@ -6,6 +6,8 @@ clone runs with no `.env`. Production sets DEBUG=false, SECRET_KEY, ALLOWED_HOST
 DATABASE_URL and REDIS_URL; `manage.py check --deploy` then passes.
 """
 
+import hashlib
+import hmac
 import sys
 from pathlib import Path
 
@@ -193,6 +195,14 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# The LLM gateway (agents/llm): LiteLLM Router retries, failures before a deployment cools
+# down, how long it stays cooled down, and the Fernet key for provider keys stored in the admin.
+LLM_RETRIES = env.int("LLM_RETRIES", default=2)
+LLM_ALLOWED_FAILS = env.int("LLM_ALLOWED_FAILS", default=3)
+LLM_COOLDOWN_SECONDS = env.int("LLM_COOLDOWN_SECONDS", default=30)
+LLM_KEYS_FERNET_KEY = env.str("LLM_KEYS_FERNET_KEY", default="")
+LLM_PROFILE_REFRESH_SECONDS = env.float("LLM_PROFILE_REFRESH_SECONDS", default=5.0)
+
 # Readiness: Celery counts as ready when a worker answered a ping this recently.
 READYZ_CELERY_WINDOW_SECONDS = env.int("READYZ_CELERY_WINDOW_SECONDS", default=10)
 READYZ_TIMEOUT_SECONDS = env.float("READYZ_TIMEOUT_SECONDS", default=1.0)
@@ -219,6 +229,16 @@ CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "x-inbox-token"
 CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
 CORS_PREFLIGHT_MAX_AGE = 3600
 
+# The demo shop backend (agents/demo_shop) that the demo tools call over HTTP, on the console itself.
+# Loopback on the port `make run` serves; production sets the console's own public https URL.
+DEMO_SHOP_URL = env.str("DEMO_SHOP_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
+# The shared secret the tools send; derived from SECRET_KEY so no usable default ships in the repo.
+DEMO_SHOP_API_KEY = env.str(
+    "DEMO_SHOP_API_KEY", default=hmac.new(SECRET_KEY.encode(), b"demo-shop-api-key", hashlib.sha256).hexdigest()
+)
+# `?delay=<seconds>` makes the shop slow (to watch timeouts); honoured only with DEBUG or this.
+DEMO_SHOP_ALLOW_DELAY = env.bool("DEMO_SHOP_ALLOW_DELAY", default=False)
+
 # HTTPS hardening, on whenever DEBUG is off (`check --deploy` passes in production).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -236,4 +256,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # LiteLLM logs every call at INFO; the gateway records calls as LLMCall rows instead.
+    "loggers": {name: {"level": "WARNING"} for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx")},
 }

@@ -79,6 +79,7 @@ def console_env(django_db_setup, django_db_blocker):
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "REDIS_URL": settings.REDIS_URL,
         "PYTHONUNBUFFERED": "1",
+        "DEMO_SHOP_ALLOW_DELAY": "true",
     }
     # The processes are stopped by now, but PostgreSQL may not yet have noticed that their
     # sessions ended; the test database can only be dropped once they are gone.

@@ -3,6 +3,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from agents.demo_data import intent_examples_ensure
+from agents.demo_shop.services import demo_orders_ensure
+from agents.knowledge.services import knowledge_demo_ensure
 from conversations.services import inbox_ensure
 from reviews.roles import REVIEWER, SUPPORT_AGENT, role_groups_ensure, user_grant_role
 
@@ -32,6 +35,9 @@ class Command(BaseCommand):
             raise CommandError("DEBUG is off: refusing to create demo accounts with a known password.")
         with transaction.atomic():
             role_groups_ensure()
+            intent_examples_ensure()
+            demo_orders_ensure()
+            knowledge_demo_ensure()
             created = [username for username, *rest in DEMO_PEOPLE if self._ensure_person(username, *rest)]
             inbox, inbox_created = inbox_ensure(
                 name="Demo shop",

@@ -1,0 +1,1 @@
+"""The knowledge base: documents, their chunks (pgvector + full text), and hybrid search."""
