@@ -34,6 +34,10 @@ class OpenAIServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as real providers do: the gateway's measured cost must not be reconnects.
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
             def log_message(self, *args):
                 pass
 
