@@ -147,3 +147,16 @@ def _order_tool():
             },
         },
     }
+
+
+def test_a_deployment_that_keeps_failing_is_cooled_down_and_skipped(profile_of, openai_server, settings):
+    settings.LLM_ALLOWED_FAILS = 1
+    profile = profile_of("broken", "ok")
+    for _ in range(3):
+        gateway.complete(HELLO, profile=profile)
+    tried_while_failing = openai_server.requests["broken"]
+
+    for _ in range(3):
+        assert gateway.complete(HELLO, profile=profile).content == "Hello from ok"
+
+    assert openai_server.requests["broken"] == tried_while_failing  # cooled down: not asked again

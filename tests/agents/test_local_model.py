@@ -2,6 +2,7 @@
 
 import json
 import random
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -144,3 +145,25 @@ def test_json_is_returned_when_json_is_asked_for():
     )
 
     assert "answer" in json.loads(completion.content)
+
+
+@pytest.mark.parametrize(
+    "question, document",
+    [
+        ("How long until the money for my return is back on my card?", "Refund timing"),
+        ("I forgot my password, what do I do?", "Password reset"),
+        ("Can I pay with PayPal?", "Payment methods"),
+    ],
+)
+def test_answers_from_the_demo_knowledge_base_cite_the_right_document(question, document):
+    from agents.knowledge.search import search
+    from agents.knowledge.services import knowledge_demo_ensure
+
+    knowledge_demo_ensure()
+    passages = search(question, limit=3)
+
+    completion = gateway.answer(question, passages)
+
+    cited = [int(number) for number in re.findall(r"\[(\d+)\]", completion.content)]
+    assert cited, completion.content
+    assert passages[cited[0] - 1].document_title.startswith(document)

@@ -7,7 +7,9 @@ import numpy as np
 from agents.llm.embeddings import embed_texts
 from agents.llm.local.intents import similarities
 
-SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 # Below this the best sentence does not answer the question: say so instead of guessing.
 RELEVANT_FROM = 0.18
 NOT_FOUND = (
@@ -17,8 +19,20 @@ NOT_FOUND = (
 
 
 def sentences(text: str) -> list[str]:
-    parts = (part.strip(" -*#\t") for part in SENTENCE.split(text))
-    return [part for part in parts if len(part.split()) >= 3]
+    """The text's sentences. Wrapped lines are joined; a list stays one unit with the line
+    that introduces it, since "We accept:" alone answers nothing."""
+    units: list[str] = []
+    for block in PARAGRAPH_BREAK.split(text):
+        lines = [line.strip() for line in block.splitlines() if line.strip()]
+        if lines and LIST_ITEM.match(lines[0]):
+            items = " ".join(LIST_ITEM.sub("", line) for line in lines)
+            if units and units[-1].endswith(":"):
+                units[-1] = f"{units[-1]} {items}"
+            else:
+                units.append(items)
+        elif lines:
+            units.extend(SENTENCE_END.split(" ".join(lines).lstrip("# ")))
+    return [unit.strip(" \t") for unit in units if len(unit.split()) >= 3]
 
 
 def grounded_answer(question: str, sources: list[tuple[int, str, str]]) -> tuple[str, list[int]]:
