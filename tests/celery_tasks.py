@@ -25,3 +25,12 @@ def send_to_channel(channel: str, text: str) -> None:
     from channels.layers import get_channel_layer
 
     async_to_sync(get_channel_layer().send)(channel, {"type": "test.message", "text": text})
+
+
+@shared_task(name="tests.gateway_answer")
+def gateway_answer(profile: str) -> dict:
+    """A model call made where pipelines make theirs: in a forked Celery pool process."""
+    from agents.llm import gateway
+
+    completion = gateway.complete([{"role": "user", "content": "Hello"}], profile=profile)
+    return {"content": completion.content, "model": completion.model, "llm_call_id": completion.llm_call_id}

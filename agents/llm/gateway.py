@@ -126,6 +126,7 @@ class _ProfileRouter:
 
 
 _routers: dict[str, _ProfileRouter] = {}
+_routers_pid = os.getpid()
 _routers_lock = threading.Lock()
 
 
@@ -136,6 +137,12 @@ def router_for(profile_name: str) -> _ProfileRouter:
     is unchanged. Profiles are re-read at most every LLM_PROFILE_REFRESH_SECONDS: an admin's
     change reaches every worker within that time without a query on every call.
     """
+    global _routers_pid
+    if _routers_pid != os.getpid():
+        # A forked worker must not reuse its parent's Routers: their HTTP clients belong to the
+        # parent's event loop.
+        _routers.clear()
+        _routers_pid = os.getpid()
     cached = _routers.get(profile_name)
     if cached and time.monotonic() - cached.checked_at < settings.LLM_PROFILE_REFRESH_SECONDS:
         return cached

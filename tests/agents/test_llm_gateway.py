@@ -160,3 +160,13 @@ def test_a_deployment_that_keeps_failing_is_cooled_down_and_skipped(profile_of, 
         assert gateway.complete(HELLO, profile=profile).content == "Hello from ok"
 
     assert openai_server.requests["broken"] == tried_while_failing  # cooled down: not asked again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_gateway_answers_inside_a_celery_worker_process(live_worker):
+    from hilconsole.celery import app as celery_app
+
+    results = [celery_app.send_task("tests.gateway_answer", args=["fast"]).get(timeout=60) for _ in range(2)]
+
+    assert all(result["model"] == "local/hil-small" and result["content"] for result in results)
+    assert LLMCall.objects.filter(pk__in=[result["llm_call_id"] for result in results]).count() == 2
