@@ -166,7 +166,11 @@ def test_a_deployment_that_keeps_failing_is_cooled_down_and_skipped(profile_of, 
 def test_the_gateway_answers_inside_a_celery_worker_process(live_worker):
     from hilconsole.celery import app as celery_app
 
-    results = [celery_app.send_task("tests.gateway_answer", args=["fast"]).get(timeout=60) for _ in range(2)]
+    # Its own profile: transactional tests empty every table, the migration's profiles too.
+    profile = ModelProfile.objects.create(name="worker-local")
+    Deployment.objects.create(profile=profile, model="local/hil-small")
+
+    results = [celery_app.send_task("tests.gateway_answer", args=[profile.name]).get(timeout=60) for _ in range(2)]
 
     assert all(result["model"] == "local/hil-small" and result["content"] for result in results)
     assert LLMCall.objects.filter(pk__in=[result["llm_call_id"] for result in results]).count() == 2
