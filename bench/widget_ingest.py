@@ -12,7 +12,6 @@ Runs on its own embedded services (var/bench) unless DATABASE_URL / REDIS_URL ar
 import asyncio
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from django.db import connection  # noqa: E402
 
 from conversations.models import Inbox  # noqa: E402
 from hilconsole import embedded  # noqa: E402
+from tests.processes import free_port  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
 WARMUP_SECONDS = 1.0
@@ -38,12 +38,6 @@ WEB_PROCESSES = int(os.environ.get("BENCH_WEB_PROCESSES", "2"))
 TARGET_P95_MS = 30.0
 # A brisk chat: one message a second from every customer at once.
 PACE_SECONDS = float(os.environ.get("BENCH_PACE_SECONDS", "1"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_server(port: int) -> subprocess.Popen:

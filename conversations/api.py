@@ -202,8 +202,9 @@ class RatingIn(serializers.Serializer):
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-def validated(serializer_class, request):
-    serializer = serializer_class(data=request.data)
+def validated(serializer_class, data) -> dict:
+    """`data` (a request's body or query) checked by the serializer; a 400 otherwise."""
+    serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
@@ -217,7 +218,7 @@ class ConversationCreate(WidgetView):
     authentication_classes = [InboxTokenAuthentication]
 
     def post(self, request):
-        data = validated(ConversationIn, request)
+        data = validated(ConversationIn, request.data)
         customer = {key: value.strip() for key, value in data["customer"].items()}
         conversation, token, created = services.conversation_open(request.auth, **customer)
         inbox = request.auth
@@ -265,7 +266,7 @@ class ConversationMessages(CustomerConversationView):
 
     def post(self, request, conversation_id):
         conversation = self.conversation(conversation_id)
-        data = validated(MessageIn, request)
+        data = validated(MessageIn, request.data)
         limit = settings.WIDGET_MAX_MESSAGE_CHARS
         if len(data["content"]) > limit:
             raise ContentTooLong(f"A message can be at most {limit} characters long ({len(data['content'])} sent).")
@@ -278,6 +279,6 @@ class ConversationMessages(CustomerConversationView):
 class ConversationRating(CustomerConversationView):
     def post(self, request, conversation_id):
         conversation = self.conversation(conversation_id)
-        data = validated(RatingIn, request)
+        data = validated(RatingIn, request.data)
         services.conversation_rate(conversation.pk, rating=data["rating"], comment=data["comment"])
         return Response({"rating": data["rating"]}, status=status.HTTP_201_CREATED)

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from agents.demo_shop import services
 from agents.models import DemoOrder
+from conversations.api import validated
 
 KEY_HEADER = "X-Demo-Shop-Key"
 MAX_DELAY_SECONDS = 10.0
@@ -79,12 +80,6 @@ def _order(number: str) -> DemoOrder:
     return order
 
 
-def _validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 def _answer(result: tuple[dict, bool]) -> Response:
     body, replayed = result
     return Response(body, headers={"Idempotent-Replayed": "true"} if replayed else None)
@@ -106,7 +101,7 @@ class ShippingAddressIn(serializers.Serializer):
 
 class OrderList(ShopView):
     def get(self, request):
-        query = _validated(OrdersQuery, request.query_params)
+        query = validated(OrdersQuery, request.query_params)
         orders = DemoOrder.objects.filter(customer_email__iexact=query["email"])[: query["limit"]]
         return Response({"orders": [services.order_payload(order) for order in orders]})
 
@@ -119,7 +114,7 @@ class OrderDetail(ShopView):
 class OrderRefund(ShopView):
     def post(self, request, number):
         _order(number)
-        data = _validated(RefundIn, request.data)
+        data = validated(RefundIn, request.data)
         key = request.headers.get("Idempotency-Key", "")
         return _answer(services.order_refund(number, **data, idempotency_key=key))
 
@@ -127,6 +122,6 @@ class OrderRefund(ShopView):
 class OrderShippingAddress(ShopView):
     def post(self, request, number):
         _order(number)
-        data = _validated(ShippingAddressIn, request.data)
+        data = validated(ShippingAddressIn, request.data)
         key = request.headers.get("Idempotency-Key", "")
         return _answer(services.order_shipping_address_change(number, **data, idempotency_key=key))
