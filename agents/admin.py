@@ -2,5 +2,6 @@
 from agents import (
     admin_knowledge,  # noqa: F401, E402
     admin_llm,  # noqa: F401, E402
+    admin_pipelines,  # noqa: F401, E402
     admin_tools,  # noqa: F401, E402
 )

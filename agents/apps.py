@@ -6,17 +6,22 @@ class AgentsConfig(AppConfig):
     name = "agents"
 
     def ready(self):
-        post_migrate.connect(tools_sync_after_migrate, sender=self, dispatch_uid="agents_tools_sync")
+        post_migrate.connect(defaults_after_migrate, sender=self, dispatch_uid="agents_defaults")
 
 
-def tools_sync_after_migrate(sender, apps=None, **kwargs):
-    """After `migrate` (and `flush`), the tools declared in code have their `Tool` rows, so an
-    admin can see and switch them off before any AI calls one."""
+def defaults_after_migrate(sender, apps=None, **kwargs):
+    """After `migrate` (and `flush`): the tools declared in code have their `Tool` rows, so an
+    admin can see and switch them off before any AI calls one; the shipped pipeline exists; and
+    the periodic tasks are installed for beat."""
     try:
         if apps is not None:  # migrate sends the migrated state; flush sends none
-            apps.get_model("agents", "Tool")
-    except LookupError:  # migrated back to before the Tool table existed
+            apps.get_model("agents", "AIAgent")
+    except LookupError:  # migrated back to before these tables existed
         return
+    from agents.pipelines.defaults import default_pipeline_ensure
+    from agents.schedules import schedules_install
     from agents.tools import tools_sync
 
     tools_sync()
+    default_pipeline_ensure()
+    schedules_install()

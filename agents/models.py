@@ -228,3 +228,203 @@ class DemoOrder(models.Model):
 
     def __str__(self):
         return self.number
+
+
+# Pipelines and AI agents --------------------------------------------------------------------
+
+
+class Pipeline(models.Model):
+    """A named AI pipeline. Its graph lives in numbered, immutable versions."""
+
+    name = models.SlugField(max_length=80, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def latest_version(self):
+        return self.versions.order_by("-number").first()
+
+
+class PipelineVersion(models.Model):
+    """One immutable graph of a pipeline: nodes, and edges with JMESPath conditions.
+
+    Runs and agents point at a version, so a trace always shows the graph that produced it.
+    """
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    graph = models.JSONField()
+    note = models.CharField(max_length=300, blank=True, help_text="What changed in this version.")
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pipeline", "-number"]
+        constraints = [models.UniqueConstraint(fields=["pipeline", "number"], name="one_pipeline_version_number")]
+
+    def __str__(self):
+        return f"{self.pipeline} v{self.number}"
+
+
+class Prompt(models.Model):
+    """A named system prompt. Its text lives in numbered, immutable versions."""
+
+    name = models.SlugField(max_length=80, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def latest_version(self):
+        return self.versions.order_by("-number").first()
+
+
+class PromptVersion(models.Model):
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    text = models.TextField()
+    note = models.CharField(max_length=300, blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["prompt", "-number"]
+        constraints = [models.UniqueConstraint(fields=["prompt", "number"], name="one_prompt_version_number")]
+
+    def __str__(self):
+        return f"{self.prompt} v{self.number}"
+
+
+class AIAgent(models.Model):
+    """What answers an inbox: a pinned pipeline version with its models, prompt and limits."""
+
+    name = models.CharField(max_length=120, unique=True)
+    pipeline_version = models.ForeignKey(
+        PipelineVersion, on_delete=models.PROTECT, related_name="agents", help_text="Pinned: runs use exactly this."
+    )
+    system_prompt = models.ForeignKey(PromptVersion, on_delete=models.PROTECT, related_name="agents")
+    default_profile = models.ForeignKey(
+        ModelProfile,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The model profile of every model-using node not listed below.",
+    )
+    node_profiles = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Model profile per node id, e.g. {"classify": "fast", "answer": "powerful"}.',
+    )
+    confidence_threshold = models.FloatField(
+        default=0.5, help_text="Below this intent confidence the conversation goes to a person."
+    )
+    allowed_tools = models.ManyToManyField(Tool, blank=True, related_name="agents")
+    skills_by_intent = models.JSONField(
+        default=dict, blank=True, help_text='Skills a person needs per intent, e.g. {"refund": ["billing"]}.'
+    )
+    handover_message = models.TextField(
+        default="I'm passing you to a person from our team. They will reply here as soon as they can."
+    )
+    apology_message = models.TextField(
+        default=(
+            "Sorry, I'm having trouble answering right now. I'm passing you to a person from our team, "
+            "who will reply here as soon as they can."
+        ),
+        help_text="Sent when the models fail and a person takes over.",
+    )
+    max_consecutive_errors = models.PositiveSmallIntegerField(
+        default=3, help_text="Failed attempts of one node before a person takes over."
+    )
+    turn_limit = models.PositiveSmallIntegerField(
+        default=12, help_text="AI replies in a row before a person takes over."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "AI agent"
+
+    def __str__(self):
+        return self.name
+
+    def profile_for(self, node_id: str) -> str:
+        return self.node_profiles.get(node_id) or self.default_profile.name
+
+
+class PipelineRun(models.Model):
+    """One AI turn of a conversation, advanced node by node with a checkpoint after each."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        WAITING = "waiting"
+        FINISHED = "finished"
+        HANDED_OVER = "handed_over"
+        FAILED = "failed"
+
+    ACTIVE = (Status.RUNNING, Status.WAITING)
+
+    conversation = models.ForeignKey("conversations.Conversation", on_delete=models.CASCADE, related_name="runs")
+    agent = models.ForeignKey(AIAgent, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    version = models.ForeignKey(PipelineVersion, on_delete=models.PROTECT, related_name="runs")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    trace_id = models.CharField(max_length=32, unique=True)
+    state = models.JSONField(default=dict, help_text="What the nodes found so far; conditions read it.")
+    next_node = models.CharField(max_length=80, blank=True, help_text="Where a resumed run continues.")
+    last_message_id = models.BigIntegerField(help_text="The newest customer message this turn answers.")
+    reason = models.CharField(max_length=60, blank=True, help_text="Why it handed over or failed.")
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # Turns of one conversation never overlap: at most one run is open at a time.
+            models.UniqueConstraint(
+                fields=["conversation"], condition=models.Q(status__in=["running", "waiting"]), name="one_open_run"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "updated_at"])]
+
+    def __str__(self):
+        return f"run {self.pk} of conversation {self.conversation_id} ({self.status})"
+
+
+class RunStep(models.Model):
+    """A finished node of a run: the checkpoint a resumed run continues after."""
+
+    class Status(models.TextChoices):
+        OK = "ok"
+        ERROR = "error"
+
+    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="steps")
+    index = models.PositiveSmallIntegerField()
+    node = models.CharField(max_length=80)
+    node_type = models.CharField(max_length=20)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OK)
+    input = models.JSONField(default=dict, blank=True)
+    output = models.JSONField(default=dict, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0)
+    latency_ms = models.FloatField(default=0)
+    tools = models.JSONField(default=list, blank=True, help_text="Tool calls: name, outcome, replayed.")
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="one_step_per_index")]
+
+    def __str__(self):
+        return f"{self.run_id}#{self.index} {self.node}"

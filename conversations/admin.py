@@ -9,12 +9,13 @@ from hilconsole.admin import ReadOnlyAdmin
 
 @admin.register(Inbox)
 class InboxAdmin(admin.ModelAdmin):
-    list_display = ["name", "widget_token", "identity_verification_required", "csat_enabled", "created_at"]
+    list_display = ["name", "ai_agent", "widget_token", "identity_verification_required", "csat_enabled", "created_at"]
     search_fields = ["name"]
     readonly_fields = ["embed_tag", "created_at"]
     fields = [
         "name",
         "greeting",
+        "ai_agent",
         "allowed_origins",
         "embed_tag",
         "widget_token",

@@ -50,6 +50,15 @@ class Inbox(models.Model):
         help_text='Optional, such as {"timezone": "Europe/Berlin", "mon": ["09:00", "17:00"], ...}.',
     )
     csat_enabled = models.BooleanField("ask for a rating", default=True)
+    ai_agent = models.ForeignKey(
+        "agents.AIAgent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inboxes",
+        verbose_name="AI agent",
+        help_text="Answers customers first. Empty: every conversation goes straight to a person.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

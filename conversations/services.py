@@ -5,8 +5,6 @@ against `TRANSITIONS`, writes the new state with its timestamp and an audit even
 broadcasts to the conversation's socket group once the transaction commits.
 """
 
-import importlib
-import importlib.util
 import secrets
 
 from django.db import transaction
@@ -17,8 +15,11 @@ from conversations.errors import IdentityRefused, IllegalTransition
 from conversations.events import conversation_group, message_event, status_event, typing_event
 from conversations.models import Conversation, Customer, CustomerToken, Inbox, Message, token_digest
 from hilconsole.broadcast import broadcast_on_commit
+from hilconsole.celery import app as celery_app
 
 S = Conversation.Status
+# The states in which the AI answers the customer's next message.
+AI_STATES = (S.NEW, S.BACK_TO_AI, S.AI_PROCESSING)
 
 TRANSITIONS: dict[str, set[str]] = {
     S.NEW: {S.AI_PROCESSING},
@@ -37,6 +38,18 @@ TRANSITIONS: dict[str, set[str]] = {
 def inbox_ensure(*, name: str, allowed_origins: list[str], greeting: str) -> tuple[Inbox, bool]:
     """The inbox of that name, created with these settings if it does not exist yet."""
     return Inbox.objects.get_or_create(name=name, defaults={"allowed_origins": allowed_origins, "greeting": greeting})
+
+
+@transaction.atomic
+def inbox_assign_ai_agent(inbox_id: int, ai_agent) -> Inbox:
+    """Let this AI agent answer the inbox's customers first (None: people answer everything)."""
+    inbox = Inbox.objects.select_for_update().get(pk=inbox_id)
+    before = inbox.ai_agent_id
+    inbox.ai_agent = ai_agent
+    inbox.save(update_fields=["ai_agent"])
+    audit_record(actor="system", action="inbox.ai_agent_assigned", target=inbox, before={"ai_agent": before},
+                 after={"ai_agent": getattr(ai_agent, "pk", None)})  # fmt: skip
+    return inbox
 
 
 # Widget sessions -------------------------------------------------------------------------
@@ -97,10 +110,13 @@ def customer_for_token(token: str) -> Customer | None:
 # Messages --------------------------------------------------------------------------------
 
 
-def message_post_from_customer(conversation_id: int, *, content: str, client_message_id: str) -> tuple[Message, bool]:
+def message_post_from_customer(
+    conversation_id: int, *, content: str, client_message_id: str, request_ai_turn: bool = True
+) -> tuple[Message, bool]:
     """Store a customer's message once per client id; returns (message, created).
 
-    A new message reopens a finished or resolved conversation and asks the AI for a turn.
+    A new message reopens a finished or resolved conversation and asks the AI for a turn
+    (unless `request_ai_turn` is off: the caller runs the turn itself, as the evaluation does).
     """
     with transaction.atomic():
         # The row lock orders concurrent posts to one conversation, so the duplicate check
@@ -114,15 +130,25 @@ def message_post_from_customer(conversation_id: int, *, content: str, client_mes
         if conversation.is_closed:
             _move(conversation, S.NEW, actor="customer", action="conversation.reopened")
         message = _store_message(conversation, Message.Sender.CUSTOMER, content, client_message_id=client_message_id)
-        if conversation.status in (S.NEW, S.BACK_TO_AI):
+        # During a running turn too: the turn answers it along with the others, or the
+        # request waits until that turn is over and answers it next.
+        if request_ai_turn and conversation.status in AI_STATES:
             _request_ai_turn(conversation.pk)
     return message, True
 
 
-def message_post_from_ai(conversation_id: int, *, content: str, metadata: dict | None = None) -> Message:
+def message_post_from_ai(
+    conversation_id: int, *, content: str, metadata: dict | None = None, client_message_id: str | None = None
+) -> Message:
+    """The AI's message. With a `client_message_id` (a run's reply key) a repeat stores nothing."""
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
-        return _store_message(conversation, Message.Sender.AI, content, metadata=metadata or {})
+        existing = client_message_id and conversation.messages.filter(client_message_id=client_message_id).first()
+        if existing:
+            return existing
+        return _store_message(
+            conversation, Message.Sender.AI, content, metadata=metadata or {}, client_message_id=client_message_id
+        )
 
 
 def message_post_from_human(conversation_id: int, *, agent, content: str, internal: bool = False) -> Message:
@@ -152,12 +178,9 @@ def _store_message(conversation: Conversation, sender: str, content: str, **fiel
 
 
 def _request_ai_turn(conversation_id: int) -> None:
-    # The AI pipeline lives in the agents app; until it provides `run_turn`, a new
-    # conversation waits in "new" for a human or a later pipeline.
-    tasks = importlib.import_module("agents.tasks") if importlib.util.find_spec("agents.tasks") else None
-    run_turn = getattr(tasks, "run_turn", None)
-    if run_turn is not None:
-        transaction.on_commit(lambda: run_turn.delay(conversation_id))
+    # The task is sent by name: the AI pipeline is the agents app's, which imports this one.
+    # Robust: if the broker is down the message is safe, and the stalled-turn sweep sends it later.
+    transaction.on_commit(lambda: celery_app.send_task("agents.run_turn", args=[conversation_id]), robust=True)
 
 
 def conversation_typing(conversation_id: int, *, sender: str, author_name: str, active: bool) -> None:
@@ -259,4 +282,10 @@ def conversation_resolve(conversation_id: int, *, agent) -> Conversation:
 
 
 def conversation_return_to_ai(conversation_id: int, *, agent) -> Conversation:
-    return _transition(conversation_id, S.BACK_TO_AI, actor=agent, action="conversation.returned_to_ai", assignee=None)
+    """The AI takes over again; it answers anything the customer wrote that nobody answered."""
+    with transaction.atomic():
+        conversation = _transition(
+            conversation_id, S.BACK_TO_AI, actor=agent, action="conversation.returned_to_ai", assignee=None
+        )
+        _request_ai_turn(conversation_id)
+    return conversation

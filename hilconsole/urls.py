@@ -18,6 +18,7 @@ urlpatterns = [
     path("demo/", demo_shop, name="demo"),
     path("demo-shop/api/", include("agents.demo_shop.urls")),
     path("api/widget/v1/", include("conversations.urls")),
+    path("api/v1/", include("agents.urls")),
     re_path(r"^api/", api_not_found),
 ]
 

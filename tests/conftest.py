@@ -20,6 +20,16 @@ def pytest_sessionfinish(session, exitstatus):
         embedded.stop(settings.EMBEDDED_SERVICES)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def turn_locks_closed_at_the_end(django_db_setup):
+    """AI turns hold a lock connection of their own; the test database can only be dropped
+    once it is closed."""
+    yield
+    from agents.pipelines.runner import turn_locks_close
+
+    turn_locks_close()
+
+
 # The cast ----------------------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ from agents.llm import keys, prompts  # noqa: E402
 from agents.llm.local.provider import LocalModel  # noqa: E402
 from agents.models import Deployment, LLMCall  # noqa: E402
 
+LOCAL_PREFIX = "local/"
 litellm.custom_provider_map = [{"provider": "local", "custom_handler": LocalModel()}]
 litellm.suppress_debug_info = True
 litellm.telemetry = False
@@ -268,8 +269,15 @@ def _record(route, purpose, links, latency_ms, *, completion=None, error=None, t
 # What the pipelines ask for ----------------------------------------------------------------
 
 
-def classify_intent(text: str, *, profile: str = "fast", links: Links | None = None) -> tuple[str, float]:
-    """(intent, confidence). An answer that is not the JSON asked for counts as unknown, 0."""
+@dataclass
+class Classification:
+    intent: str
+    confidence: float
+    completion: Completion
+
+
+def classify_intent(text: str, *, profile: str = "fast", links: Links | None = None) -> Classification:
+    """The intent and its confidence. An answer that is not the JSON asked for counts as unknown, 0."""
     from agents.models import IntentExample
 
     examples = list(IntentExample.objects.values_list("intent", "text"))
@@ -278,16 +286,33 @@ def classify_intent(text: str, *, profile: str = "fast", links: Links | None = N
     )
     try:
         verdict = json.loads(completion.content or "")
-        return str(verdict["intent"]), max(0.0, min(1.0, float(verdict["confidence"])))
+        intent, confidence = str(verdict["intent"]), max(0.0, min(1.0, float(verdict["confidence"])))
     except (ValueError, KeyError, TypeError):
-        return "unknown", 0.0
+        intent, confidence = "unknown", 0.0
+    return Classification(intent, confidence, completion)
 
 
-def answer(question: str, passages: list, *, profile: str = "balanced", history=None, tools=None, links=None):
-    messages = prompts.answer_messages(question, passages, history)
-    return complete(messages, profile=profile, tools=tools, links=links, purpose="answer")
+def answer(
+    question: str,
+    passages: list,
+    *,
+    profile: str = "balanced",
+    history=None,
+    tools=None,
+    links=None,
+    instructions: str = "",
+    json_response: bool = False,
+):
+    messages = prompts.answer_messages(question, passages, history, instructions)
+    return complete(messages, profile=profile, tools=tools, links=links, purpose="answer", json_response=json_response)
 
 
-def summarize(transcript: list[tuple[str, str]], *, profile: str = "powerful", links: Links | None = None) -> str:
-    completion = complete(prompts.summarize_messages(transcript), profile=profile, links=links, purpose="summarize")
-    return (completion.content or "").strip()
+def summarize(
+    transcript: list[tuple[str, str]], *, profile: str = "powerful", links: Links | None = None
+) -> Completion:
+    return complete(prompts.summarize_messages(transcript), profile=profile, links=links, purpose="summarize")
+
+
+def profile_is_local(profile_name: str) -> bool:
+    """Whether every deployment of the profile runs on this machine (nothing leaves it)."""
+    return all(model.startswith(LOCAL_PREFIX) for model in router_for(profile_name).models)

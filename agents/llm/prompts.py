@@ -52,6 +52,16 @@ def answer_messages(
     return [{"role": "system", "content": system}, *(history or []), {"role": "user", "content": question}]
 
 
+# What the answer node asks for: the decision to hand over is its own field, never a phrase
+# the code would have to spot in the reply.
+ACTION_FORMAT = (
+    'Reply with JSON only: {"action": "reply" or "handover", "reply": "<your message to the customer, '
+    'citing sources as [n]>", "reason": "<for handover: why a person should take over>"}. '
+    "Choose handover when the sources do not answer the question, when the customer needs something you "
+    "cannot do with your tools, or when a person would clearly serve them better."
+)
+
+
 def summarize_messages(transcript: list[tuple[str, str]]) -> list[dict]:
     lines = "\n".join(f"{speaker}: {text}" for speaker, text in transcript)
     system = (
@@ -75,6 +85,10 @@ def sources_of(messages: list[dict]) -> list[tuple[int, str, str]]:
     system = next((m.get("content") or "" for m in messages if m.get("role") == "system"), "")
     body = system.split("Sources:\n", 1)[1] if "Sources:\n" in system else ""
     return [(int(number), title.strip(), text.strip()) for number, title, text in SOURCE_PATTERN.findall(body)]
+
+
+def user_texts(messages: list[dict]) -> list[str]:
+    return [m["content"] for m in messages if m.get("role") == "user" and isinstance(m.get("content"), str)]
 
 
 def last_user_text(messages: list[dict]) -> str:

@@ -47,7 +47,7 @@ class ToolResult:
         return json.dumps(body, ensure_ascii=False, cls=DjangoJSONEncoder)
 
 
-def idempotency_key_for(run_id: int, step_id: int, name: str, call_index: int = 0) -> str:
+def idempotency_key_for(run_id: int, step_id: int | str, name: str, call_index: int = 0) -> str:
     """The key of a tool call made by a run step: a replay of the step gets the same key, so its
     side effect is not repeated. `call_index` tells apart several calls one step makes."""
     return f"run:{run_id}:step:{step_id}:{name}:{call_index}"

@@ -45,7 +45,7 @@ def test_classification_through_the_gateway_uses_the_admins_examples():
 
     intent_examples_ensure()
 
-    assert gateway.classify_intent("Where is my parcel 100234?")[0] == "order_status"
+    assert gateway.classify_intent("Where is my parcel 100234?").intent == "order_status"
 
 
 SOURCES = [
@@ -81,7 +81,7 @@ def test_a_summary_keeps_the_customers_request():
             ("customer", "I need it before Friday for a birthday present."),
             ("ai", "I will hand you over to a colleague who can help."),
         ]
-    )
+    ).content
 
     assert "100234" in summary and len(summary) < 400
 
@@ -144,7 +144,7 @@ def test_json_is_returned_when_json_is_asked_for():
         [{"role": "system", "content": "Answer in JSON."}, {"role": "user", "content": "Hi"}], json_response=True
     )
 
-    assert "answer" in json.loads(completion.content)
+    assert json.loads(completion.content)["action"] in ("reply", "handover")
 
 
 @pytest.mark.parametrize(

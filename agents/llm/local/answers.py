@@ -10,6 +10,7 @@ from agents.llm.local.intents import similarities
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+REFERS_BACK = re.compile(r"^(?:These|This|Those|That|They|It|Such)\b")
 # Below this the best sentence does not answer the question: say so instead of guessing.
 RELEVANT_FROM = 0.18
 NOT_FOUND = (
@@ -35,6 +36,14 @@ def sentences(text: str) -> list[str]:
     return [unit.strip(" \t") for unit in units if len(unit.split()) >= 3]
 
 
+def best_support(question: str, sources: list[tuple[int, str, str]]) -> float:
+    """How well the best sentence of the sources matches the question (0 without sources)."""
+    candidates = [sentence for _, _, text in sources for sentence in sentences(text)]
+    if not candidates or not question.strip():
+        return 0.0
+    return float(similarities(question, candidates).max())
+
+
 def grounded_answer(question: str, sources: list[tuple[int, str, str]]) -> tuple[str, list[int]]:
     """An answer made of the sources' sentences that best match the question, citing them.
 
@@ -48,8 +57,11 @@ def grounded_answer(question: str, sources: list[tuple[int, str, str]]) -> tuple
     if scores[best] < RELEVANT_FROM:
         return NOT_FOUND, []
     number = candidates[best][0]
-    # The best sentence and its neighbour from the same source usually carry the whole answer.
+    # The best sentence and its neighbour from the same source usually carry the whole answer;
+    # one that points back ("These are…") needs the sentence before it.
     chosen = [best]
+    if best > 0 and candidates[best - 1][0] == number and REFERS_BACK.match(candidates[best][1]):
+        chosen.insert(0, best - 1)
     follower = best + 1
     if follower < len(candidates) and candidates[follower][0] == number and scores[follower] > RELEVANT_FROM / 2:
         chosen.append(follower)

@@ -50,20 +50,33 @@ def respond(messages: list[dict], optional_params: dict) -> tuple[str | None, li
         return _classification(messages, text), None
     if task == prompts.SUMMARIZE:
         return answers.extractive_summary(text), None
+    as_json = (optional_params.get("response_format") or {}).get("type", "").startswith("json")
     if messages and messages[-1].get("role") == "tool":
-        return _tool_result_answer(messages[-1].get("content") or ""), None
+        return _reply(_tool_result_answer(messages[-1].get("content") or ""), as_json), None
     tools = optional_params.get("tools") or []
+    sources = prompts.sources_of(messages)
     if tools:
-        chosen = tool_calls.choose_tool(text, tools)
-        if chosen:
-            arguments, missing = tool_calls.fill_arguments(text, chosen)
+        chosen, fit = tool_calls.best_tool(text, tools)
+        # A question the sources answer better than any tool fits it is answered from them.
+        if fit >= tool_calls.FITS_FROM and tool_calls.evidence_for(text, chosen, fit) > answers.best_support(
+            text, sources
+        ):
+            # Arguments may come from earlier messages ("Refund order 100234" … "20 euros").
+            arguments, missing = tool_calls.fill_arguments(text, chosen, earlier=prompts.user_texts(messages)[:-1])
             if missing:
-                return tool_calls.clarifying_question(chosen, missing), None
+                return _reply(tool_calls.clarifying_question(chosen, missing), as_json), None
             return None, [_tool_call(chosen["function"]["name"], arguments)]
-    content, _ = answers.grounded_answer(text, prompts.sources_of(messages))
-    if (optional_params.get("response_format") or {}).get("type", "").startswith("json"):
-        return json.dumps({"answer": content}), None
-    return content, None
+    content, cited = answers.grounded_answer(text, sources)
+    if as_json and not cited:
+        # Nothing in the sources answers it: a person should, and the model says so in its own field.
+        return json.dumps(
+            {"action": "handover", "reason": "The help articles do not answer this.", "reply": content}
+        ), None
+    return _reply(content, as_json), None
+
+
+def _reply(content: str, as_json: bool) -> str:
+    return json.dumps({"action": "reply", "reply": content}) if as_json else content
 
 
 def _classification(messages: list[dict], text: str) -> str:

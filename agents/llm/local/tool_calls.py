@@ -19,7 +19,13 @@ EXTRACTORS = {
     "email": lambda text: _first(EMAIL, text),
     "address": lambda text: _first(ADDRESS, text),
     "query": lambda text: text.strip(),
+    "reason": lambda text: text.strip()[:500],
 }
+# Free text any request "contains": it says nothing about whether the tool is wanted.
+FREE_TEXT = {"query", "reason"}
+# A request that names a tool's key argument (an order number, an email) is far more likely a
+# request for that tool than its wording alone shows.
+NAMED_ARGUMENT_BONUS = 0.15
 
 
 def _first(pattern, text):
@@ -36,21 +42,31 @@ def _amount(text):
 
 def choose_tool(request: str, tools: list[dict]) -> dict | None:
     """The OpenAI-style tool spec whose name and description fit the request best, if any fits."""
+    tool, fit = best_tool(request, tools)
+    return tool if fit >= FITS_FROM else None
+
+
+def best_tool(request: str, tools: list[dict]) -> tuple[dict | None, float]:
+    """The tool that fits the request best, and how well (a similarity)."""
     if not tools or not request.strip():
-        return None
+        return None, 0.0
     descriptions = [f"{t['function']['name'].replace('_', ' ')}: {t['function'].get('description', '')}" for t in tools]
     scores = similarities(request, descriptions)
     best = int(scores.argmax())
-    return tools[best] if scores[best] >= FITS_FROM else None
+    return tools[best], float(scores[best])
 
 
-def fill_arguments(request: str, tool: dict) -> tuple[dict, list[str]]:
-    """(arguments found in the request, required arguments still missing)."""
+def fill_arguments(request: str, tool: dict, earlier: list[str] = ()) -> tuple[dict, list[str]]:
+    """(arguments found in the request, else in the `earlier` messages, newest first; required
+    arguments still missing)."""
     parameters = tool["function"].get("parameters", {})
     arguments = {}
     for name, schema in parameters.get("properties", {}).items():
         extract = EXTRACTORS.get(name) or EXTRACTORS.get(schema.get("format", ""))
-        value = extract(request) if extract else None
+        if extract is None:
+            continue
+        texts = [request] if name in FREE_TEXT else [request, *reversed(earlier)]
+        value = next((found for found in map(extract, texts) if found is not None), None)
         if value is not None:
             arguments[name] = value
     missing = [name for name in parameters.get("required", []) if name not in arguments]
@@ -60,3 +76,11 @@ def fill_arguments(request: str, tool: dict) -> tuple[dict, list[str]]:
 def clarifying_question(tool: dict, missing: list[str]) -> str:
     wanted = " and ".join(name.replace("_", " ") for name in missing)
     return f"I can help with that. Could you tell me the {wanted}?"
+
+
+def evidence_for(request: str, tool: dict, fit: float) -> float:
+    """How strongly the request asks for this tool: its fit, raised when it names a key argument."""
+    arguments, _ = fill_arguments(request, tool)
+    required = tool["function"].get("parameters", {}).get("required", [])
+    named = [name for name in required if name in arguments and name not in FREE_TEXT]
+    return fit + (NAMED_ARGUMENT_BONUS if named else 0.0)

@@ -6,7 +6,8 @@ from django.db import transaction
 from agents.demo_data import intent_examples_ensure
 from agents.demo_shop.services import demo_orders_ensure
 from agents.knowledge.services import knowledge_demo_ensure
-from conversations.services import inbox_ensure
+from agents.pipelines.defaults import support_agent_ensure
+from conversations.services import inbox_assign_ai_agent, inbox_ensure
 from reviews.roles import REVIEWER, SUPPORT_AGENT, role_groups_ensure, user_grant_role
 
 DEMO_PASSWORD = "hil-demo"
@@ -44,6 +45,10 @@ class Command(BaseCommand):
                 allowed_origins=["http://127.0.0.1:8000", "http://localhost:8000"],
                 greeting="Hi! I'm the Demo shop assistant. How can I help?",
             )
+            agent, agent_created = support_agent_ensure()
+            # A new demo inbox, or one from before AI agents existed, gets the demo's AI agent.
+            if inbox_created or agent_created:
+                inbox_assign_ai_agent(inbox.pk, agent)
         self.stdout.write(f"Demo data ready ({len(created)} people and {int(inbox_created)} inbox created).")
         self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
         for username, first, last, role in DEMO_PEOPLE:

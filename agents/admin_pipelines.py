@@ -1,0 +1,330 @@
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Sum
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
+
+from agents.models import AIAgent, ModelProfile, Pipeline, PipelineRun, PipelineVersion, Prompt, PromptVersion, RunStep
+from agents.pipelines import services
+from agents.pipelines.graph import graph_problems
+from agents.pipelines.trace import run_trace
+from hilconsole.admin import ReadOnlyAdmin
+
+GRAPH_WIDGET = forms.Textarea(attrs={"rows": 30, "cols": 100, "class": "vLargeTextField", "spellcheck": "false"})
+
+
+def pretty_json(value) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+# Pipelines: editing the graph saves a new version ------------------------------------------
+
+
+class PipelineForm(forms.ModelForm):
+    graph = forms.JSONField(widget=GRAPH_WIDGET, help_text="Saving a changed graph creates the next version.")
+    note = forms.CharField(required=False, max_length=300, help_text="What changed, for the version list.")
+
+    class Meta:
+        model = Pipeline
+        fields = ["name", "description"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        latest = self.instance.latest_version() if self.instance.pk else None
+        if latest:
+            self.initial["graph"] = latest.graph
+
+    def clean_graph(self):
+        graph = self.cleaned_data["graph"]
+        problems = graph_problems(graph)
+        if problems:
+            raise ValidationError(problems)
+        return graph
+
+
+class PipelineVersionInline(admin.TabularInline):
+    model = PipelineVersion
+    fields = ["version_link", "note", "created_by", "created_at", "pinned_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="version")
+    def version_link(self, version):
+        url = reverse("admin:agents_pipelineversion_change", args=[version.pk])
+        return format_html('<a href="{}">v{}</a>', url, version.number)
+
+    @admin.display(description="pinned by")
+    def pinned_by(self, version):
+        return ", ".join(agent.name for agent in version.agents.all()) or "—"
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(admin.ModelAdmin):
+    form = PipelineForm
+    list_display = ["name", "description", "latest", "agents"]
+    inlines = [PipelineVersionInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("versions__agents")
+
+    @admin.display(description="latest version")
+    def latest(self, pipeline):
+        latest = max((version.number for version in pipeline.versions.all()), default=None)
+        return f"v{latest}" if latest else "—"
+
+    @admin.display(description="AI agents")
+    def agents(self, pipeline):
+        pinned = [f"{agent.name} (v{v.number})" for v in pipeline.versions.all() for agent in v.agents.all()]
+        return ", ".join(pinned) or "—"
+
+    def save_model(self, request, pipeline, form, change):
+        pipeline.save()
+        latest = pipeline.latest_version()
+        graph = form.cleaned_data["graph"]
+        if latest is None or latest.graph != graph:
+            version = services.pipeline_version_create(
+                pipeline, graph=graph, note=form.cleaned_data["note"], author=request.user.get_username()
+            )
+            messages.info(request, f"Saved as {version}. AI agents keep their pinned version until you pin this one.")
+
+
+@admin.register(PipelineVersion)
+class PipelineVersionAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "note", "created_by", "created_at"]
+    list_filter = ["pipeline"]
+    fields = ["pipeline", "number", "note", "created_by", "created_at", "graph_shown", "pinned_by", "pin"]
+    readonly_fields = fields
+
+    @admin.display(description="graph")
+    def graph_shown(self, version):
+        return pretty_json(version.graph)
+
+    @admin.display(description="pinned by")
+    def pinned_by(self, version):
+        return ", ".join(agent.name for agent in version.agents.all()) or "no AI agent"
+
+    @admin.display(description="rollback / roll-out")
+    def pin(self, version):
+        url = reverse("admin:agents_pipelineversion_pin", args=[version.pk])
+        return format_html(
+            # Submits the page's own form (it carries the CSRF token) to the pin view.
+            '<button type="submit" formaction="{}" formmethod="post" class="button">'
+            "Pin v{} on every AI agent of {}</button>",
+            url,
+            version.number,
+            version.pipeline,
+        )
+
+    def get_urls(self):
+        pin = self.admin_site.admin_view(require_POST(self.pin_view))
+        return [path("<int:version_id>/pin/", pin, name="agents_pipelineversion_pin"), *super().get_urls()]
+
+    def pin_view(self, request, version_id: int):
+        if not request.user.has_perm("agents.change_aiagent"):
+            messages.error(request, "You may not change AI agents.")
+            return redirect("admin:agents_pipelineversion_change", version_id)
+        version = get_object_or_404(PipelineVersion.objects.select_related("pipeline"), pk=version_id)
+        pinned = services.pipeline_version_pin(version)
+        names = ", ".join(agent.name for agent in pinned)
+        if pinned:
+            messages.success(request, f"{names} now run {version}.")
+        else:
+            messages.warning(request, f"No AI agent runs {version.pipeline}; pick it on an AI agent first.")
+        return redirect("admin:agents_pipelineversion_change", version.pk)
+
+
+# Prompts ------------------------------------------------------------------------------------
+
+
+class PromptForm(forms.ModelForm):
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 12, "cols": 100}), help_text="Saving a change creates the next version."
+    )
+    note = forms.CharField(required=False, max_length=300)
+
+    class Meta:
+        model = Prompt
+        fields = ["name"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        latest = self.instance.latest_version() if self.instance.pk else None
+        if latest:
+            self.initial["text"] = latest.text
+
+
+@admin.register(Prompt)
+class PromptAdmin(admin.ModelAdmin):
+    form = PromptForm
+    list_display = ["name", "latest"]
+
+    @admin.display(description="latest version")
+    def latest(self, prompt):
+        latest = prompt.latest_version()
+        return f"v{latest.number}" if latest else "—"
+
+    def save_model(self, request, prompt, form, change):
+        prompt.save()
+        latest = prompt.latest_version()
+        if latest is None or latest.text != form.cleaned_data["text"]:
+            version = services.prompt_version_create(
+                prompt,
+                text=form.cleaned_data["text"],
+                note=form.cleaned_data["note"],
+                author=request.user.get_username(),
+            )
+            messages.info(request, f"Saved as {version}. Pin it on an AI agent to use it.")
+
+
+@admin.register(PromptVersion)
+class PromptVersionAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "note", "created_by", "created_at"]
+    list_filter = ["prompt"]
+
+
+# AI agents ----------------------------------------------------------------------------------
+
+
+class AIAgentForm(forms.ModelForm):
+    class Meta:
+        model = AIAgent
+        fields = [
+            "name",
+            "pipeline_version",
+            "system_prompt",
+            "default_profile",
+            "node_profiles",
+            "confidence_threshold",
+            "allowed_tools",
+            "skills_by_intent",
+            "handover_message",
+            "apology_message",
+            "max_consecutive_errors",
+            "turn_limit",
+        ]
+
+    def clean_confidence_threshold(self):
+        threshold = self.cleaned_data["confidence_threshold"]
+        if not 0 <= threshold <= 1:
+            raise ValidationError("A confidence threshold is between 0 and 1.")
+        return threshold
+
+    def clean_skills_by_intent(self):
+        skills = self.cleaned_data["skills_by_intent"] or {}
+        if not isinstance(skills, dict) or not all(
+            isinstance(names, list) and all(isinstance(name, str) and name for name in names)
+            for names in skills.values()
+        ):
+            raise ValidationError('Give a JSON object of intent → list of skills, e.g. {"refund": ["billing"]}.')
+        return skills
+
+    def clean(self):
+        cleaned = super().clean()
+        profiles = cleaned.get("node_profiles") or {}
+        version = cleaned.get("pipeline_version")
+        if not isinstance(profiles, dict):
+            self.add_error("node_profiles", 'Give a JSON object of node id → profile, e.g. {"answer": "powerful"}.')
+            return cleaned
+        known = set(ModelProfile.objects.values_list("name", flat=True))
+        nodes = {node["id"] for node in version.graph["nodes"]} if version else set()
+        for node_id, profile in profiles.items():
+            if version and node_id not in nodes:
+                self.add_error("node_profiles", f"{version} has no node '{node_id}'.")
+            if profile not in known:
+                self.add_error("node_profiles", f"Node '{node_id}': there is no model profile '{profile}'.")
+        return cleaned
+
+
+@admin.register(AIAgent)
+class AIAgentAdmin(admin.ModelAdmin):
+    form = AIAgentForm
+    list_display = [
+        "name",
+        "pipeline_version",
+        "system_prompt",
+        "default_profile",
+        "confidence_threshold",
+        "inboxes_shown",
+    ]
+    filter_horizontal = ["allowed_tools"]
+
+    @admin.display(description="inboxes")
+    def inboxes_shown(self, agent):
+        return ", ".join(inbox.name for inbox in agent.inboxes.all()) or "—"
+
+
+# Runs ---------------------------------------------------------------------------------------
+
+
+class RunStepInline(admin.TabularInline):
+    model = RunStep
+    fields = ["index", "node", "node_type", "status", "model", "prompt_tokens", "completion_tokens", "cost_usd",
+              "latency_ms", "tools", "error"]  # fmt: skip
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PipelineRun)
+class PipelineRunAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "conversation", "status", "reason", "version", "started_at", "step_count", "cost"]
+    list_filter = ["status", "reason", "version"]
+    search_fields = ["trace_id", "conversation__id"]
+    date_hierarchy = "started_at"
+    fields = ["conversation", "agent", "version", "status", "reason", "trace_id", "started_at", "finished_at",
+              "api_link", "trace"]  # fmt: skip
+    readonly_fields = fields
+    inlines = [RunStepInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("conversation", "version__pipeline")
+            .annotate(step_count=Count("steps"), cost=Sum("steps__cost_usd"))
+        )
+
+    @admin.display(description="steps", ordering="step_count")
+    def step_count(self, run):
+        return run.step_count
+
+    @admin.display(description="cost (USD)", ordering="cost")
+    def cost(self, run):
+        return run.cost or 0
+
+    @admin.display(description="trace API")
+    def api_link(self, run):
+        url = reverse("run-trace", args=[run.pk])
+        return format_html('<a href="{}">{}</a>', url, url)
+
+    @admin.display(description="trace")
+    def trace(self, run):
+        trace = run_trace(run)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (s["index"], s["node"], s["type"], s["status"], s["intent"] or s["tool"] or "", s["tokens"],
+                 f"{s['latency_ms']:.1f} ms", s["error"] or s["outcome"])
+                for s in trace["steps"]
+            ),
+        )  # fmt: skip
+        header = "<tr><th>#</th><th>node</th><th>type</th><th>status</th><th>intent / tool</th><th>tokens</th>" \
+                 "<th>latency</th><th>outcome</th></tr>"  # fmt: skip
+        return format_html("<table>{}{}</table>{}", format_html(header), rows, pretty_json(trace))

@@ -1,0 +1,248 @@
+"""The work of each non-sink node type. A node reads the run state and returns what it found;
+the runner records it as a step and merges it into the state. Sinks live in the runner, since
+they end the turn in the conversation.
+
+Text goes to a model through `Turn.outgoing()`: redacted of personal data unless every
+deployment of the node's model profile runs on this machine.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+from agents.guardrails import injection, pii
+from agents.guardrails.human_request import asks_for_a_person
+from agents.knowledge.search import search
+from agents.llm import gateway, prompts
+from agents.llm.local.answers import extractive_summary
+from agents.models import AIAgent, PipelineRun
+from agents.tools import idempotency_key_for, tool_call, tool_is_gated, tools_for_llm
+
+CITATION = re.compile(r"\[(\d+)\]")
+HUMAN_REQUEST = "human_request"
+
+
+@dataclass
+class Turn:
+    """What a node may read: the run, its agent and state, and the step it is."""
+
+    run: PipelineRun
+    agent: AIAgent
+    state: dict
+    step_index: int
+    node_id: str = ""
+
+    def profile(self) -> str:
+        return self.agent.profile_for(self.node_id)
+
+    def links(self) -> gateway.Links:
+        return gateway.Links(conversation_id=self.run.conversation_id, run_id=self.run.pk, step_id=self.step_index)
+
+    def outgoing(self, profile: str) -> tuple[str, list[dict]]:
+        """The question and history as the profile's models may see them."""
+        if gateway.profile_is_local(profile) or "redacted" not in self.state:
+            return self.state["question"], self.state["history"]
+        return self.state["redacted"]["question"], self.state["redacted"]["history"]
+
+
+@dataclass
+class NodeResult:
+    updates: dict
+    # What the trace shows, when it must differ from the updates (never personal data).
+    output: dict | None = None
+    completions: list = field(default_factory=list)
+    tools: list[dict] = field(default_factory=list)
+
+
+def guard(turn: Turn, node: dict) -> NodeResult:
+    screening = injection.screen(turn.state["question"])
+    question = pii.redact(turn.state["question"])
+    values, history = question.values, []
+    for message in turn.state["history"]:
+        redacted = pii.redact(message["content"], values)
+        values = redacted.values
+        history.append({**message, "content": redacted.text})
+    finding = {"injection": screening.suspected, "signals": screening.signals, "pii": question.kinds()}
+    return NodeResult(
+        updates={"guard": finding, "redacted": {"question": question.text, "history": history}, "pii_values": values},
+        output=finding,
+    )
+
+
+def classify(turn: Turn, node: dict) -> NodeResult:
+    if asks_for_a_person(turn.state["question"]):
+        found = {"intent": HUMAN_REQUEST, "confidence": 1.0}
+        return NodeResult(found, output={**found, "by": "phrase"})
+    profile = turn.profile()
+    question, _ = turn.outgoing(profile)
+    verdict = gateway.classify_intent(question, profile=profile, links=turn.links())
+    return NodeResult({"intent": verdict.intent, "confidence": verdict.confidence}, completions=[verdict.completion])
+
+
+def retrieve(turn: Turn, node: dict) -> NodeResult:
+    # Embeddings and search run on this machine, so the customer's own words are used.
+    found = search(turn.state["question"], inbox_id=turn.state["inbox_id"], limit=node.get("limit", 4))
+    floor = node.get("min_similarity", 0.0)
+    passages = [
+        {"chunk_id": p.chunk_id, "document_id": p.document_id, "title": p.document_title, "heading": p.heading,
+         "text": p.text, "similarity": round(p.similarity, 3)}
+        for p in found if p.similarity >= floor
+    ]  # fmt: skip
+    shown = [{key: p[key] for key in ("document_id", "title", "heading", "similarity")} for p in passages]
+    return NodeResult({"passages": passages, "passages_found": len(passages)}, output={"passages": shown})
+
+
+def summarize(turn: Turn, node: dict) -> NodeResult:
+    if node.get("mode") == "extractive":
+        return NodeResult({"summary": extractive_summary(transcript_text(turn.state))})
+    profile = turn.profile()
+    question, history = turn.outgoing(profile)
+    lines = [(SPEAKERS.get(m["role"], m["role"]), m["content"]) for m in history] + [("customer", question)]
+    completion = gateway.summarize(lines, profile=profile, links=turn.links())
+    summary = pii.restore((completion.content or "").strip(), turn.state.get("pii_values", {}))
+    return NodeResult({"summary": summary}, completions=[completion])
+
+
+def condition(turn: Turn, node: dict) -> NodeResult:
+    """Only routes: its edges' conditions decide where the run goes."""
+    return NodeResult({})
+
+
+SPEAKERS = {"user": "customer", "assistant": "support"}
+
+
+def transcript_text(state: dict) -> str:
+    lines = [f"{SPEAKERS.get(message['role'], message['role'])}: {message['content']}" for message in state["history"]]
+    return "\n".join([*lines, f"customer: {state['question']}"])
+
+
+# The answer node ---------------------------------------------------------------------------
+
+
+def answer(turn: Turn, node: dict) -> NodeResult:
+    """The model answers from the retrieved passages, calling the agent's tools in a bounded
+    loop. A repeated identical call ends the loop (the model is going round in circles), and a
+    gated tool is never called here: the turn goes to a person with the action it wanted."""
+    profile = turn.profile()
+    question, history = turn.outgoing(profile)
+    passages = [
+        SimpleNamespace(document_title=p["title"], heading=p["heading"], text=p["text"])
+        for p in turn.state.get("passages", [])
+    ]
+    instructions = f"{turn.state['system_prompt']}\n{prompts.ACTION_FORMAT}"
+    messages = prompts.answer_messages(question, passages, history, instructions)
+    loop = ToolLoop(turn, tools_for_llm(turn.state["allowed_tools"]), node.get("max_tool_rounds", 3))
+    while True:
+        completion = gateway.complete(
+            messages, profile=profile, tools=loop.offered(), json_response=True, links=turn.links(), purpose="answer"
+        )
+        loop.completions.append(completion)
+        if not completion.tool_calls or not loop.offered():
+            break
+        messages += loop.call(completion.tool_calls)
+        if loop.blocked:
+            break
+    decision = loop.blocked or decision_of(completion.content or "")
+    decision["reply"] = pii.restore(decision.get("reply", ""), turn.state.get("pii_values", {}))
+    decision["citations"] = citations(decision["reply"], turn.state.get("passages", []))
+    return NodeResult(decision, completions=loop.completions, tools=loop.trace)
+
+
+class ToolLoop:
+    def __init__(self, turn: Turn, tools: list[dict], rounds: int):
+        self.turn, self.tools, self.rounds_left = turn, tools, rounds
+        self.completions: list = []
+        self.trace: list[dict] = []
+        self.seen: set[str] = set()
+        self.blocked: dict | None = None
+        self.loop_detected = False
+
+    def offered(self) -> list[dict] | None:
+        return self.tools if self.tools and self.rounds_left > 0 and not self.loop_detected else None
+
+    def call(self, calls: list[dict]) -> list[dict]:
+        """Run one round of tool calls; returns the messages that report them to the model."""
+        self.rounds_left -= 1
+        requested = [
+            {
+                "id": c["id"],
+                "type": "function",
+                "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])},
+            }
+            for c in calls
+        ]
+        replies = [{"role": "assistant", "content": None, "tool_calls": requested}]
+        for call in calls:
+            replies.append({"role": "tool", "tool_call_id": call["id"], "content": self._result(call)})
+            if self.blocked:
+                break
+        return replies
+
+    def _result(self, call: dict) -> str:
+        values = self.turn.state.get("pii_values", {})
+        arguments = pii.restore(call["arguments"], values)
+        signature = json.dumps([call["name"], arguments], sort_keys=True)
+        if signature in self.seen:
+            self.loop_detected = True
+            self.trace.append({"name": call["name"], "outcome": "loop_detected"})
+            return json.dumps({"error": "You already made this exact call; answer with what you have."})
+        self.seen.add(signature)
+        if tool_is_gated(call["name"]):
+            self.trace.append({"name": call["name"], "outcome": "needs_approval"})
+            self.blocked = {
+                "action": "handover",
+                "handover_reason": "approval_required",
+                "reply": "",
+                "pending_action": {"tool": call["name"], "arguments": arguments},
+            }
+            return ""
+        # Keyed by the node's visit, not the step: a retry of this very visit replays the call.
+        visit = f"{self.turn.node_id}.{self.turn.state['visits'].get(self.turn.node_id, 0)}"
+        key = idempotency_key_for(self.turn.run.pk, visit, call["name"], len(self.trace))
+        result = tool_call(call["name"], arguments, idempotency_key=key, conversation_id=self.turn.run.conversation_id)
+        self.trace.append(
+            {"name": call["name"], "outcome": "ok" if result.ok else result.code, "replayed": result.replayed}
+        )
+        text = result.message_for_llm()
+        if not gateway.profile_is_local(self.turn.profile()):
+            text = pii.redact(text, values).text
+        return text
+
+
+def decision_of(content: str) -> dict:
+    """The model's JSON decision. A model that ignored the format has still answered: its text
+    is the reply, since only the `action` field can hand a customer over."""
+    try:
+        parsed = json.loads(content)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        return {"action": "reply", "reply": content.strip()}
+    action = "handover" if parsed.get("action") == "handover" else "reply"
+    reply = str(parsed.get("reply") or parsed.get("answer") or "").strip()
+    if action == "reply" and not reply:
+        return {"action": "handover", "handover_reason": "empty_reply", "reply": ""}
+    decision = {"action": action, "reply": reply}
+    if action == "handover":
+        decision |= {"handover_reason": "ai_decided", "reason_detail": str(parsed.get("reason") or "")[:300]}
+    return decision
+
+
+def citations(reply: str, passages: list[dict]) -> list[dict]:
+    cited = []
+    for number in dict.fromkeys(int(n) for n in CITATION.findall(reply)):
+        if 1 <= number <= len(passages):
+            passage = passages[number - 1]
+            cited.append({"number": number, "title": passage["title"], "document_id": passage["document_id"]})
+    return cited
+
+
+NODES = {
+    "guard": guard,
+    "classify": classify,
+    "retrieve": retrieve,
+    "answer": answer,
+    "summarize": summarize,
+    "condition": condition,
+}

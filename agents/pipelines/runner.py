@@ -1,0 +1,490 @@
+"""Durable AI turns: a conversation's waiting customer messages, answered by its AI agent's
+pinned pipeline, one checkpointed node at a time.
+
+Every finished node is a `RunStep` written in the same transaction as the run's new state and
+next node. A worker that dies mid-turn leaves the run `running`; the redelivered task (or the
+stalled-run sweep) takes the turn lock and continues after the last step. Side effects are
+keyed so a repeat does nothing: tool calls by idempotency key, the reply and the handover
+notice by a message key per run, and the conversation's state by its transition checks.
+"""
+
+import logging
+import os
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+
+import psycopg
+from django.db import connections, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from agents.llm.gateway import LLMUnavailable
+from agents.llm.local.answers import extractive_summary
+from agents.models import AIAgent, PipelineRun, PipelineVersion, RunStep
+from agents.pipelines.graph import Graph
+from agents.pipelines.nodes import NODES, NodeResult, Turn, transcript_text
+from conversations import services as conversations
+from conversations.models import Conversation, Message
+
+logger = logging.getLogger(__name__)
+
+S = Conversation.Status
+R = PipelineRun.Status
+# Safety nets beyond the graph's own bounds.
+MAX_STEPS = 60
+MAX_RUNS_PER_TASK = 5
+# Messages that arrive while a turn runs are folded into it (once or twice), so the customer
+# gets one answer to everything they said rather than an answer to half of it.
+MAX_ABSORBED = 2
+HISTORY_LENGTH = 20
+
+REASONS = {
+    "human_request": "The customer asked for a person",
+    "low_confidence": "The AI was not confident what the customer wants",
+    "ai_decided": "The AI decided a person should answer",
+    "approval_required": "The AI wanted to take an action that needs approval",
+    "prompt_injection": "The message looked like an attempt to manipulate the AI",
+    "ai_unavailable": "The AI models could not be reached",
+    "repeated_errors": "The AI pipeline failed repeatedly",
+    "turn_limit": "The AI answered many times in a row without resolving it",
+    "loop_limit": "The AI pipeline went round in circles",
+    "empty_reply": "The AI produced no reply",
+    "no_ai_agent": "This inbox has no AI agent",
+}
+APOLOGY_REASONS = {"ai_unavailable", "repeated_errors", "loop_limit", "empty_reply"}
+# A person may always be asked for again, even right after handing the conversation back.
+NEVER_SUPPRESSED = {"human_request"}
+NO_AGENT_MESSAGE = "A person from our team will reply here as soon as they can."
+
+
+class TurnBusy(Exception):
+    """Another worker is running a turn of this conversation right now."""
+
+
+# The turn lock ------------------------------------------------------------------------------
+
+TURN_LOCK_NAMESPACE = 7301
+_lock_connection: tuple[int, psycopg.Connection] | None = None
+_lock_guard = threading.Lock()
+
+
+@contextmanager
+def turn_lock(conversation_id: int):
+    """Yields whether this process holds the conversation's turn lock.
+
+    A PostgreSQL session advisory lock on a connection of its own: when a worker dies, the
+    server drops its session and the lock with it, so the redelivered turn can go on at once
+    (a lock with an expiry would leave the customer waiting for the expiry). Each process keeps
+    one such connection and runs one turn at a time on it.
+    """
+    with _lock_guard:
+        connection = _connection_for_locks()
+        key = (TURN_LOCK_NAMESPACE, conversation_id % 2_147_483_647)
+        held = connection.execute("SELECT pg_try_advisory_lock(%s, %s)", key).fetchone()[0]
+        try:
+            yield held
+        finally:
+            if held:
+                connection.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+
+def _connection_for_locks() -> psycopg.Connection:
+    global _lock_connection
+    if _lock_connection and _lock_connection[0] == os.getpid() and not _lock_connection[1].broken:
+        return _lock_connection[1]
+    db = connections["default"].settings_dict
+    connection = psycopg.connect(
+        dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None, host=db["HOST"] or None,
+        port=db["PORT"] or None, autocommit=True, application_name="hil-turn-locks",
+    )  # fmt: skip
+    _lock_connection = (os.getpid(), connection)
+    return connection
+
+
+def turn_locks_close() -> None:
+    """Close this process's lock connection (before its database is dropped, in tests)."""
+    global _lock_connection
+    with _lock_guard:
+        if _lock_connection:
+            _lock_connection[1].close()
+            _lock_connection = None
+
+
+# Turns ---------------------------------------------------------------------------------------
+
+
+def turn_run(conversation_id: int) -> list[int]:
+    """Answer the conversation's waiting customer messages; returns the runs advanced.
+
+    Raises TurnBusy when another worker runs a turn of this conversation: the caller retries
+    later, and then finds the messages answered or still waiting.
+    """
+    with turn_lock(conversation_id) as held:
+        if not held:
+            raise TurnBusy(f"A turn of conversation {conversation_id} is running.")
+        advanced = []
+        for _ in range(MAX_RUNS_PER_TASK):
+            run = _open_run(conversation_id)
+            if run is None:
+                break
+            _advance(run)
+            advanced.append(run.pk)
+        return advanced
+
+
+def _open_run(conversation_id: int) -> PipelineRun | None:
+    """The run to advance: one a dead worker left running, or a new one for waiting messages."""
+    running = _runs().filter(conversation_id=conversation_id, status=R.RUNNING).first()
+    if running:
+        return running
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("inbox")
+            .filter(pk=conversation_id)
+            .first()
+        )
+        if conversation is None or conversation.status not in conversations.AI_STATES:
+            return None
+        waiting = waiting_messages(conversation)
+        if not waiting:
+            return None
+        agent = _agent_of(conversation)
+        if agent is None:
+            _hand_over_without_ai(conversation)
+            return None
+        if conversation.status != S.AI_PROCESSING:
+            conversations.conversation_start_ai(conversation.pk)
+        return _runs().get(pk=_new_run(conversation, agent, waiting).pk)
+
+
+def _runs():
+    return PipelineRun.objects.select_related(
+        "version", "agent__default_profile", "agent__system_prompt"
+    ).prefetch_related("agent__allowed_tools")
+
+
+def _agent_of(conversation: Conversation) -> AIAgent | None:
+    if conversation.inbox.ai_agent_id is None:
+        return None
+    return AIAgent.objects.select_related("pipeline_version", "system_prompt").get(pk=conversation.inbox.ai_agent_id)
+
+
+def waiting_messages(conversation: Conversation) -> list[Message]:
+    """The customer's messages that no run and no reply has answered yet, oldest first."""
+    answered = conversation.runs.aggregate(last=Max("last_message_id"))["last"] or 0
+    replied = (
+        conversation.messages.filter(sender__in=[Message.Sender.AI, Message.Sender.HUMAN]).aggregate(last=Max("id"))
+    )["last"] or 0
+    return list(
+        conversation.messages.filter(sender=Message.Sender.CUSTOMER, id__gt=max(answered, replied)).order_by("id")
+    )
+
+
+def _new_run(conversation: Conversation, agent: AIAgent, waiting: list[Message]) -> PipelineRun:
+    graph = graph_of(agent.pipeline_version)
+    state = {
+        "question": "\n".join(message.content for message in waiting),
+        "message_ids": [message.pk for message in waiting],
+        "history": _history(conversation, before=waiting[0].pk),
+        "inbox_id": conversation.inbox_id,
+        "threshold": agent.confidence_threshold,
+        "system_prompt": agent.system_prompt.text,
+        "allowed_tools": sorted(agent.allowed_tools.values_list("name", flat=True)),
+        "suppressed": _suppressed_reasons(conversation),
+        "turns": _ai_replies_in_a_row(conversation),
+        "turn_limit": agent.turn_limit,
+        "errors": 0,
+        "steps": 0,
+        "visits": {},
+        "absorbed": 0,
+    }
+    next_node = graph.start
+    if state["turns"] >= agent.turn_limit:
+        state["reason"], next_node = "turn_limit", graph.handover_sink()
+    return PipelineRun.objects.create(
+        conversation=conversation,
+        agent=agent,
+        version=agent.pipeline_version,
+        trace_id=uuid.uuid4().hex,
+        state=state,
+        next_node=next_node,
+        last_message_id=waiting[-1].pk,
+    )
+
+
+def _history(conversation: Conversation, *, before: int) -> list[dict]:
+    """The conversation so far as the model reads it, people's replies included."""
+    earlier = (
+        conversation.messages.filter(id__lt=before)
+        .exclude(sender__in=[Message.Sender.NOTE, Message.Sender.SYSTEM])
+        .select_related("author")
+        .order_by("-id")[:HISTORY_LENGTH]
+    )
+    history = []
+    for message in reversed(earlier):
+        if message.sender == Message.Sender.CUSTOMER:
+            history.append({"role": "user", "content": message.content})
+        elif message.sender == Message.Sender.HUMAN:
+            history.append(
+                {"role": "assistant", "content": f"({message.author_name} from the support team) {message.content}"}
+            )
+        else:
+            history.append({"role": "assistant", "content": message.content})
+    return history
+
+
+def _suppressed_reasons(conversation: Conversation) -> list[str]:
+    """Right after a person hands the conversation back, the AI does not hand it over again for
+    the reason the person just dealt with."""
+    if conversation.status != S.BACK_TO_AI:
+        return []
+    last = conversation.runs.filter(status=R.HANDED_OVER).order_by("-started_at").values_list("reason", flat=True)
+    reason = last.first()
+    return [reason] if reason and reason not in NEVER_SUPPRESSED else []
+
+
+def _ai_replies_in_a_row(conversation: Conversation) -> int:
+    """AI replies since a person last wrote or took over."""
+    count = 0
+    recent = conversation.messages.exclude(sender=Message.Sender.CUSTOMER).order_by("-id")
+    for sender, metadata in recent.values_list("sender", "metadata")[:100]:
+        if sender != Message.Sender.AI or metadata.get("handover"):
+            break
+        count += 1
+    return count
+
+
+def _hand_over_without_ai(conversation: Conversation) -> None:
+    """Call holding the conversation row lock."""
+    conversations.conversation_start_ai(conversation.pk)
+    conversations.message_post_from_ai(conversation.pk, content=NO_AGENT_MESSAGE, metadata={"handover": True})
+    conversations.conversation_hand_over(conversation.pk, reason=REASONS["no_ai_agent"])
+    conversations.conversation_queue_for_human(conversation.pk)
+
+
+# Advancing a run -----------------------------------------------------------------------------
+
+_graphs: dict[int, Graph] = {}
+
+
+def graph_of(version: PipelineVersion) -> Graph:
+    """Versions never change, so each process checks a version's graph once."""
+    graph = _graphs.get(version.pk)
+    if graph is None:
+        graph = _graphs[version.pk] = Graph(version.graph)
+    return graph
+
+
+def _advance(run: PipelineRun) -> None:
+    graph = graph_of(run.version)
+    if run.agent is None:
+        run.state["reason"], run.next_node = "repeated_errors", graph.handover_sink()
+    while run.status == R.RUNNING:
+        node_id = run.next_node
+        node = graph.nodes[node_id]
+        kind = node["type"]
+        if kind == "finish":
+            _finish(run, graph, node_id)
+        elif kind == "handover":
+            _hand_over(run, node)
+        elif run.state["steps"] >= MAX_STEPS:
+            _divert(run, graph, "loop_limit")
+        else:
+            _step(run, graph, node_id, node)
+
+
+def _step(run: PipelineRun, graph: Graph, node_id: str, node: dict) -> None:
+    state = run.state
+    turn = Turn(run, run.agent, state, state["steps"], node_id)
+    started, clock = timezone.now(), time.perf_counter()
+    try:
+        result = NODES[node["type"]](turn, node)
+    except LLMUnavailable as error:
+        _record_failure(run, node_id, node, started, clock, error)
+        _divert(run, graph, "ai_unavailable")
+        return
+    except Exception as error:
+        logger.exception("Node %s of run %s failed", node_id, run.pk)
+        state["errors"] += 1
+        _record_failure(run, node_id, node, started, clock, error)
+        if state["errors"] >= run.agent.max_consecutive_errors:
+            _divert(run, graph, "repeated_errors")
+        return
+    state.update(result.updates)
+    state["errors"] = 0
+    state["visits"][node_id] = state["visits"].get(node_id, 0) + 1
+    edge = graph.route(node_id, state, suppressed=tuple(state["suppressed"]))
+    if edge.reason:
+        state["reason"] = edge.reason
+    target = edge.target
+    limit = graph.nodes[target].get("max_visits")
+    if limit and state["visits"].get(target, 0) >= limit:
+        state["reason"], target = "loop_limit", graph.handover_sink()
+    _checkpoint(run, node_id, node, started, clock, result, next_node=target)
+
+
+def _divert(run: PipelineRun, graph: Graph, reason: str) -> None:
+    run.state["reason"] = reason
+    run.next_node = graph.handover_sink()
+    run.save(update_fields=["state", "next_node", "updated_at"])
+
+
+def _checkpoint(run, node_id, node, started, clock, result: NodeResult, *, next_node: str) -> None:
+    completions = result.completions
+    with transaction.atomic():
+        RunStep.objects.create(
+            run=run,
+            index=run.state["steps"],
+            node=node_id,
+            node_type=node["type"],
+            input=_input_of(node["type"], run.state),
+            output=result.output if result.output is not None else result.updates,
+            model=completions[-1].model if completions else "",
+            prompt_tokens=sum(c.prompt_tokens for c in completions),
+            completion_tokens=sum(c.completion_tokens for c in completions),
+            cost_usd=sum((c.cost_usd for c in completions), 0),
+            latency_ms=(time.perf_counter() - clock) * 1000,
+            tools=result.tools,
+            started_at=started,
+        )
+        run.state["steps"] += 1
+        run.next_node = next_node
+        run.save(update_fields=["state", "next_node", "updated_at"])
+
+
+def _record_failure(run, node_id, node, started, clock, error) -> None:
+    with transaction.atomic():
+        RunStep.objects.create(
+            run=run,
+            index=run.state["steps"],
+            node=node_id,
+            node_type=node["type"],
+            status=RunStep.Status.ERROR,
+            input=_input_of(node["type"], run.state),
+            latency_ms=(time.perf_counter() - clock) * 1000,
+            error=f"{type(error).__name__}: {error}"[:2000],
+            started_at=started,
+        )
+        run.state["steps"] += 1
+        run.save(update_fields=["state", "updated_at"])
+
+
+def _input_of(kind: str, state: dict) -> dict:
+    seen = {"question": state["question"][:2000]}
+    if kind == "answer":
+        seen["passages"] = [passage["title"] for passage in state.get("passages", [])]
+        seen["tools"] = state["allowed_tools"]
+    return seen
+
+
+# Sinks -------------------------------------------------------------------------------------
+
+
+def _finish(run: PipelineRun, graph: Graph, node_id: str) -> None:
+    """Send the reply, unless the customer wrote more meanwhile: then fold it in and start over."""
+    started, clock = timezone.now(), time.perf_counter()
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=run.conversation_id)
+        newer = list(
+            conversation.messages.filter(sender=Message.Sender.CUSTOMER, id__gt=run.last_message_id).order_by("id")
+        )
+        if newer and run.state["absorbed"] < MAX_ABSORBED:
+            _absorb(run, graph, newer)
+            _close_step(run, node_id, "finish", started, clock, {"absorbed": [m.pk for m in newer]})
+            return
+        reply = conversations.message_post_from_ai(
+            conversation.pk,
+            content=run.state["reply"],
+            metadata={"citations": run.state.get("citations", []), "run_id": run.pk, "trace_id": run.trace_id},
+            client_message_id=f"run-{run.pk}-reply",
+        )
+        if not newer:
+            # With messages still waiting the conversation stays with the AI for the next run.
+            conversations.conversation_finish(conversation.pk)
+        _close_step(run, node_id, "finish", started, clock, {"message_id": reply.pk}, status=R.FINISHED)
+
+
+def _absorb(run: PipelineRun, graph: Graph, newer: list[Message]) -> None:
+    state = run.state
+    state["question"] = "\n".join([state["question"], *(message.content for message in newer)])
+    state["message_ids"] += [message.pk for message in newer]
+    state["absorbed"] += 1
+    for key in ("intent", "confidence", "passages", "action", "reply", "citations", "reason", "handover_reason"):
+        state.pop(key, None)
+    run.last_message_id = newer[-1].pk
+    run.next_node = graph.start
+
+
+def _hand_over(run: PipelineRun, node: dict) -> None:
+    started, clock = timezone.now(), time.perf_counter()
+    state, agent = run.state, run.agent
+    reason = state.get("reason") or state.get("handover_reason") or node.get("reason") or "ai_decided"
+    brief = {
+        "reason": REASONS.get(reason, reason),
+        "summary": _summary_for_people(state),
+        "intent": state.get("intent", ""),
+        "confidence": state.get("confidence"),
+        "required_skills": (agent.skills_by_intent.get(state.get("intent", ""), []) if agent else []),
+    }
+    if agent is None:
+        notice = NO_AGENT_MESSAGE
+    else:
+        notice = agent.apology_message if reason in APOLOGY_REASONS else agent.handover_message
+    with transaction.atomic():
+        Conversation.objects.select_for_update().get(pk=run.conversation_id)
+        conversations.message_post_from_ai(
+            run.conversation_id, content=notice, metadata={"handover": True, "run_id": run.pk},
+            client_message_id=f"run-{run.pk}-handover",
+        )  # fmt: skip
+        conversations.conversation_hand_over(run.conversation_id, **brief)
+        conversations.conversation_queue_for_human(run.conversation_id)
+        run.reason = reason
+        _close_step(run, node["id"], "handover", started, clock, {"code": reason, **brief}, status=R.HANDED_OVER)
+
+
+def _summary_for_people(state: dict) -> str:
+    if state.get("summary"):
+        return state["summary"]
+    summary = extractive_summary(transcript_text(state))
+    pending = state.get("pending_action")
+    if pending:
+        summary += f"\nWanted to call {pending['tool']} with {pending['arguments']}."
+    return summary
+
+
+def _close_step(run, node_id, kind, started, clock, output, *, status=None) -> None:
+    """Call inside the sink's transaction: the step, and the run's end or restart, commit together."""
+    RunStep.objects.create(
+        run=run, index=run.state["steps"], node=node_id, node_type=kind, input=_input_of(kind, run.state),
+        output=output, latency_ms=(time.perf_counter() - clock) * 1000, started_at=started,
+    )  # fmt: skip
+    run.state["steps"] += 1
+    fields = ["state", "next_node", "last_message_id", "updated_at"]
+    if status:
+        run.status, run.next_node, run.finished_at = status, "", timezone.now()
+        fields += ["status", "finished_at", "reason"]
+    run.save(update_fields=fields)
+
+
+# Recovery ------------------------------------------------------------------------------------
+
+
+def conversations_needing_a_turn(*, idle_seconds: float, limit: int = 200) -> list[int]:
+    """Conversations whose turn stalled: a run left `running` by a worker that vanished, or a
+    customer message whose turn request never reached the broker. Idle for `idle_seconds`."""
+    since = timezone.now() - timezone.timedelta(seconds=idle_seconds)
+    stalled = set(
+        PipelineRun.objects.filter(status=R.RUNNING, updated_at__lt=since).values_list("conversation_id", flat=True)[
+            :limit
+        ]
+    )
+    unanswered = Conversation.objects.filter(status__in=conversations.AI_STATES, last_message_at__lt=since).exclude(
+        runs__status__in=PipelineRun.ACTIVE
+    )
+    for conversation in unanswered.select_related("inbox")[:limit]:
+        if waiting_messages(conversation):
+            stalled.add(conversation.pk)
+    return sorted(stalled)

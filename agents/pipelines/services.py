@@ -1,0 +1,40 @@
+"""Writes to pipeline definitions, prompts and AI agents (what the admin does)."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+
+from agents.models import AIAgent, Pipeline, PipelineVersion, Prompt, PromptVersion
+from agents.pipelines.graph import graph_problems
+
+
+@transaction.atomic
+def pipeline_version_create(pipeline: Pipeline, *, graph: dict, note: str = "", author: str = "") -> PipelineVersion:
+    """The pipeline's next version. A graph that cannot run is refused with every problem named."""
+    problems = graph_problems(graph)
+    if problems:
+        raise ValidationError(problems)
+    # The pipeline row lock numbers concurrent saves one after the other.
+    Pipeline.objects.select_for_update().get(pk=pipeline.pk)
+    number = (pipeline.versions.aggregate(last=Max("number"))["last"] or 0) + 1
+    return PipelineVersion.objects.create(pipeline=pipeline, number=number, graph=graph, note=note, created_by=author)
+
+
+@transaction.atomic
+def prompt_version_create(prompt: Prompt, *, text: str, note: str = "", author: str = "") -> PromptVersion:
+    Prompt.objects.select_for_update().get(pk=prompt.pk)
+    number = (prompt.versions.aggregate(last=Max("number"))["last"] or 0) + 1
+    return PromptVersion.objects.create(prompt=prompt, number=number, text=text, note=note, created_by=author)
+
+
+@transaction.atomic
+def pipeline_version_pin(version: PipelineVersion) -> list[AIAgent]:
+    """Make every AI agent of this pipeline run this version (a rollback, or a roll-out).
+
+    Runs already under way finish on the version they started with.
+    """
+    agents = list(AIAgent.objects.select_for_update().filter(pipeline_version__pipeline=version.pipeline_id))
+    for agent in agents:
+        agent.pipeline_version = version
+        agent.save(update_fields=["pipeline_version", "updated_at"])
+    return agents
