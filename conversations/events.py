@@ -15,6 +15,8 @@ def message_payload(message: Message) -> dict:
         "content": message.content,
         "created_at": message.created_at.isoformat(),
         "client_message_id": message.client_message_id,
+        # The help articles an AI reply cites, by title.
+        "sources": [citation["title"] for citation in (message.metadata or {}).get("citations", [])],
     }
 
 

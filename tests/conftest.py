@@ -1,6 +1,7 @@
 import os
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -83,6 +84,7 @@ def embedded_services():
 def console_env(django_db_setup, django_db_blocker):
     """The environment of a console process that uses the test database and test Redis."""
     db = connection.settings_dict
+    port = free_port()
     yield {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -90,6 +92,11 @@ def console_env(django_db_setup, django_db_blocker):
         "REDIS_URL": settings.REDIS_URL,
         "PYTHONUNBUFFERED": "1",
         "DEMO_SHOP_ALLOW_DELAY": "true",
+        # Tests change model profiles between turns; workers must not answer from a stale copy.
+        "LLM_PROFILE_REFRESH_SECONDS": "0",
+        # The live server's port, chosen now so that workers know where the demo shop answers.
+        "LIVE_SERVER_PORT": str(port),
+        "DEMO_SHOP_URL": f"http://127.0.0.1:{port}",
     }
     # The processes are stopped by now, but PostgreSQL may not yet have noticed that their
     # sessions ended; the test database can only be dropped once they are gone.
@@ -124,6 +131,12 @@ def live_worker(console_env):
     worker.stop()
 
 
+def worker_children(worker: ConsoleProcess) -> list[int]:
+    """The pids of a worker's pool processes (the ones that run tasks)."""
+    pid = worker.process.pid
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
 def _answers_http(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as response:
@@ -135,7 +148,7 @@ def _answers_http(url: str) -> bool:
 @pytest.fixture(scope="session")
 def live_server_url(console_env):
     """The real ASGI server (uvicorn: HTTP and WebSockets) on a free port."""
-    port = free_port()
+    port = console_env["LIVE_SERVER_PORT"]
     url = f"http://127.0.0.1:{port}"
     argv = python_command("-m", "uvicorn", "hilconsole.asgi:application", "--host", "127.0.0.1", "--port", str(port))
     server = ConsoleProcess("web", argv, console_env, lambda: _answers_http(f"{url}/healthz"), LOG_DIR)

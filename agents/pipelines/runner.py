@@ -259,8 +259,8 @@ def _ai_replies_in_a_row(conversation: Conversation) -> int:
 
 def _hand_over_without_ai(conversation: Conversation) -> None:
     """Call holding the conversation row lock."""
+    # No message to the customer: the widget shows that a person will answer.
     conversations.conversation_start_ai(conversation.pk)
-    conversations.message_post_from_ai(conversation.pk, content=NO_AGENT_MESSAGE, metadata={"handover": True})
     conversations.conversation_hand_over(conversation.pk, reason=REASONS["no_ai_agent"])
     conversations.conversation_queue_for_human(conversation.pk)
 

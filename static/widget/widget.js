@@ -47,7 +47,7 @@
       inputLabel: 'Your message', placeholder: 'Write a message\u2026', send: 'Send',
       connecting: 'Connecting you to a person\u2026', answering: '{name} is answering',
       personAnswering: 'A person is answering', typing: '{name} is typing\u2026',
-      aiName: 'AI assistant', you: 'You', support: 'Support', notSent: 'Not sent', retry: 'Retry',
+      aiName: 'AI assistant', sources: 'Sources', you: 'You', support: 'Support', notSent: 'Not sent', retry: 'Retry',
       csatPrompt: 'How did we do?', csatRating: '{rating} out of 5',
       csatComment: 'Anything else you want to tell us? (optional)', csatSubmit: 'Send rating',
       csatThanks: 'Thank you for your feedback!',
@@ -59,7 +59,7 @@
       inputLabel: 'Ihre Nachricht', placeholder: 'Nachricht schreiben\u2026', send: 'Senden',
       connecting: 'Sie werden mit einer Person verbunden\u2026', answering: '{name} antwortet',
       personAnswering: 'Eine Person antwortet', typing: '{name} schreibt\u2026',
-      aiName: 'KI-Assistent', you: 'Sie', support: 'Support', notSent: 'Nicht gesendet', retry: 'Erneut senden',
+      aiName: 'KI-Assistent', sources: 'Quellen', you: 'Sie', support: 'Support', notSent: 'Nicht gesendet', retry: 'Erneut senden',
       csatPrompt: 'Wie zufrieden waren Sie?', csatRating: '{rating} von 5',
       csatComment: 'M\u00f6chten Sie uns noch etwas sagen? (optional)', csatSubmit: 'Bewertung senden',
       csatThanks: 'Vielen Dank f\u00fcr Ihr Feedback!',
@@ -71,7 +71,7 @@
       inputLabel: 'Votre message', placeholder: '\u00c9crivez un message\u2026', send: 'Envoyer',
       connecting: 'Nous vous mettons en relation avec une personne\u2026', answering: '{name} vous r\u00e9pond',
       personAnswering: 'Une personne vous r\u00e9pond', typing: '{name} \u00e9crit\u2026',
-      aiName: 'Assistant IA', you: 'Vous', support: 'Support', notSent: 'Non envoy\u00e9', retry: 'R\u00e9essayer',
+      aiName: 'Assistant IA', sources: 'Sources', you: 'Vous', support: 'Support', notSent: 'Non envoy\u00e9', retry: 'R\u00e9essayer',
       csatPrompt: 'Comment nous sommes-nous d\u00e9brouill\u00e9s\u00a0?', csatRating: '{rating} sur 5',
       csatComment: 'Autre chose \u00e0 nous dire\u00a0? (facultatif)', csatSubmit: 'Envoyer la note',
       csatThanks: 'Merci pour votre avis\u00a0!',
@@ -83,7 +83,7 @@
       inputLabel: 'Tu mensaje', placeholder: 'Escribe un mensaje\u2026', send: 'Enviar',
       connecting: 'Te estamos conectando con una persona\u2026', answering: '{name} est\u00e1 respondiendo',
       personAnswering: 'Una persona est\u00e1 respondiendo', typing: '{name} est\u00e1 escribiendo\u2026',
-      aiName: 'Asistente de IA', you: 'T\u00fa', support: 'Soporte', notSent: 'No enviado', retry: 'Reintentar',
+      aiName: 'Asistente de IA', sources: 'Fuentes', you: 'T\u00fa', support: 'Soporte', notSent: 'No enviado', retry: 'Reintentar',
       csatPrompt: '\u00bfQu\u00e9 tal te hemos atendido?', csatRating: '{rating} de 5',
       csatComment: '\u00bfAlgo m\u00e1s que quieras contarnos? (opcional)', csatSubmit: 'Enviar valoraci\u00f3n',
       csatThanks: '\u00a1Gracias por tu opini\u00f3n!',
@@ -137,6 +137,7 @@
     .message-customer .content { background: var(--hil-accent); border-color: transparent; color: #fff; }
     .message-system .content { border: 0; background: transparent; color: #5b6478; font-size: 13px; text-align: center; }
     .message[data-state] .content { opacity: .6; }
+    .sources { margin: 3px 4px 0; font-size: 12px; color: #5b6478; }
     .failure { display: block; margin-top: 3px; font-size: 12px; color: #b3261e; }
     .failure button { border: 0; padding: 0; background: none; color: inherit; text-decoration: underline; }
     .typing { margin: 10px 0 0; font-size: 13px; font-style: italic; color: #5b6478; }
@@ -646,7 +647,13 @@
     }, [
       el('span', { class: 'author', text: authorLabel(message) }),
       el('p', { class: 'content', text: String(message.content || '') }),
-    ]);
+    ].concat(sourcesOf(message)));
+  }
+
+  function sourcesOf(message) {
+    const titles = Array.isArray(message.sources) ? message.sources.filter(Boolean) : [];
+    if (!titles.length) return [];
+    return [el('p', { class: 'sources', 'data-hil': 'sources', text: t('sources') + ': ' + titles.join(', ') })];
   }
 
   // Keep server messages in id order; pending bubbles (no id yet) stay where they were typed.

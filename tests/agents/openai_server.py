@@ -1,13 +1,18 @@
 """A local OpenAI-compatible server for gateway tests; its behaviour depends on the model name.
 
 `ok` answers, `tool` asks for a tool call, `limited` answers 429 with Retry-After once and then
-answers, `broken` always fails with 500, `slow` answers after 3 s.
+answers, `broken` always fails with 500, `slow` answers after 3 s, `shopper` looks up order
+100234 and then replies in the pipeline's JSON format with what the tool returned.
+
+`hold(model, when)` makes matching requests wait until `release(model)`; `arrived[model]` is set
+when one starts waiting, so a test can act while a caller is inside a model call.
 """
 
 import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -15,12 +20,21 @@ class OpenAIServer:
     def __init__(self):
         self.requests = Counter()
         self.authorization: list[str] = []
+        self.holds: dict[str, tuple[threading.Event, Callable[[dict], bool]]] = {}
+        self.arrived: dict[str, threading.Event] = {}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def api_base(self) -> str:
         return f"http://127.0.0.1:{self.server.server_port}/v1"
+
+    def hold(self, model: str, when: Callable[[dict], bool] = lambda body: True) -> None:
+        self.holds[model] = (threading.Event(), when)
+        self.arrived[model] = threading.Event()
+
+    def release(self, model: str) -> None:
+        self.holds[model][0].set()
 
     def __enter__(self):
         self.thread.start()
@@ -46,18 +60,28 @@ class OpenAIServer:
                 model = body["model"]
                 owner.requests[model] += 1
                 owner.authorization.append(self.headers.get("Authorization", ""))
-                status, headers, payload = owner.respond(model, owner.requests[model])
+                owner.wait_if_held(model, body)
+                status, headers, payload = owner.respond(model, owner.requests[model], body)
                 data = json.dumps(payload).encode()
-                self.send_response(status)
-                for name, value in {"Content-Type": "application/json", **headers}.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    for name, value in {"Content-Type": "application/json", **headers}.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the caller is gone (a killed worker)
+                    pass
 
         return Handler
 
-    def respond(self, model: str, attempt: int):
+    def wait_if_held(self, model: str, body: dict) -> None:
+        release, when = self.holds.get(model, (None, None))
+        if release is not None and not release.is_set() and when(body):
+            self.arrived[model].set()
+            release.wait(60)
+
+    def respond(self, model: str, attempt: int, body: dict | None = None):
         if model == "broken":
             return 500, {}, {"error": {"message": "upstream exploded", "type": "server_error"}}
         if model == "limited" and attempt == 1:
@@ -65,6 +89,8 @@ class OpenAIServer:
         if model == "slow":
             time.sleep(3)
         message = {"role": "assistant", "content": f"Hello from {model}"}
+        if model == "shopper":
+            message = _shopper(body["messages"])
         if model == "tool":
             message = {
                 "role": "assistant",
@@ -86,8 +112,25 @@ class OpenAIServer:
                 "created": int(time.time()),
                 "model": model,
                 "choices": [
-                    {"index": 0, "message": message, "finish_reason": "tool_calls" if model == "tool" else "stop"}
+                    {
+                        "index": 0,
+                        "message": message,
+                        "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
+                    }
                 ],
                 "usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150},
             },
         )
+
+
+def _shopper(messages: list[dict]) -> dict:
+    if messages[-1]["role"] == "tool":
+        found = json.loads(messages[-1]["content"])
+        reply = {"action": "reply", "reply": f"Order {found.get('number')} is {found.get('status')}."}
+        return {"role": "assistant", "content": json.dumps(reply)}
+    call = {"name": "get_order_status", "arguments": '{"order_number": "100234"}'}
+    return {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [{"id": "call_1", "type": "function", "function": call}],
+    }
