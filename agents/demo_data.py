@@ -16,6 +16,11 @@ DEMO_INTENTS = {
         "How do returns work?",
         "Do you offer free shipping?",
         "How long is the warranty?",
+        "Do you deliver to the UK?",
+        "Do I have to pay customs or import duties?",
+        "How many days do I have to return an item?",
+        "What is your phone number?",
+        "How can I contact customer service?",
     ],
     "order_status": [
         "Where is my order?",

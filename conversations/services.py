@@ -107,6 +107,19 @@ def customer_for_token(token: str) -> Customer | None:
     return found.customer if found else None
 
 
+@transaction.atomic
+def conversation_delete(conversation_id: int, *, actor) -> None:
+    """Delete a conversation and its messages (evaluation runs clean up after themselves).
+    The audit trail keeps that it existed."""
+    conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
+    if conversation is None:
+        return
+    audit_record(
+        actor=actor, action="conversation.deleted", target=conversation, before={"status": conversation.status}
+    )
+    conversation.delete()
+
+
 # Messages --------------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ CUSTOMER_SUPPORT_GRAPH = {
         {"from": "guard", "to": "to_human", "when": "guard.injection", "reason": "prompt_injection"},
         {"from": "guard", "to": "classify"},
         {"from": "classify", "to": "to_human", "when": "intent == 'human_request'", "reason": "human_request"},
+        {"from": "classify", "to": "to_human", "when": "intent == 'complaint'", "reason": "complaint"},
         {"from": "classify", "to": "to_human", "when": "confidence < threshold", "reason": "low_confidence"},
         {"from": "classify", "to": "retrieve"},
         {"from": "retrieve", "to": "answer"},
@@ -53,7 +54,9 @@ def default_pipeline_ensure() -> PipelineVersion:
     """The shipped pipeline and prompt, created once; admins' later versions are left alone."""
     pipeline, _ = Pipeline.objects.get_or_create(
         name=CUSTOMER_SUPPORT,
-        defaults={"description": "guard → classify → (a person if asked) → retrieve → answer → reply or a person"},
+        defaults={
+            "description": "guard → classify → (a person if asked or upset) → retrieve → answer → reply or a person"
+        },
     )
     version = pipeline.latest_version() or PipelineVersion.objects.create(
         pipeline=pipeline, number=1, graph=CUSTOMER_SUPPORT_GRAPH, note="Shipped default."

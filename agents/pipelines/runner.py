@@ -43,6 +43,7 @@ HISTORY_LENGTH = 20
 REASONS = {
     "human_request": "The customer asked for a person",
     "low_confidence": "The AI was not confident what the customer wants",
+    "complaint": "The customer is complaining",
     "ai_decided": "The AI decided a person should answer",
     "approval_required": "The AI wanted to take an action that needs approval",
     "prompt_injection": "The message looked like an attempt to manipulate the AI",

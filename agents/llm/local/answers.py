@@ -79,3 +79,29 @@ def extractive_summary(transcript: str, limit: int = 3) -> str:
     # The customer's first request always leads: it is what the human must solve.
     keep = sorted({0, *np.argsort(centrality)[::-1][: limit - 1].tolist()})
     return " ".join(lines[index] for index in keep[:limit])
+
+
+# Small talk: a greeting or a thank-you needs a kind word, not a help article.
+SMALLTALK = [
+    (re.compile(r"\b(?:bye|goodbye|see you|tsch(?:ue|ü)ss|ciao|au revoir|adi(?:o|ó)s)\b", re.I),
+     "You're welcome! Have a lovely day, and write again any time."),
+    (re.compile(r"\b(?:thanks?|thank you|thx|ty|danke|merci|gracias|grazie|cheers|great|perfect|cool)\b", re.I),
+     "You're welcome! Is there anything else I can help you with?"),
+    (re.compile(r"\bhow are you\b|\bwie geht'?s\b|\bcomment (?:ça|ca) va\b|\bqu(?:é|e) tal\b", re.I),
+     "I'm doing well, thank you! How can I help you today?"),
+    (re.compile(r"^(?:hi|hello|hey|hallo|hola|bonjour|salut|servus|moin|good (?:morning|afternoon|evening)"
+                r"|guten (?:morgen|tag|abend)|buenos d(?:i|í)as)\b", re.I),
+     "Hello! How can I help you today?"),
+]  # fmt: skip
+SMALLTALK_WORDS = 6
+
+
+def smalltalk_reply(text: str) -> str | None:
+    """A reply to a short greeting, thank-you or goodbye; None for anything with a request in it."""
+    if len(text.split()) > SMALLTALK_WORDS or re.search(r"\d", text):
+        return None
+    for pattern, reply in SMALLTALK:
+        # "Thanks! Where is it?" asks something; only "how are you?" is a question of small talk.
+        if pattern.search(text.strip()) and ("?" not in text or reply.startswith("I'm doing well")):
+            return reply
+    return None

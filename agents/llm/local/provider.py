@@ -53,6 +53,9 @@ def respond(messages: list[dict], optional_params: dict) -> tuple[str | None, li
     as_json = (optional_params.get("response_format") or {}).get("type", "").startswith("json")
     if messages and messages[-1].get("role") == "tool":
         return _reply(_tool_result_answer(messages[-1].get("content") or ""), as_json), None
+    smalltalk = answers.smalltalk_reply(text)
+    if smalltalk:
+        return _reply(smalltalk, as_json), None
     tools = optional_params.get("tools") or []
     sources = prompts.sources_of(messages)
     if tools:
