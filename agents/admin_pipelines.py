@@ -2,11 +2,12 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Sum
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from agents.models import AIAgent, ModelProfile, Pipeline, PipelineRun, PipelineVersion, Prompt, PromptVersion, RunStep
@@ -131,8 +132,7 @@ class PipelineVersionAdmin(ReadOnlyAdmin):
 
     def pin_view(self, request, version_id: int):
         if not request.user.has_perm("agents.change_aiagent"):
-            messages.error(request, "You may not change AI agents.")
-            return redirect("admin:agents_pipelineversion_change", version_id)
+            raise PermissionDenied("Pinning a version changes AI agents, which you may not change.")
         version = get_object_or_404(PipelineVersion.objects.select_related("pipeline"), pk=version_id)
         pinned = services.pipeline_version_pin(version)
         names = ", ".join(agent.name for agent in pinned)
@@ -327,4 +327,4 @@ class PipelineRunAdmin(ReadOnlyAdmin):
         )  # fmt: skip
         header = "<tr><th>#</th><th>node</th><th>type</th><th>status</th><th>intent / tool</th><th>tokens</th>" \
                  "<th>latency</th><th>outcome</th></tr>"  # fmt: skip
-        return format_html("<table>{}{}</table>{}", format_html(header), rows, pretty_json(trace))
+        return format_html("<table>{}{}</table>{}", mark_safe(header), rows, pretty_json(trace))  # noqa: S308

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 import redis
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.http import JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
@@ -148,6 +149,11 @@ def api_exception_handler(exc, context):
     """Every API error as `{"error": {"code", "message"}}`, keeping DRF's status and headers."""
     if isinstance(exc, DomainError):
         return Response(error_response(exc.code, exc.message), status=exc.status)
+    # Django's own 404 and 403 become DRF's, so they carry a code like every other error.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or None)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

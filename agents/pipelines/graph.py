@@ -101,9 +101,9 @@ def graph_problems(definition) -> list[str]:
     nodes = {node["id"]: node for node in definition["nodes"]}
     edges = [_edge(edge) for edge in definition["edges"]]
     problems += _edge_problems(nodes, edges)
-    if problems:
-        return problems
-    return _flow_problems(definition["start"], nodes, edges)
+    if any(edge.source not in nodes or edge.target not in nodes for edge in edges):
+        return problems  # the flow cannot be followed through edges to nowhere
+    return problems + _flow_problems(definition["start"], nodes, edges)
 
 
 def _shape_problems(definition: dict) -> list[str]:

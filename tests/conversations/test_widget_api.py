@@ -259,6 +259,7 @@ def test_history_lists_messages_after_an_id_without_internal_notes(started, supp
         "content": "Hi, Ana here",
         "created_at": None,
         "client_message_id": None,
+        "sources": [],
     }
     assert (body["status"], body["has_more"], body["csat_given"]) == ("human_active", False, False)
 
