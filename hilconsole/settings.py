@@ -168,7 +168,9 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "hil-asgi"},
+        # No socket timeout: a consumer waits on a blocking pop for its next event, which redis-py 8's
+        # default 5 s read timeout would cut off, closing every quiet socket.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}], "prefix": "hil-asgi"},
     }
 }
 

@@ -163,9 +163,13 @@ def router_for(profile_name: str) -> _ProfileRouter:
     return cached
 
 
-def forget_profile(profile_name: str) -> None:
-    """Re-read the profile on its next use in this process (the admin calls this on save)."""
-    _routers.pop(profile_name, None)
+def forget_profile(profile_name: str | None = None) -> None:
+    """Re-read the profile (every profile, with None) on its next use in this process (the admin
+    calls this on save)."""
+    if profile_name is None:
+        _routers.clear()
+    else:
+        _routers.pop(profile_name, None)
 
 
 def _fingerprint(deployments: list[Deployment]) -> str:

@@ -218,7 +218,7 @@ def decision_of(content: str) -> dict:
     except ValueError:
         parsed = None
     if not isinstance(parsed, dict):
-        return {"action": "reply", "reply": content.strip()}
+        parsed = {"action": "reply", "reply": content}
     action = "handover" if parsed.get("action") == "handover" else "reply"
     reply = str(parsed.get("reply") or parsed.get("answer") or "").strip()
     if action == "reply" and not reply:

@@ -6,6 +6,15 @@ from agents.demo_shop.services import demo_orders_ensure
 from agents.models import DemoOrder
 
 
+@pytest.fixture(autouse=True)
+def fresh_model_profiles():
+    """Tests point profiles at test servers; the next test must not reach them from a cached Router."""
+    yield
+    from agents.llm import gateway
+
+    gateway.forget_profile()
+
+
 @pytest.fixture
 def demo_orders(db) -> dict[str, DemoOrder]:
     """The seeded demo shop orders by number (100234 shipped, 100412 processing, …)."""

@@ -2,7 +2,8 @@
 
 `ok` answers, `tool` asks for a tool call, `limited` answers 429 with Retry-After once and then
 answers, `broken` always fails with 500, `slow` answers after 3 s, `shopper` looks up order
-100234 and then replies in the pipeline's JSON format with what the tool returned.
+100234 and then replies in the pipeline's JSON format with what the tool returned, `echo` replies
+(in that format) with what the customer said. `bodies` keeps every request body.
 
 `hold(model, when)` makes matching requests wait until `release(model)`; `arrived[model]` is set
 when one starts waiting, so a test can act while a caller is inside a model call.
@@ -19,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class OpenAIServer:
     def __init__(self):
         self.requests = Counter()
+        self.bodies: list[dict] = []
         self.authorization: list[str] = []
         self.holds: dict[str, tuple[threading.Event, Callable[[dict], bool]]] = {}
         self.arrived: dict[str, threading.Event] = {}
@@ -59,6 +61,7 @@ class OpenAIServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 model = body["model"]
                 owner.requests[model] += 1
+                owner.bodies.append(body)
                 owner.authorization.append(self.headers.get("Authorization", ""))
                 owner.wait_if_held(model, body)
                 status, headers, payload = owner.respond(model, owner.requests[model], body)
@@ -91,6 +94,9 @@ class OpenAIServer:
         message = {"role": "assistant", "content": f"Hello from {model}"}
         if model == "shopper":
             message = _shopper(body["messages"])
+        if model == "echo":
+            said = next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
+            message = {"role": "assistant", "content": json.dumps({"action": "reply", "reply": f"You said: {said}"})}
         if model == "tool":
             message = {
                 "role": "assistant",

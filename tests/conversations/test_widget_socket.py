@@ -1,5 +1,7 @@
 """The widget socket, through the real ASGI application and the real Redis channel layer."""
 
+import asyncio
+
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
@@ -138,6 +140,22 @@ def test_status_pushes_name_the_human_who_joined(started, support_agent):
         await socket.connect()
         await sync_to_async(services.conversation_human_join)(started.conversation_id, agent=support_agent)
         assert await socket.receive_json_from() == {"type": "status", "status": "human_active", "assignee_name": "Ana"}
+        await socket.disconnect()
+
+    run(scenario)
+
+
+def test_a_quiet_socket_still_gets_the_next_event(started):
+    """A customer may read for a while before anyone answers; the socket's wait on the channel
+    layer must outlast Redis client read timeouts (5 s by default since redis-py 8)."""
+
+    async def scenario():
+        socket = connect(started.conversation_id, started.token)
+        assert (await socket.connect())[0]
+        await asyncio.sleep(6.5)
+
+        await sync_to_async(services.message_post_from_ai)(started.conversation_id, content="Still there?")
+        assert (await socket.receive_json_from(timeout=5))["message"]["content"] == "Still there?"
         await socket.disconnect()
 
     run(scenario)
