@@ -5,14 +5,19 @@ import json
 import os
 import signal
 import urllib.request
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 from websockets.sync.client import connect
 
 from agents.llm.keys import encrypt_api_key
 from agents.models import Deployment, ModelProfile, PipelineRun, ToolCall
 from agents.pipelines import runner
+from conversations import services
 from conversations.models import Conversation, Message
+from hilconsole.celery import app as celery_app
 from tests.agents.openai_server import OpenAIServer
 from tests.conftest import worker_children
 from tests.processes import wait_until
@@ -190,3 +195,25 @@ def test_two_quick_messages_get_one_coherent_answer(live_worker, customer):
     run = PipelineRun.objects.get()
     assert len(run.state["message_ids"]) == 2
     assert "Switzerland" in run.steps.filter(node="answer").last().input["question"]
+
+
+def test_the_beat_sweep_answers_a_message_whose_turn_request_was_lost(live_worker, live_support_inbox):
+    conversation, _, _ = services.conversation_open(live_support_inbox, name="Cleo")
+    # As if the broker was down when the message came in: stored, but no turn was requested.
+    services.message_post_from_customer(
+        conversation.pk, content="Do you ship to Switzerland?", client_message_id="c-1", request_ai_turn=False
+    )
+    Conversation.objects.filter(pk=conversation.pk).update(last_message_at=timezone.now() - timedelta(minutes=5))
+
+    swept = celery_app.send_task("agents.resume_stalled_turns").get(timeout=30)
+
+    assert swept == [conversation.pk]
+    wait_until(lambda: Conversation.objects.get(pk=conversation.pk).status == "finished", "the swept turn to finish")
+    assert Message.objects.filter(conversation=conversation, sender=Message.Sender.AI).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_sweep_is_installed_for_beat():
+    task = PeriodicTask.objects.get(task="agents.resume_stalled_turns")
+
+    assert (task.enabled, task.interval.every, task.interval.period) == (True, 30, "seconds")
