@@ -21,14 +21,14 @@ def reembed_all() -> int:
 
 
 @shared_task(name="agents.run_turn", bind=True, max_retries=None)
-def run_turn(self, conversation_id: int) -> list[int]:
+def run_turn(self, conversation_id: int, requested_at: float | None = None) -> list[int]:
     """One AI turn of a conversation. A repeat continues a half-done run or finds nothing to do.
 
     While another worker runs a turn of the same conversation this one waits its turn: it may
     carry a message that turn has not seen.
     """
     try:
-        return runner.turn_run(conversation_id)
+        return runner.turn_run(conversation_id, requested_at=requested_at)
     except runner.TurnBusy as busy:
         delay = min(settings.AI_TURN_BUSY_RETRY_SECONDS * 2 ** min(self.request.retries, 4), 2.0)
         raise self.retry(countdown=delay, exc=busy) from busy

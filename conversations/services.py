@@ -6,6 +6,7 @@ broadcasts to the conversation's socket group once the transaction commits.
 """
 
 import secrets
+import time
 
 from django.db import transaction
 from django.utils import timezone
@@ -193,7 +194,10 @@ def _store_message(conversation: Conversation, sender: str, content: str, **fiel
 def _request_ai_turn(conversation_id: int) -> None:
     # The task is sent by name: the AI pipeline is the agents app's, which imports this one.
     # Robust: if the broker is down the message is safe, and the stalled-turn sweep sends it later.
-    transaction.on_commit(lambda: celery_app.send_task("agents.run_turn", args=[conversation_id]), robust=True)
+    transaction.on_commit(
+        lambda: celery_app.send_task("agents.run_turn", args=[conversation_id], kwargs={"requested_at": time.time()}),
+        robust=True,
+    )
 
 
 def conversation_typing(conversation_id: int, *, sender: str, author_name: str, active: bool) -> None:

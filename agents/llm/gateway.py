@@ -164,12 +164,28 @@ def router_for(profile_name: str) -> _ProfileRouter:
 
 
 def forget_profile(profile_name: str | None = None) -> None:
-    """Re-read the profile (every profile, with None) on its next use in this process (the admin
-    calls this on save)."""
+    """Re-read the profile on its next use in this process (the admin calls this on save).
+    With None, every profile and the intent examples."""
+    global _examples
     if profile_name is None:
         _routers.clear()
+        _examples = None
     else:
         _routers.pop(profile_name, None)
+
+
+_examples: tuple[float, list[tuple[str, str]]] | None = None
+
+
+def intent_examples() -> list[tuple[str, str]]:
+    """The labelled (intent, text) examples, re-read like the profiles: an admin's edit reaches
+    every worker within LLM_PROFILE_REFRESH_SECONDS, without a query on every classification."""
+    global _examples
+    from agents.models import IntentExample
+
+    if _examples is None or time.monotonic() - _examples[0] >= settings.LLM_PROFILE_REFRESH_SECONDS:
+        _examples = (time.monotonic(), list(IntentExample.objects.values_list("intent", "text")))
+    return _examples[1]
 
 
 def _fingerprint(deployments: list[Deployment]) -> str:
@@ -282,11 +298,12 @@ class Classification:
 
 def classify_intent(text: str, *, profile: str = "fast", links: Links | None = None) -> Classification:
     """The intent and its confidence. An answer that is not the JSON asked for counts as unknown, 0."""
-    from agents.models import IntentExample
-
-    examples = list(IntentExample.objects.values_list("intent", "text"))
     completion = complete(
-        prompts.classify_messages(text, examples), profile=profile, json_response=True, links=links, purpose="classify"
+        prompts.classify_messages(text, intent_examples()),
+        profile=profile,
+        json_response=True,
+        links=links,
+        purpose="classify",
     )
     try:
         verdict = json.loads(completion.content or "")

@@ -8,6 +8,7 @@ keyed so a repeat does nothing: tool calls by idempotency key, the reply and the
 notice by a message key per run, and the conversation's state by its transition checks.
 """
 
+import json
 import logging
 import os
 import threading
@@ -16,9 +17,12 @@ import uuid
 from contextlib import contextmanager
 
 import psycopg
-from django.db import connections, transaction
-from django.db.models import Max
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, connections, transaction
+from django.db.models import Max, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from agents.llm.gateway import LLMUnavailable
 from agents.llm.local.answers import extractive_summary
@@ -39,6 +43,8 @@ MAX_RUNS_PER_TASK = 5
 # gets one answer to everything they said rather than an answer to half of it.
 MAX_ABSORBED = 2
 HISTORY_LENGTH = 20
+# Messages read before a turn: the history, and the AI replies in a row for the turn limit.
+RECENT_MESSAGES = 60
 
 REASONS = {
     "human_request": "The customer asked for a person",
@@ -116,26 +122,30 @@ def turn_locks_close() -> None:
 # Turns ---------------------------------------------------------------------------------------
 
 
-def turn_run(conversation_id: int) -> list[int]:
+def turn_run(conversation_id: int, *, requested_at: float | None = None) -> list[int]:
     """Answer the conversation's waiting customer messages; returns the runs advanced.
 
+    `requested_at` (epoch seconds) is when the turn was asked for: the trace shows the wait.
     Raises TurnBusy when another worker runs a turn of this conversation: the caller retries
     later, and then finds the messages answered or still waiting.
     """
+    timing = {"requested_at": requested_at, "picked_up_at": time.time()}
     with turn_lock(conversation_id) as held:
         if not held:
             raise TurnBusy(f"A turn of conversation {conversation_id} is running.")
         advanced = []
         for _ in range(MAX_RUNS_PER_TASK):
-            run = _open_run(conversation_id)
+            run = _open_run(conversation_id, timing)
             if run is None:
                 break
             _advance(run)
             advanced.append(run.pk)
+            if not run.state.get("more_waiting"):
+                break  # the run saw no later message when it ended, and later ones request a turn
         return advanced
 
 
-def _open_run(conversation_id: int) -> PipelineRun | None:
+def _open_run(conversation_id: int, timing: dict) -> PipelineRun | None:
     """The run to advance: one a dead worker left running, or a new one for waiting messages."""
     running = _runs().filter(conversation_id=conversation_id, status=R.RUNNING).first()
     if running:
@@ -143,7 +153,11 @@ def _open_run(conversation_id: int) -> PipelineRun | None:
     with transaction.atomic():
         conversation = (
             Conversation.objects.select_for_update(of=("self",))
-            .select_related("inbox")
+            .select_related(
+                "inbox__ai_agent__pipeline_version",
+                "inbox__ai_agent__system_prompt",
+                "inbox__ai_agent__default_profile",
+            )
             .filter(pk=conversation_id)
             .first()
         )
@@ -152,55 +166,63 @@ def _open_run(conversation_id: int) -> PipelineRun | None:
         waiting = waiting_messages(conversation)
         if not waiting:
             return None
-        agent = _agent_of(conversation)
+        agent = conversation.inbox.ai_agent
         if agent is None:
             _hand_over_without_ai(conversation)
             return None
         if conversation.status != S.AI_PROCESSING:
             conversations.conversation_start_ai(conversation.pk)
-        return _runs().get(pk=_new_run(conversation, agent, waiting).pk)
+        run = _new_run(conversation, agent, waiting, timing)
+        run.agent, run.version = agent, agent.pipeline_version
+        return run
 
 
 def _runs():
-    return PipelineRun.objects.select_related(
-        "version", "agent__default_profile", "agent__system_prompt"
-    ).prefetch_related("agent__allowed_tools")
-
-
-def _agent_of(conversation: Conversation) -> AIAgent | None:
-    if conversation.inbox.ai_agent_id is None:
-        return None
-    return AIAgent.objects.select_related("pipeline_version", "system_prompt").get(pk=conversation.inbox.ai_agent_id)
+    return PipelineRun.objects.select_related("version", "agent__default_profile")
 
 
 def waiting_messages(conversation: Conversation) -> list[Message]:
     """The customer's messages that no run and no reply has answered yet, oldest first."""
-    answered = conversation.runs.aggregate(last=Max("last_message_id"))["last"] or 0
+    answered = (
+        PipelineRun.objects.filter(conversation=conversation)
+        .values("conversation")
+        .annotate(last=Max("last_message_id"))
+    )
     replied = (
-        conversation.messages.filter(sender__in=[Message.Sender.AI, Message.Sender.HUMAN]).aggregate(last=Max("id"))
-    )["last"] or 0
+        Message.objects.filter(conversation=conversation, sender__in=[Message.Sender.AI, Message.Sender.HUMAN])
+        .values("conversation")
+        .annotate(last=Max("id"))
+    )
+    # One query: the customer's messages after both the last run's and the last reply's.
     return list(
-        conversation.messages.filter(sender=Message.Sender.CUSTOMER, id__gt=max(answered, replied)).order_by("id")
+        conversation.messages.filter(sender=Message.Sender.CUSTOMER)
+        .filter(id__gt=Coalesce(Subquery(answered.values("last")), 0))
+        .filter(id__gt=Coalesce(Subquery(replied.values("last")), 0))
+        .order_by("id")
     )
 
 
-def _new_run(conversation: Conversation, agent: AIAgent, waiting: list[Message]) -> PipelineRun:
+def _new_run(conversation: Conversation, agent: AIAgent, waiting: list[Message], timing: dict) -> PipelineRun:
     graph = graph_of(agent.pipeline_version)
+    earlier = list(
+        conversation.messages.filter(id__lt=waiting[0].pk).select_related("author").order_by("-id")[:RECENT_MESSAGES]
+    )[::-1]
     state = {
         "question": "\n".join(message.content for message in waiting),
         "message_ids": [message.pk for message in waiting],
-        "history": _history(conversation, before=waiting[0].pk),
+        "history": _history(earlier),
         "inbox_id": conversation.inbox_id,
         "threshold": agent.confidence_threshold,
         "system_prompt": agent.system_prompt.text,
         "allowed_tools": sorted(agent.allowed_tools.values_list("name", flat=True)),
         "suppressed": _suppressed_reasons(conversation),
-        "turns": _ai_replies_in_a_row(conversation),
+        "turns": _ai_replies_in_a_row(earlier),
         "turn_limit": agent.turn_limit,
         "errors": 0,
         "steps": 0,
         "visits": {},
         "absorbed": 0,
+        "timing": timing,
     }
     next_node = graph.start
     if state["turns"] >= agent.turn_limit:
@@ -216,25 +238,19 @@ def _new_run(conversation: Conversation, agent: AIAgent, waiting: list[Message])
     )
 
 
-def _history(conversation: Conversation, *, before: int) -> list[dict]:
+def _history(earlier: list[Message]) -> list[dict]:
     """The conversation so far as the model reads it, people's replies included."""
-    earlier = (
-        conversation.messages.filter(id__lt=before)
-        .exclude(sender__in=[Message.Sender.NOTE, Message.Sender.SYSTEM])
-        .select_related("author")
-        .order_by("-id")[:HISTORY_LENGTH]
-    )
     history = []
-    for message in reversed(earlier):
+    for message in earlier:
         if message.sender == Message.Sender.CUSTOMER:
             history.append({"role": "user", "content": message.content})
         elif message.sender == Message.Sender.HUMAN:
             history.append(
                 {"role": "assistant", "content": f"({message.author_name} from the support team) {message.content}"}
             )
-        else:
+        elif message.sender == Message.Sender.AI:
             history.append({"role": "assistant", "content": message.content})
-    return history
+    return history[-HISTORY_LENGTH:]
 
 
 def _suppressed_reasons(conversation: Conversation) -> list[str]:
@@ -247,12 +263,13 @@ def _suppressed_reasons(conversation: Conversation) -> list[str]:
     return [reason] if reason and reason not in NEVER_SUPPRESSED else []
 
 
-def _ai_replies_in_a_row(conversation: Conversation) -> int:
-    """AI replies since a person last wrote or took over."""
+def _ai_replies_in_a_row(earlier: list[Message]) -> int:
+    """AI replies since a person last wrote or took over (customer messages in between)."""
     count = 0
-    recent = conversation.messages.exclude(sender=Message.Sender.CUSTOMER).order_by("-id")
-    for sender, metadata in recent.values_list("sender", "metadata")[:100]:
-        if sender != Message.Sender.AI or metadata.get("handover"):
+    for message in reversed(earlier):
+        if message.sender == Message.Sender.CUSTOMER:
+            continue
+        if message.sender != Message.Sender.AI or message.metadata.get("handover"):
             break
         count += 1
     return count
@@ -334,26 +351,43 @@ def _divert(run: PipelineRun, graph: Graph, reason: str) -> None:
 
 
 def _checkpoint(run, node_id, node, started, clock, result: NodeResult, *, next_node: str) -> None:
+    """The node's step and the run's new state and next node, committed together."""
     completions = result.completions
-    with transaction.atomic():
-        RunStep.objects.create(
-            run=run,
-            index=run.state["steps"],
-            node=node_id,
-            node_type=node["type"],
-            input=_input_of(node["type"], run.state),
-            output=result.output if result.output is not None else result.updates,
-            model=completions[-1].model if completions else "",
-            prompt_tokens=sum(c.prompt_tokens for c in completions),
-            completion_tokens=sum(c.completion_tokens for c in completions),
-            cost_usd=sum((c.cost_usd for c in completions), 0),
-            latency_ms=(time.perf_counter() - clock) * 1000,
-            tools=result.tools,
-            started_at=started,
+    step = {
+        "run_id": run.pk,
+        "index": run.state["steps"],
+        "node": node_id,
+        "node_type": node["type"],
+        "status": RunStep.Status.OK,
+        "input": _json(_input_of(node["type"], run.state)),
+        "output": _json(result.output if result.output is not None else result.updates),
+        "model": completions[-1].model if completions else "",
+        "prompt_tokens": sum(c.prompt_tokens for c in completions),
+        "completion_tokens": sum(c.completion_tokens for c in completions),
+        "cost_usd": sum((c.cost_usd for c in completions), 0),
+        "latency_ms": (time.perf_counter() - clock) * 1000,
+        "tools": _json(result.tools),
+        "error": "",
+        "started_at": started,
+        "finished_at": timezone.now(),
+    }
+    run.state["steps"] += 1
+    run.next_node = next_node
+    # One statement, so one round trip and atomic on its own: a checkpoint follows every node,
+    # which makes it the most frequent write of a turn.
+    columns = ", ".join(f'"{column}"' for column in step)
+    values = ", ".join("%s::jsonb" if isinstance(value, Jsonb) else "%s" for value in step.values())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'WITH step AS (INSERT INTO "{RunStep._meta.db_table}" ({columns}) VALUES ({values})) '
+            f'UPDATE "{PipelineRun._meta.db_table}" SET "state" = %s::jsonb, "next_node" = %s, "updated_at" = %s '
+            'WHERE "id" = %s',
+            [*step.values(), _json(run.state), next_node, step["finished_at"], run.pk],
         )
-        run.state["steps"] += 1
-        run.next_node = next_node
-        run.save(update_fields=["state", "next_node", "updated_at"])
+
+
+def _json(value) -> Jsonb:
+    return Jsonb(value, dumps=lambda data: json.dumps(data, cls=DjangoJSONEncoder))
 
 
 def _record_failure(run, node_id, node, started, clock, error) -> None:
@@ -402,8 +436,10 @@ def _finish(run: PipelineRun, graph: Graph, node_id: str) -> None:
             metadata={"citations": run.state.get("citations", []), "run_id": run.pk, "trace_id": run.trace_id},
             client_message_id=f"run-{run.pk}-reply",
         )
-        if not newer:
+        if newer:
             # With messages still waiting the conversation stays with the AI for the next run.
+            run.state["more_waiting"] = True
+        else:
             conversations.conversation_finish(conversation.pk)
         _close_step(run, node_id, "finish", started, clock, {"message_id": reply.pk}, status=R.FINISHED)
 

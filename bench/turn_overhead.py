@@ -1,0 +1,233 @@
+"""What an AI turn costs the platform, with the embedded local model.
+
+Latency: BENCH_TURNS turns, one at a time, each on a fresh conversation of an inbox answered by
+the shipped support pipeline: the time from the widget's POST to the AI reply arriving on the
+widget socket, p50/p95, broken down by stage from the rows the turn wrote (ingest, enqueue and
+pickup, each node, persist, fan-out). "Platform" is that time minus the model calls themselves
+(LLMCall latency, local model included); its p50 is compared with the sum of the floors of
+`infra_floor` (PostgreSQL commit, Redis round trip, Celery no-op, Channels round trip).
+Throughput: BENCH_CUSTOMERS customers chatting back to back for BENCH_SECONDS against one
+worker of 2 processes: turns answered per second.
+
+Targets: platform p50 <= 50 ms, p95 <= 150 ms; >= 50 turns/s.
+Runs on its own embedded services (var/bench) unless DATABASE_URL / REDIS_URL are set.
+"""
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import infra_floor  # noqa: E402  (sets up Django on the benchmark's services)
+from aiohttp import ClientSession, TCPConnector  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Sum  # noqa: E402
+from widget_ingest import start_conversation, start_server  # noqa: E402
+
+from agents.demo_data import intent_examples_ensure  # noqa: E402
+from agents.knowledge.services import knowledge_demo_ensure  # noqa: E402
+from agents.models import AIAgent, LLMCall, PipelineRun  # noqa: E402
+from agents.pipelines.defaults import support_agent_ensure  # noqa: E402
+from conversations.models import Conversation, Message  # noqa: E402
+from conversations.services import inbox_assign_ai_agent, inbox_ensure  # noqa: E402
+from hilconsole import embedded  # noqa: E402
+from hilconsole.celery import app as celery_app  # noqa: E402
+from tests.processes import free_port  # noqa: E402
+
+TURNS = int(os.environ.get("BENCH_TURNS", "500"))
+CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "16"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+WORKER_PROCESSES = 2
+QUESTIONS = [
+    "How long does shipping take?",
+    "Do you ship to Switzerland?",
+    "Which payment methods do you accept?",
+    "What is your return policy?",
+    "How long is a gift card valid?",
+    "Is there a warranty on your products?",
+]
+TARGET_P50_MS, TARGET_P95_MS, TARGET_TURNS_PER_SECOND = 50.0, 150.0, 50.0
+
+
+def start_worker() -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": settings.DATABASE_URL, "REDIS_URL": settings.REDIS_URL, "DEBUG": "false"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "hilconsole", "worker", f"--concurrency={WORKER_PROCESSES}",
+         "--loglevel=WARNING", "--hostname=bench-turns@localhost", "--without-mingle", "--without-gossip"],
+        cwd=infra_floor.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not celery_app.control.ping(destination=["bench-turns@localhost"], timeout=0.5):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("The benchmark's Celery worker did not start.")
+    return worker
+
+
+def prepare_inbox():
+    intent_examples_ensure()
+    knowledge_demo_ensure()
+    agent, _ = support_agent_ensure()
+    # Back-to-back customers: the bench measures turns, not the limit on AI replies in a row.
+    AIAgent.objects.filter(pk=agent.pk).update(turn_limit=10_000)
+    inbox, _ = inbox_ensure(name="Bench support", allowed_origins=[], greeting="Hi")
+    return inbox_assign_ai_agent(inbox.pk, agent)
+
+
+class Widget:
+    def __init__(self, session: ClientSession, base: str, inbox):
+        self.session, self.base, self.inbox = session, base, inbox
+
+    async def open(self):
+        self.conversation_id, self.token = await start_conversation(self.session, self.base, self.inbox)
+        ws_url = f"{self.base.replace('http', 'ws')}/ws/widget/{self.conversation_id}/?token={self.token}"
+        self.socket = await self.session.ws_connect(ws_url)
+        return self
+
+    async def turn(self, question: str) -> tuple[float, float]:
+        """(sent at, reply received at), wall clock, seconds."""
+        url = f"{self.base}/api/widget/v1/conversations/{self.conversation_id}/messages"
+        sent_at = time.time()
+        body = {"content": question, "client_message_id": uuid.uuid4().hex}
+        async with self.session.post(url, json=body, headers={"Authorization": f"Bearer {self.token}"}) as response:
+            await response.read()
+        while True:
+            frame = json.loads((await self.socket.receive(timeout=30)).data)
+            if frame["type"] == "message" and frame["message"]["sender"] == "ai":
+                return sent_at, time.time()
+
+    async def close(self):
+        await self.socket.close()
+
+
+async def sequential_turns(base: str, inbox) -> dict[int, tuple[float, float]]:
+    timings = {}
+    async with ClientSession(connector=TCPConnector(limit=4)) as session:
+        for number in range(TURNS):
+            widget = await Widget(session, base, inbox).open()
+            timings[widget.conversation_id] = await widget.turn(QUESTIONS[number % len(QUESTIONS)])
+            await widget.close()
+    return timings
+
+
+async def throughput(base: str, inbox) -> tuple[int, float]:
+    answered = 0
+
+    async def chat(widget, stop_at):
+        nonlocal answered
+        number = 0
+        while time.perf_counter() < stop_at:
+            await widget.turn(QUESTIONS[number % len(QUESTIONS)])
+            answered += 1
+            number += 1
+
+    async with ClientSession(connector=TCPConnector(limit=CUSTOMERS * 2)) as session:
+        widgets = [await Widget(session, base, inbox).open() for _ in range(CUSTOMERS)]
+        started = time.perf_counter()
+        await asyncio.gather(*(chat(widget, started + SECONDS) for widget in widgets))
+        elapsed = time.perf_counter() - started
+        for widget in widgets:
+            await widget.close()
+    return answered, elapsed
+
+
+def stages(timings: dict[int, tuple[float, float]]) -> dict[str, list[float]]:
+    """Milliseconds per stage and turn, from the rows each turn wrote."""
+    found = defaultdict(list)
+    runs = PipelineRun.objects.filter(conversation_id__in=timings).prefetch_related("steps")
+    model_ms = dict(
+        LLMCall.objects.filter(conversation_id__in=timings).values_list("conversation_id").annotate(Sum("latency_ms"))
+    )
+    for run in runs:
+        sent_at, received_at = timings[run.conversation_id]
+        question = Message.objects.get(conversation_id=run.conversation_id, sender="customer")
+        reply = Message.objects.get(conversation_id=run.conversation_id, sender="ai")
+        total = (received_at - sent_at) * 1000
+        found["end to end"].append(total)
+        found["platform (end to end - model calls)"].append(total - model_ms.get(run.conversation_id, 0))
+        found["  ingest (POST → message stored)"].append((question.created_at.timestamp() - sent_at) * 1000)
+        timing = run.state["timing"]
+        found["  enqueue (stored → task sent)"].append(
+            (timing["requested_at"] - question.created_at.timestamp()) * 1000
+        )
+        found["  pickup (task sent → worker starts)"].append((timing["picked_up_at"] - timing["requested_at"]) * 1000)
+        found["  run start (lock, run created)"].append((run.started_at.timestamp() - timing["picked_up_at"]) * 1000)
+        for step in run.steps.all():
+            label = f"  node {step.node} ({step.node_type})" if step.node_type != "finish" else "  persist reply"
+            found[label].append(step.latency_ms)
+        found["  fan-out (reply stored → socket)"].append((received_at - reply.created_at.timestamp()) * 1000)
+        found["  model calls (LLMCall latency)"].append(model_ms.get(run.conversation_id, 0))
+    return found
+
+
+def main() -> None:
+    call_command("migrate", verbosity=0)
+    inbox = prepare_inbox()
+    Conversation.objects.filter(inbox=inbox).delete()
+    worker = start_worker()
+    floors = {
+        "postgres commit": statistics.median(infra_floor.postgres_commit()),
+        "redis round trip": statistics.median(infra_floor.redis_publish_subscribe()),
+        "celery no-op": statistics.median(infra_floor.celery_round_trip()),
+        "channels round trip": statistics.median(infra_floor.channels_round_trip()),
+    }
+    connection.close()
+    port = free_port()
+    server = start_server(port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        asyncio.run(sequential_turns_warmup(base, inbox))
+        timings = asyncio.run(sequential_turns(base, inbox))
+        answered, elapsed = asyncio.run(throughput(base, inbox))
+        found = stages(timings)
+    finally:
+        server.terminate()
+        worker.terminate()
+        server.wait(30)
+        worker.wait(30)
+        connection.close()
+        if settings.EMBEDDED_SERVICES is not None and not os.environ.get("BENCH_KEEP_SERVICES"):
+            embedded.stop(settings.EMBEDDED_SERVICES)
+    report(found, floors, answered, elapsed)
+
+
+async def sequential_turns_warmup(base: str, inbox) -> None:
+    """A few turns first, so the worker's processes have loaded the model and opened connections."""
+    async with ClientSession() as session:
+        for question in QUESTIONS:
+            widget = await Widget(session, base, inbox).open()
+            await widget.turn(question)
+            await widget.close()
+
+
+def report(found: dict[str, list[float]], floors: dict[str, float], answered: int, elapsed: float) -> None:
+    floor_sum = sum(floors.values())
+    print(f"turn_overhead: {len(found['end to end'])} turns one at a time, widget POST → AI reply on the socket")
+    print("  local model; uvicorn 2 processes, Celery worker 2 processes, load generator on the same "
+          f"{os.cpu_count()} cores")  # fmt: skip
+    print("  floors (infra_floor, median ms): " + ", ".join(f"{name} {value:.3f}" for name, value in floors.items())
+          + f"; sum {floor_sum:.3f}")  # fmt: skip
+    print(f"{'stage':<42} {'p50 ms':>9} {'p95 ms':>9} {'p50/floors':>11}")
+    for label, samples in found.items():
+        p50, p95 = statistics.median(samples), infra_floor.p95(samples)
+        print(f"{label:<42} {p50:>9.2f} {p95:>9.2f} {p50 / floor_sum:>11.1f}")
+    platform = found["platform (end to end - model calls)"]
+    p50, p95 = statistics.median(platform), infra_floor.p95(platform)
+    rate = answered / elapsed
+    print(f"throughput: {CUSTOMERS} customers back to back for {elapsed:.1f}s: {answered} turns, {rate:.1f} turns/s")
+    print(f"target platform p50 <= {TARGET_P50_MS:.0f} ms: {'met' if p50 <= TARGET_P50_MS else 'missed'} ({p50:.1f})")
+    print(f"target platform p95 <= {TARGET_P95_MS:.0f} ms: {'met' if p95 <= TARGET_P95_MS else 'missed'} ({p95:.1f})")
+    verdict = "met" if rate >= TARGET_TURNS_PER_SECOND else "missed"
+    print(f"target >= {TARGET_TURNS_PER_SECOND:.0f} turns/s: {verdict} ({rate:.1f})")
+
+
+if __name__ == "__main__":
+    main()
