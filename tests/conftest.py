@@ -70,6 +70,43 @@ def outsider(django_user_model):
     return _person(django_user_model, "olga")
 
 
+# An inbox the AI answers --------------------------------------------------------------------
+
+
+def support_inbox_create():
+    """An inbox answered by the shipped support pipeline on the local model, with the demo's
+    intents, help articles and tools."""
+    from agents.demo_data import intent_examples_ensure
+    from agents.knowledge.services import knowledge_demo_ensure
+    from agents.pipelines.defaults import support_agent_ensure
+    from conversations.services import inbox_assign_ai_agent, inbox_ensure
+
+    intent_examples_ensure()
+    knowledge_demo_ensure()
+    agent, _ = support_agent_ensure()
+    inbox, _ = inbox_ensure(name="Support", allowed_origins=["https://shop.example"], greeting="Hi")
+    return inbox_assign_ai_agent(inbox.pk, agent)
+
+
+@pytest.fixture
+def support_inbox(db):
+    return support_inbox_create()
+
+
+@pytest.fixture
+def live_support_inbox(transactional_db):
+    """The same, committed, for workers and servers in other processes to see."""
+    return support_inbox_create()
+
+
+@pytest.fixture
+def support_conversation(support_inbox):
+    from conversations.services import conversation_open
+
+    conversation, _, _ = conversation_open(support_inbox, name="Cleo")
+    return conversation
+
+
 # Real services and processes ---------------------------------------------------------------
 
 
@@ -116,19 +153,40 @@ def worker_answers_ping(hostname: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def live_worker(console_env):
-    """A real Celery worker (prefork, one child) consuming the test Redis broker."""
+def worker_process(console_env):
+    """A real Celery worker (prefork, one child) on the test Redis broker, started once. It takes
+    tasks only while a test asks for `live_worker`: customer messages in other tests request AI
+    turns too, and no worker may act on them behind those tests' backs."""
     hostname = f"test-worker-{uuid.uuid4().hex[:6]}@localhost"
     argv = python_command(
         "-m", "celery", "-A", "hilconsole", "worker", "--pool=prefork", "--concurrency=1",
         "--include=tests.celery_tasks", f"--hostname={hostname}", "--loglevel=INFO",
-        "--without-mingle", "--without-gossip",
+        "--without-mingle", "--without-gossip", f"--queues={QUEUE}",
     )  # fmt: skip
     worker = ConsoleProcess("worker", argv, console_env, lambda: worker_answers_ping(hostname), LOG_DIR)
     worker.hostname = hostname
     worker.start()
+    _consume(worker, False)
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def live_worker(worker_process):
+    """The test worker, taking tasks for this test; ones queued before it are dropped."""
+    celery_app.control.purge()
+    _consume(worker_process, True)
+    yield worker_process
+    _consume(worker_process, False)
+
+
+QUEUE = "celery"
+
+
+def _consume(worker: ConsoleProcess, on: bool) -> None:
+    control = celery_app.control.add_consumer if on else celery_app.control.cancel_consumer
+    replies = control(QUEUE, destination=[worker.hostname], reply=True, timeout=10)
+    assert replies, f"the test worker did not answer {control.__name__}"
 
 
 def worker_children(worker: ConsoleProcess) -> list[int]:
