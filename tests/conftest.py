@@ -185,7 +185,9 @@ QUEUE = "celery"
 
 def _consume(worker: ConsoleProcess, on: bool) -> None:
     control = celery_app.control.add_consumer if on else celery_app.control.cancel_consumer
-    replies = control(QUEUE, destination=[worker.hostname], reply=True, timeout=10)
+    # A fresh broker connection: a test may have restarted Redis under the pooled ones.
+    with celery_app.connection_for_write() as broker:
+        replies = control(QUEUE, destination=[worker.hostname], reply=True, timeout=10, connection=broker)
     assert replies, f"the test worker did not answer {control.__name__}"
 
 
