@@ -196,6 +196,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fixup would otherwise close every database connection, and with the pool the
+# whole pool, around each task: a new PostgreSQL backend per task (about 6 ms). Tasks instead
+# return their connection to the pool and health-check it like requests (hilconsole/celery.py).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=10_000)
 
 # The LLM gateway (agents/llm): LiteLLM Router retries, failures before a deployment cools
 # down, how long it stays cooled down, and the Fernet key for provider keys stored in the admin.
