@@ -1,6 +1,7 @@
 """Events to Channels groups, sent only once the transaction that caused them has committed."""
 
 import asyncio
+import atexit
 import logging
 import os
 import threading
@@ -9,11 +10,63 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 log = logging.getLogger(__name__)
-# How long a committed change waits for its event to be handed to Redis.
 SEND_TIMEOUT_SECONDS = 5
+FLUSH_AT_EXIT_SECONDS = 2
 
-_sender: tuple[int, asyncio.AbstractEventLoop] | None = None
+
+class _Sender:
+    """This process's sending loop: one thread, one queue, events sent one after another.
+
+    The channel layer keeps its Redis connections per event loop. Sync code (a Celery task, a
+    view) that sent through a fresh loop each time would connect to Redis for every event and
+    leave a dead loop's connections behind; one long-lived loop reuses its connections. The
+    queue keeps events in the order they were committed, and the committing code does not wait
+    for Redis.
+    """
+
+    def __init__(self):
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self.queue: asyncio.Queue = asyncio.Queue()
+        threading.Thread(target=self._run, name="channel-layer-sender", daemon=True).start()
+
+    def _run(self):
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._send_in_order())
+
+    async def _send_in_order(self):
+        layer = get_channel_layer()
+        while True:
+            group, event = await self.queue.get()
+            try:
+                await asyncio.wait_for(layer.group_send(group, event), SEND_TIMEOUT_SECONDS)
+            except Exception:
+                # Committed changes stay committed; listeners that miss an event catch up by polling.
+                log.exception("Could not broadcast %s to %s", event.get("type"), group)
+            finally:
+                self.queue.task_done()
+
+    def send(self, group: str, event: dict) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, (group, event))
+
+    def flush(self, timeout: float) -> None:
+        """Wait until every queued event has been sent (or `timeout` passed)."""
+        try:
+            asyncio.run_coroutine_threadsafe(self.queue.join(), self.loop).result(timeout)
+        except Exception:
+            log.warning("%d events were not broadcast before the process ended", self.queue.qsize())
+
+
+_sender: _Sender | None = None
 _sender_lock = threading.Lock()
+
+
+def _sender_of_this_process() -> _Sender:
+    global _sender
+    with _sender_lock:
+        if _sender is None or _sender.pid != os.getpid():
+            _sender = _Sender()
+        return _sender
 
 
 def broadcast_on_commit(group: str, event: dict) -> None:
@@ -22,27 +75,13 @@ def broadcast_on_commit(group: str, event: dict) -> None:
 
 
 def broadcast_now(group: str, event: dict) -> None:
-    # The change is already committed: a Redis hiccup must not turn it into an error for the
-    # caller. Listeners that miss the event catch up by polling.
-    try:
-        sending = asyncio.run_coroutine_threadsafe(get_channel_layer().group_send(group, event), _sender_loop())
-        sending.result(timeout=SEND_TIMEOUT_SECONDS)
-    except Exception:
-        log.exception("Could not broadcast %s to %s", event.get("type"), group)
+    """Queue `event` for `group`; it leaves in order, without the caller waiting for Redis."""
+    _sender_of_this_process().send(group, event)
 
 
-def _sender_loop() -> asyncio.AbstractEventLoop:
-    """This process's event loop for sending, started on first use.
+def broadcasts_flush(timeout: float = FLUSH_AT_EXIT_SECONDS) -> None:
+    if _sender is not None and _sender.pid == os.getpid():
+        _sender.flush(timeout)
 
-    The channel layer keeps its Redis connections per event loop. Sync code (a Celery task, a
-    view) that sent through a fresh loop each time would connect to Redis for every event and
-    leave a dead loop's connections behind; one long-lived loop reuses its connections. Events
-    sent one after another from one thread arrive in that order.
-    """
-    global _sender
-    with _sender_lock:
-        if _sender is None or _sender[0] != os.getpid():
-            loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="channel-layer-sender", daemon=True).start()
-            _sender = (os.getpid(), loop)
-        return _sender[1]
+
+atexit.register(broadcasts_flush)

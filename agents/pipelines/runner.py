@@ -147,9 +147,6 @@ def turn_run(conversation_id: int, *, requested_at: float | None = None) -> list
 
 def _open_run(conversation_id: int, timing: dict) -> PipelineRun | None:
     """The run to advance: one a dead worker left running, or a new one for waiting messages."""
-    running = _runs().filter(conversation_id=conversation_id, status=R.RUNNING).first()
-    if running:
-        return running
     with transaction.atomic():
         conversation = (
             Conversation.objects.select_for_update(of=("self",))
@@ -163,6 +160,11 @@ def _open_run(conversation_id: int, timing: dict) -> PipelineRun | None:
         )
         if conversation is None or conversation.status not in conversations.AI_STATES:
             return None
+        # A run is open only while its conversation is in ai_processing (they change together).
+        if conversation.status == S.AI_PROCESSING:
+            running = _runs().filter(conversation_id=conversation_id, status=R.RUNNING).first()
+            if running:
+                return running
         waiting = waiting_messages(conversation)
         if not waiting:
             return None
