@@ -1,3 +1,6 @@
+from conversations.models import person_name
+
+
 class DomainError(Exception):
     """A request the domain refuses; the API turns it into `{"error": {"code", "message"}}`."""
 
@@ -19,3 +22,14 @@ class IllegalTransition(DomainError):
 class IdentityRefused(DomainError):
     status = 401
     code = "identity_unverified"
+
+
+class AlreadyClaimed(IllegalTransition):
+    """Somebody claimed the conversation first; the message names them."""
+
+    code = "already_claimed"
+
+    def __init__(self, owner, *, by_self: bool = False):
+        self.owner = owner
+        name = person_name(owner)
+        super().__init__("You already have this conversation." if by_self else f"Already claimed by {name}.")

@@ -21,3 +21,9 @@ def broadcast_now(group: str, event: dict) -> None:
         async_to_sync(get_channel_layer().group_send)(group, event)
     except Exception:
         log.exception("Could not broadcast %s to %s", event.get("type"), group)
+
+
+def broadcast_all_on_commit(events: list[tuple[str, dict]]) -> None:
+    """Several (group, event) pairs after commit, in order, from one callback."""
+    if events:
+        transaction.on_commit(lambda: [broadcast_now(group, event) for group, event in events])

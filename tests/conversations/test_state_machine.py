@@ -35,6 +35,7 @@ def move(conversation_id, target, agent):
             confidence=0.41,
             required_skills=["billing"],
             priority=Conversation.Priority.HIGH,
+            queue=False,
         ),  # fmt: skip
         S.PENDING_HUMAN: lambda: services.conversation_queue_for_human(conversation_id),
         S.HUMAN_ACTIVE: lambda: services.conversation_human_join(conversation_id, agent=agent),
@@ -94,6 +95,60 @@ def test_handover_keeps_the_brief_for_the_humans(inbox, support_agent):
     assert conversation.handover_reason == "low_confidence"
     assert (conversation.handover_intent, conversation.handover_confidence) == ("refund", 0.41)
     assert (conversation.required_skills, conversation.priority) == (["billing"], Conversation.Priority.HIGH)
+
+
+def test_a_handover_goes_straight_to_the_human_queue_with_both_moves_audited(inbox):
+    conversation = make_conversation(inbox, S.AI_PROCESSING)
+
+    services.conversation_hand_over(conversation.pk, reason="human_request", summary="Wants a person")
+
+    conversation.refresh_from_db()
+    assert conversation.status == S.PENDING_HUMAN
+    assert conversation.handover_at and conversation.pending_human_at
+    actions = AuditEvent.objects.filter(target_id=str(conversation.pk)).order_by("id").values_list("action", flat=True)
+    assert list(actions) == ["conversation.handed_over", "conversation.queued"]
+
+
+def test_queueing_a_conversation_that_is_already_queued_changes_nothing(inbox):
+    conversation = make_conversation(inbox, S.PENDING_HUMAN)
+
+    services.conversation_queue_for_human(conversation.pk)
+
+    assert Conversation.objects.get(pk=conversation.pk).status == S.PENDING_HUMAN
+    assert not AuditEvent.objects.exists()
+
+
+def test_a_second_handover_starts_its_service_levels_afresh(inbox, support_agent):
+    conversation = make_conversation(inbox, S.AI_PROCESSING)
+    services.conversation_hand_over(conversation.pk, reason="human_request")
+    services.conversation_claim(conversation.pk, agent=support_agent)
+    services.message_post_from_human(conversation.pk, agent=support_agent, content="Hi")
+    services.conversation_return_to_ai(conversation.pk, agent=support_agent)
+    services.conversation_start_ai(conversation.pk)
+
+    services.conversation_hand_over(conversation.pk, reason="low_confidence")
+
+    conversation.refresh_from_db()
+    assert (conversation.first_response_at, conversation.first_response_seconds, conversation.escalated_at) == (
+        None, None, None,
+    )  # fmt: skip
+
+
+def test_the_first_human_reply_and_the_resolution_record_their_times(inbox, support_agent):
+    conversation = make_conversation(inbox, S.AI_PROCESSING)
+    services.conversation_hand_over(conversation.pk, reason="human_request")
+    services.conversation_claim(conversation.pk, agent=support_agent)
+    services.message_post_from_human(conversation.pk, agent=support_agent, content="A note", internal=True)
+    assert Conversation.objects.get(pk=conversation.pk).first_response_at is None
+
+    services.message_post_from_human(conversation.pk, agent=support_agent, content="Hello!")
+    services.message_post_from_human(conversation.pk, agent=support_agent, content="Still there?")
+    services.conversation_resolve(conversation.pk, agent=support_agent)
+
+    conversation.refresh_from_db()
+    first_reply = conversation.messages.filter(sender="human").first()
+    assert conversation.first_response_at == first_reply.created_at
+    assert 0 <= conversation.first_response_seconds <= conversation.resolution_seconds
 
 
 def test_human_join_assigns_and_return_to_ai_unassigns(inbox, support_agent):
