@@ -217,6 +217,12 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 
+# The desk: a desk whose socket sent no heartbeat for this long shows its agent away, then
+# offline (each inbox then waits its own grace period before requeueing their conversations).
+DESK_AWAY_AFTER_SECONDS = env.int("DESK_AWAY_AFTER_SECONDS", default=60)
+DESK_OFFLINE_AFTER_SECONDS = env.int("DESK_OFFLINE_AFTER_SECONDS", default=300)
+DESK_HEARTBEAT_SECONDS = env.int("DESK_HEARTBEAT_SECONDS", default=20)
+
 # The widget API.
 WIDGET_MAX_MESSAGE_CHARS = env.int("WIDGET_MAX_MESSAGE_CHARS", default=4000)
 WIDGET_RATE_LIMITS = {

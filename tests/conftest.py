@@ -23,7 +23,7 @@ def pytest_sessionfinish(session, exitstatus):
 # The cast ----------------------------------------------------------------------------------
 
 
-def _person(django_user_model, username, role=None, **extra):
+def person(django_user_model, username, role=None, **extra):
     role_groups_ensure()
     user = django_user_model.objects.create_user(
         username=username, password="pw", first_name=username.capitalize(), **extra
@@ -35,28 +35,28 @@ def _person(django_user_model, username, role=None, **extra):
 
 @pytest.fixture
 def site_admin(django_user_model):
-    return _person(django_user_model, "ada", is_staff=True, is_superuser=True)
+    return person(django_user_model, "ada", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
 def support_agent(django_user_model):
-    return _person(django_user_model, "ana", SUPPORT_AGENT, is_staff=True)
+    return person(django_user_model, "ana", SUPPORT_AGENT, is_staff=True)
 
 
 @pytest.fixture
 def second_agent(django_user_model):
-    return _person(django_user_model, "ben", SUPPORT_AGENT, is_staff=True)
+    return person(django_user_model, "ben", SUPPORT_AGENT, is_staff=True)
 
 
 @pytest.fixture
 def reviewer(django_user_model):
-    return _person(django_user_model, "rita", REVIEWER, is_staff=True)
+    return person(django_user_model, "rita", REVIEWER, is_staff=True)
 
 
 @pytest.fixture
 def outsider(django_user_model):
     """Signed in, but with no role: must see nothing of the console."""
-    return _person(django_user_model, "olga")
+    return person(django_user_model, "olga")
 
 
 # Real services and processes ---------------------------------------------------------------
