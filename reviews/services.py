@@ -138,7 +138,10 @@ def _requeue_from_offline_agents(now) -> int:
     overdue = (
         Conversation.objects.filter(status=S.HUMAN_ACTIVE, assignee__human_agent__status=Presence.OFFLINE)
         .annotate(grace=grace)
-        .filter(assignee__human_agent__offline_since__lte=now - F("grace"))
+        # No offline_since: offline since before they ever came online.
+        .filter(
+            Q(assignee__human_agent__offline_since__lte=now - F("grace")) | Q(assignee__human_agent__offline_since=None)
+        )
         .select_related("assignee")
     )
     requeued = 0

@@ -4,11 +4,20 @@ import pytest
 
 from conversations import services
 from conversations.models import Conversation, Inbox
+from hilconsole.celery import app as celery_app
 from reviews.roles import SUPERVISOR, SUPPORT_AGENT
 from reviews.services import human_agent_profile_ensure, inbox_grant
 from tests.conftest import person
 
 _messages = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_tasks():
+    """A task queued by one test (auto-assignment of conversation 7, say) must not run in the
+    next, whose conversation 7 is someone else."""
+    yield
+    celery_app.control.purge()
 
 
 @pytest.fixture
