@@ -25,7 +25,9 @@ def inbox_ids_for(user, *, fresh: bool = False) -> frozenset[int]:
     if not user.is_authenticated:
         return frozenset()
     if fresh or not hasattr(user, "_work_inbox_ids"):
-        user._work_inbox_ids = frozenset(get_objects_for_user(user, WORK_INBOX, Inbox).values_list("pk", flat=True))
+        # The codename alone: guardian then takes the content type from Inbox, not from a cache.
+        granted = get_objects_for_user(user, WORK_INBOX.split(".")[1], Inbox)
+        user._work_inbox_ids = frozenset(granted.values_list("pk", flat=True))
     return user._work_inbox_ids
 
 

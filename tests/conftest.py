@@ -150,8 +150,8 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def page(live_server_url, monkeypatch):
-    """A fresh headless Chromium page (Debian's chromium, driven by Playwright)."""
+def chromium(live_server_url, monkeypatch):
+    """Headless Chromium (Debian's chromium, driven by Playwright)."""
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
@@ -159,7 +159,23 @@ def page(live_server_url, monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=live_server_url)
-        context.set_default_timeout(15_000)
-        yield context.new_page()
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def new_page(chromium, live_server_url):
+    """Opens a page in a browser context of its own (its own cookies): one per person."""
+
+    def open_page():
+        context = chromium.new_context(base_url=live_server_url)
+        context.set_default_timeout(15_000)
+        return context.new_page()
+
+    return open_page
+
+
+@pytest.fixture
+def page(new_page):
+    """A fresh headless Chromium page."""
+    return new_page()

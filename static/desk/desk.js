@@ -12,8 +12,16 @@
   const CANNED_DELAY_MS = 120;
   let socket = null;
 
-  document.addEventListener('htmx:wsOpen', (event) => { socket = event.detail.socketWrapper; });
-  document.addEventListener('htmx:wsClose', () => { socket = null; });
+  // The live region says whether the desk is live; "Reconnecting…" shows while it is not.
+  document.addEventListener('htmx:wsOpen', (event) => {
+    socket = event.detail.socketWrapper;
+    event.target.closest('[ws-connect]').dataset.socket = 'open';
+  });
+  document.addEventListener('htmx:wsClose', (event) => {
+    socket = null;
+    const live = event.target.closest('[ws-connect]');
+    if (live) live.dataset.socket = 'closed';
+  });
 
   // ---- Lists pushed over the socket ---------------------------------------------------------
 
