@@ -165,9 +165,13 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
+# Redis pub/sub: one PUBLISH per group message, fanned out to a process's sockets in memory.
+# (The list-based layer pops each socket's copy from Redis separately: 200 desks watching one
+# inbox cost 200 Redis round trips per handover and missed bench/handover_fanout.py's target.)
+# Delivery is at most once, as before: a page that was offline catches up by reloading or polling.
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {"hosts": [REDIS_URL], "prefix": "hil-asgi"},
     }
 }

@@ -2,7 +2,7 @@ import asyncio
 import threading
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
 
@@ -189,12 +189,13 @@ def test_audit_events_cannot_be_changed_or_deleted(inbox):
 def listen(conversation_id, action, collect=4) -> list[dict]:
     """Join the conversation's group, run `action` here (in the test's transaction), and
     return what the group received through Redis."""
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(conversation_group(conversation_id), channel)
-    action()
 
-    async def receive_all():
+    async def join_act_and_receive():
+        # One event loop throughout: the pub/sub layer's channels live in the loop that made them.
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(conversation_group(conversation_id), channel)
+        await sync_to_async(action)()
         received = []
         try:
             while len(received) < collect:
@@ -203,7 +204,7 @@ def listen(conversation_id, action, collect=4) -> list[dict]:
             pass
         return received
 
-    return async_to_sync(receive_all)()
+    return async_to_sync(join_act_and_receive)()
 
 
 def test_transition_broadcasts_the_new_status_once_committed(inbox, support_agent, django_capture_on_commit_callbacks):
