@@ -12,21 +12,28 @@ import asyncio
 import os
 import re
 import statistics
+import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import infra_floor  # noqa: E402  (sets up Django on the benchmark's services)
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, WSMsgType  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
+from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from guardian.shortcuts import assign_perm  # noqa: E402
 
-# isort: split
-import desk_cast  # noqa: E402  (after infra_floor: it needs Django set up)
-
+from conversations import services as conversations  # noqa: E402
+from conversations.models import Conversation, Inbox  # noqa: E402
 from hilconsole import embedded  # noqa: E402
+from reviews.models import HumanAgent  # noqa: E402
+from reviews.roles import SUPPORT_AGENT, role_groups_ensure  # noqa: E402
 from tests.processes import free_port  # noqa: E402
 
 SOCKETS = int(os.environ.get("BENCH_SOCKETS", "200"))
@@ -36,6 +43,76 @@ WEB_PROCESSES = int(os.environ.get("BENCH_WEB_PROCESSES", "2"))
 DRAIN_SECONDS = 2.0
 TARGET_RATE, TARGET_P95_MS = 20.0, 100.0
 QUEUE_ROW = re.compile(rb'<li id="queue-(\d+)" class')
+
+
+# The cast, shared with claim_race.py --------------------------------------------------------
+
+
+def inbox_with_agents(name: str, agents: int, *, max_concurrent: int = 1000) -> tuple[Inbox, list[str]]:
+    """An inbox, `agents` support agents who work it (through one group), and their session keys."""
+    role_groups_ensure()
+    inbox, _ = Inbox.objects.get_or_create(name=name, defaults={"allowed_origins": []})
+    team, _ = Group.objects.get_or_create(name=f"{name} team")
+    assign_perm("conversations.work_inbox", team, inbox)
+    User = get_user_model()
+    sessions = []
+    for number in range(agents):
+        user, _ = User.objects.get_or_create(username=f"{name.lower().replace(' ', '-')}-{number}")
+        user.groups.add(team, Group.objects.get(name=SUPPORT_AGENT))
+        HumanAgent.objects.update_or_create(user=user, defaults={"max_concurrent": max_concurrent, "skills": []})
+        sessions.append(session_for(user))
+    return inbox, sessions
+
+
+def session_for(user) -> str:
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
+def conversation_with_the_ai(inbox: Inbox) -> int:
+    """A customer's conversation the AI is working on: the next step is a handover."""
+    conversation, _, _ = conversations.conversation_open(inbox, name="Bench customer")
+    conversations.conversation_start_ai(conversation.pk)
+    return conversation.pk
+
+
+def hand_over(conversation_id: int) -> Conversation:
+    brief = {"summary": "Asks where the parcel is", "intent": "order_status", "confidence": 0.4}
+    return conversations.conversation_hand_over(conversation_id, reason="human_request", **brief)
+
+
+def start_server(port: int, processes: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.DATABASE_URL,
+        "REDIS_URL": settings.REDIS_URL,
+        "DEBUG": "false",
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "hilconsole.asgi:application", "--port", str(port),
+         "--workers", str(processes), "--no-access-log", "--log-level", "warning"],
+        cwd=infra_floor.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return server
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("The benchmark's web server did not start.") from None
+            time.sleep(0.1)
+
+
+# Fan-out -----------------------------------------------------------------------------------
 
 
 class Deliveries:
@@ -58,7 +135,7 @@ def create_handovers(conversation_ids: list[int], rate: float, deliveries: Deliv
             with transaction.atomic():
                 # Registered first, so it runs right after COMMIT and before the broadcasts.
                 transaction.on_commit(lambda cid=conversation_id: deliveries.committed.__setitem__(cid, time.time()))
-                desk_cast.hand_over(conversation_id)
+                hand_over(conversation_id)
             next_at += 1 / rate
     finally:
         connection.close()
@@ -110,11 +187,11 @@ def figures(deliveries: Deliveries, handovers: int) -> tuple[float, float, float
 
 def main() -> None:
     call_command("migrate", verbosity=0)
-    inbox, sessions = desk_cast.inbox_with_agents("Bench fanout", SOCKETS)
-    plan = {rate: [desk_cast.conversation_with_the_ai(inbox) for _ in range(int(rate * SECONDS))] for rate in RATES}
+    inbox, sessions = inbox_with_agents("Bench fanout", SOCKETS)
+    plan = {rate: [conversation_with_the_ai(inbox) for _ in range(int(rate * SECONDS))] for rate in RATES}
     connection.close()
     port = free_port()
-    server = desk_cast.start_server(port, WEB_PROCESSES)
+    server = start_server(port, WEB_PROCESSES)
     base = f"http://127.0.0.1:{port}"
     rows = []
     try:

@@ -1,6 +1,3 @@
-from conversations.models import person_name
-
-
 class DomainError(Exception):
     """A request the domain refuses; the API turns it into `{"error": {"code", "message"}}`."""
 
@@ -29,7 +26,6 @@ class AlreadyClaimed(IllegalTransition):
 
     code = "already_claimed"
 
-    def __init__(self, owner, *, by_self: bool = False):
-        self.owner = owner
-        name = person_name(owner)
-        super().__init__("You already have this conversation." if by_self else f"Already claimed by {name}.")
+    def __init__(self, owner_name: str, *, by_self: bool = False):
+        self.owner_name = owner_name
+        super().__init__("You already have this conversation." if by_self else f"Already claimed by {owner_name}.")

@@ -23,7 +23,16 @@ from conversations.events import (
     status_event,
     typing_event,
 )
-from conversations.models import AutoAssignment, Conversation, Customer, CustomerToken, Inbox, Message, token_digest
+from conversations.models import (
+    AutoAssignment,
+    Conversation,
+    Customer,
+    CustomerToken,
+    Inbox,
+    Message,
+    person_name,
+    token_digest,
+)
 from hilconsole.broadcast import broadcast_all_on_commit, broadcast_on_commit
 
 S = Conversation.Status
@@ -331,7 +340,7 @@ def conversation_claim(conversation_id: int, *, agent, assigned_by=None) -> Conv
         # re-reads the locked row but not the joined one, so the winner would come back as NULL.
         conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
         if conversation.status == S.HUMAN_ACTIVE and conversation.assignee_id:
-            raise AlreadyClaimed(conversation.assignee, by_self=conversation.assignee_id == agent.pk)
+            raise AlreadyClaimed(person_name(conversation.assignee), by_self=conversation.assignee_id == agent.pk)
         if conversation.status != S.PENDING_HUMAN:
             raise IllegalTransition(
                 f"This conversation is no longer waiting for a human (it is {conversation.status})."

@@ -21,6 +21,7 @@ from conversations.events import conversation_group, desk_conversation_group
 from conversations.models import Conversation
 from reviews import events, selectors, services
 from reviews.roles import user_is_supervisor, user_may_use_desk
+from reviews.views import workspace_state_context
 
 S = Conversation.Status
 
@@ -172,8 +173,6 @@ class WorkspaceConsumer(DeskSocket):
         await self.send(text_data=await database_sync_to_async(self.state_html)())
 
     def state_html(self) -> str:
-        from reviews.views import workspace_state_context
-
         conversation = selectors.access_conversation(self.user, self.conversation_id)
         context = workspace_state_context(self.user, conversation) | {"oob": True}
         return render_to_string("reviews/_workspace_state.html", context)

@@ -4,7 +4,8 @@ An agent works the inboxes they hold `conversations.work_inbox` on (django-guard
 per inbox in the admin); anything of another inbox does not exist for them (404).
 """
 
-from django.contrib.auth import get_user_model
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from guardian.ctypes import get_content_type
@@ -67,20 +68,34 @@ def access_conversation(user, conversation_id: int) -> Conversation:
     return conversation
 
 
-def access_handover(user, conversation_id: int) -> tuple[int, str, int | None, list[str]]:
-    """(inbox id, status, assignee id, required skills): the little a claim checks first, in
-    one plain query, since every loser of a claim race asks for it."""
-    row = Conversation.objects.filter(pk=conversation_id).values_list(
-        "inbox_id", "status", "assignee_id", "required_skills"
-    )[:1]
-    row = next(iter(row), None)
+@dataclass(frozen=True)
+class HandoverState:
+    inbox_id: int
+    status: str
+    assignee_id: int | None
+    assignee_name: str
+    required_skills: list[str]
+
+
+def access_handover(user, conversation_id: int) -> HandoverState:
+    """What a claim checks first, in one plain query: every loser of a claim race asks."""
+    row = (
+        Conversation.objects.filter(pk=conversation_id)
+        .values_list(
+            "inbox_id",
+            "status",
+            "assignee_id",
+            "required_skills",
+            "assignee__human_agent__display_name",
+            "assignee__first_name",
+            "assignee__username",
+        )  # fmt: skip
+        .first()
+    )
     if row is None or not may_work_inbox(user, row[0]):
         raise Http404("No such conversation in your inboxes.")
-    return row
-
-
-def person(user_id: int):
-    return get_user_model().objects.select_related("human_agent").get(pk=user_id)
+    inbox_id, status, assignee_id, required_skills, *names = row
+    return HandoverState(inbox_id, status, assignee_id, next((name for name in names if name), ""), required_skills)
 
 
 def agent_skills(user) -> list[str]:

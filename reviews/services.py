@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Value
 from django.utils import timezone
+from guardian.shortcuts import assign_perm
 
 from conversations import services as conversations
 from conversations.audit import audit_record
@@ -21,7 +22,7 @@ from conversations.models import AutoAssignment, Conversation, Message, person_n
 from hilconsole.broadcast import broadcast_on_commit
 from reviews import selectors
 from reviews.events import escalation_event, message_added_event
-from reviews.models import HumanAgent
+from reviews.models import CannedResponse, HumanAgent
 from reviews.roles import user_is_supervisor
 
 S = Conversation.Status
@@ -160,13 +161,13 @@ def handover_claim(user, conversation_id: int) -> Conversation:
     Raises AlreadyClaimed (naming the winner), AtCapacity, MissingSkills, or Http404 outside
     the agent's inboxes.
     """
-    inbox_id, status, assignee_id, required_skills = selectors.access_handover(user, conversation_id)
-    if status == S.HUMAN_ACTIVE and assignee_id:
+    handover = selectors.access_handover(user, conversation_id)
+    if handover.status == S.HUMAN_ACTIVE and handover.assignee_id:
         # Tell the loser who won before anything else; the locked claim below re-checks it.
-        raise AlreadyClaimed(selectors.person(assignee_id), by_self=assignee_id == user.pk)
+        raise AlreadyClaimed(handover.assignee_name, by_self=handover.assignee_id == user.pk)
     agent = human_agent_ensure(user)
-    if not agent.has_skills(required_skills) and not user_is_supervisor(user):
-        needed = ", ".join(sorted(set(required_skills) - set(agent.skills)))
+    if not agent.has_skills(handover.required_skills) and not user_is_supervisor(user):
+        needed = ", ".join(sorted(set(handover.required_skills) - set(agent.skills)))
         raise MissingSkills(f"This handover needs the skills {needed}, which your profile does not list.")
     return _assign(agent, conversation_id)
 
@@ -390,8 +391,6 @@ def sla_sweep(now=None) -> list[int]:
 
 def inbox_grant(user, inbox) -> None:
     """Let `user` work `inbox` on the desk (what an admin does on the inbox's Object permissions)."""
-    from guardian.shortcuts import assign_perm
-
     assign_perm(selectors.WORK_INBOX, user, inbox)
 
 
@@ -404,6 +403,4 @@ def human_agent_profile_ensure(user, *, skills: list[str], max_concurrent: int =
 
 
 def canned_response_ensure(shortcut: str, *, title: str, content: str) -> bool:
-    from reviews.models import CannedResponse
-
     return CannedResponse.objects.get_or_create(shortcut=shortcut, defaults={"title": title, "content": content})[1]

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from conversations.errors import DomainError
+from conversations.events import assignee_name
 from conversations.models import Conversation, person_name
 from reviews import selectors, services
 from reviews.forms import CannedSearchForm, EarlierForm, PresenceForm, ReplyForm, TransferForm
@@ -140,6 +141,7 @@ def workspace_state_context(user, conversation: Conversation) -> dict:
     )
     return {
         "conversation": conversation,
+        "assignee_name": assignee_name(conversation),
         "can_act": can_act,
         "can_claim": conversation.status == S.PENDING_HUMAN,
         "colleagues": selectors.colleagues_for(conversation, user) if can_act else [],
