@@ -2,14 +2,25 @@ from django.conf import settings
 from django.contrib import admin
 from django.templatetags.static import static
 from django.utils.html import format_html
+from guardian.admin import GuardedModelAdmin
 
 from conversations.models import AuditEvent, Conversation, Customer, Inbox, Message
 from hilconsole.admin import ReadOnlyAdmin
 
 
 @admin.register(Inbox)
-class InboxAdmin(admin.ModelAdmin):
-    list_display = ["name", "ai_agent", "widget_token", "identity_verification_required", "csat_enabled", "created_at"]
+class InboxAdmin(GuardedModelAdmin):
+    """ "Object permissions" on an inbox's page grants agents (or groups) the desk's `work_inbox`."""
+
+    list_display = [
+        "name",
+        "ai_agent",
+        "widget_token",
+        "auto_assignment",
+        "sla_claim_seconds",
+        "csat_enabled",
+        "created_at",
+    ]
     search_fields = ["name"]
     readonly_fields = ["embed_tag", "created_at"]
     fields = [
@@ -23,6 +34,9 @@ class InboxAdmin(admin.ModelAdmin):
         "identity_secret",
         "business_hours",
         "csat_enabled",
+        "auto_assignment",
+        "sla_claim_seconds",
+        "offline_grace_seconds",
         "created_at",
     ]
 
@@ -56,7 +70,10 @@ class MessageInline(admin.TabularInline):
 
 @admin.register(Conversation)
 class ConversationAdmin(ReadOnlyAdmin):
-    list_display = ["id", "inbox", "customer", "status", "assignee", "priority", "created_at", "last_message_at"]
+    list_display = [
+        "id", "inbox", "customer", "status", "assignee", "priority", "escalated_at", "first_response_seconds",
+        "resolution_seconds", "created_at",
+    ]  # fmt: skip
     list_filter = ["status", "inbox", "priority"]
     search_fields = ["customer__name", "customer__email", "handover_summary"]
     list_select_related = ["inbox", "customer", "assignee"]

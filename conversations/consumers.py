@@ -13,7 +13,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from conversations import services
 from conversations.api import origin_allowed
-from conversations.events import conversation_group
+from conversations.events import conversation_group, desk_conversation_group
 from conversations.models import Conversation
 
 
@@ -52,7 +52,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(content, dict) and content.get("type") == "typing":
             # The customer is typing: the desk's open conversation views show it.
             await self.channel_layer.group_send(
-                f"desk.conversation.{self.conversation_id}",
+                desk_conversation_group(self.conversation_id),
                 {"type": "desk.customer_typing", "active": bool(content.get("active"))},
             )
             return

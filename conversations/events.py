@@ -1,6 +1,8 @@
 """What the widget socket receives: the same JSON shapes the widget API returns."""
 
-from conversations.models import Conversation, Message
+from django.utils import timezone
+
+from conversations.models import Conversation, Message, person_name
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -23,7 +25,7 @@ def message_payload(message: Message) -> dict:
 def assignee_name(conversation: Conversation) -> str | None:
     if conversation.assignee is None:
         return None
-    return conversation.assignee.first_name or conversation.assignee.get_username()
+    return person_name(conversation.assignee)
 
 
 def message_event(message: Message) -> dict:
@@ -36,3 +38,31 @@ def status_event(conversation: Conversation) -> dict:
 
 def typing_event(sender: str, author_name: str, active: bool) -> dict:
     return {"type": "widget.typing", "sender": sender, "author_name": author_name, "active": active}
+
+
+# The desk ---------------------------------------------------------------------------------
+
+
+def desk_inbox_group(inbox_id: int) -> str:
+    """Every desk socket of an agent who may work the inbox."""
+    return f"desk.inbox.{inbox_id}"
+
+
+def desk_conversation_group(conversation_id: int) -> str:
+    """The desk's open views of one conversation."""
+    return f"desk.conversation.{conversation_id}"
+
+
+def desk_event(conversation: Conversation) -> dict:
+    """What a desk needs to decide, without a query, whether the change concerns its agent.
+
+    The desk renders the row itself (once per process, keyed by `version`).
+    """
+    return {
+        "type": "desk.conversation",
+        "conversation_id": conversation.pk,
+        "status": conversation.status,
+        "assignee_id": conversation.assignee_id,
+        "required_skills": list(conversation.required_skills or []),
+        "version": timezone.now().isoformat(),
+    }

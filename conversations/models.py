@@ -19,6 +19,19 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def person_name(user) -> str:
+    """How customers and colleagues see a support agent: their desk display name, else first name."""
+    # Read through the reverse one-to-one of the desk profile, which may not exist.
+    profile = getattr(user, "human_agent", None)
+    return (profile and profile.display_name) or user.first_name or user.get_username()
+
+
+class AutoAssignment(models.TextChoices):
+    OFF = "off", "off (agents claim)"
+    ROUND_ROBIN = "round_robin", "round robin"
+    BALANCED = "balanced", "balanced (fewest open conversations)"
+
+
 class Inbox(models.Model):
     """A website channel: the widget embedded on a site talks to exactly one inbox."""
 
@@ -59,11 +72,29 @@ class Inbox(models.Model):
         verbose_name="AI agent",
         help_text="Answers customers first. Empty: every conversation goes straight to a person.",
     )
+    auto_assignment = models.CharField(
+        max_length=20,
+        choices=AutoAssignment.choices,
+        default=AutoAssignment.OFF,
+        help_text="Hand new handovers to online agents with the skills and free capacity, or leave them to be claimed.",
+    )
+    sla_claim_seconds = models.PositiveIntegerField(
+        "escalate after (seconds)",
+        default=180,
+        help_text="A handover nobody claimed for this long is escalated: priority raised, supervisors notified.",
+    )
+    offline_grace_seconds = models.PositiveIntegerField(
+        "offline grace (seconds)",
+        default=120,
+        help_text="How long an agent may be offline before their open conversations go back to the queue.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name_plural = "inboxes"
         ordering = ["name"]
+        # Granted per inbox with django-guardian (the inbox's "Object permissions" page in the admin).
+        permissions = [("work_inbox", "Can work this inbox's conversations on the desk")]
 
     def __str__(self):
         return self.name
@@ -161,6 +192,11 @@ class Conversation(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     back_to_ai_at = models.DateTimeField(null=True, blank=True)
     reopened_at = models.DateTimeField(null=True, blank=True)
+    # Service levels of the latest handover: reset when the conversation is handed over again.
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    first_response_seconds = models.FloatField(null=True, blank=True)
+    resolution_seconds = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -203,8 +239,8 @@ class Message(models.Model):
 
     @property
     def author_name(self) -> str:
-        if self.sender == self.Sender.HUMAN and self.author:
-            return self.author.first_name or self.author.get_username()
+        if self.sender in (self.Sender.HUMAN, self.Sender.NOTE) and self.author:
+            return person_name(self.author)
         if self.sender == self.Sender.AI:
             return "AI assistant"
         if self.sender == self.Sender.CUSTOMER:

@@ -12,22 +12,42 @@ from django.db import transaction
 from django.utils import timezone
 
 from conversations.audit import audit_record
-from conversations.errors import IdentityRefused, IllegalTransition
-from conversations.events import conversation_group, message_event, status_event, typing_event
-from conversations.models import Conversation, Customer, CustomerToken, Inbox, Message, token_digest
-from hilconsole.broadcast import broadcast_on_commit
+from conversations.errors import AlreadyClaimed, IdentityRefused, IllegalTransition
+from conversations.events import (
+    assignee_name,
+    conversation_group,
+    desk_event,
+    desk_inbox_group,
+    message_event,
+    status_event,
+    typing_event,
+)
+from conversations.models import (
+    AutoAssignment,
+    Conversation,
+    Customer,
+    CustomerToken,
+    Inbox,
+    Message,
+    person_name,
+    token_digest,
+)
+from hilconsole.broadcast import broadcast_all_on_commit, broadcast_on_commit
 from hilconsole.celery import app as celery_app
 
 S = Conversation.Status
 # The states in which the AI answers the customer's next message.
 AI_STATES = (S.NEW, S.BACK_TO_AI, S.AI_PROCESSING)
+# The states the desk shows: a conversation entering or leaving one is pushed to the desks.
+DESK_STATES = {S.PENDING_HUMAN, S.HUMAN_ACTIVE}
 
 TRANSITIONS: dict[str, set[str]] = {
     S.NEW: {S.AI_PROCESSING},
     S.AI_PROCESSING: {S.FINISHED, S.HANDOVER},
     S.HANDOVER: {S.PENDING_HUMAN},
     S.PENDING_HUMAN: {S.HUMAN_ACTIVE},
-    S.HUMAN_ACTIVE: {S.RESOLVED, S.BACK_TO_AI},
+    # Back to the queue: released, transferred to a skill, or its agent went offline.
+    S.HUMAN_ACTIVE: {S.RESOLVED, S.BACK_TO_AI, S.PENDING_HUMAN},
     S.BACK_TO_AI: {S.AI_PROCESSING},
     # A customer writing again reopens the conversation; the AI takes the new turn first.
     S.FINISHED: {S.NEW},
@@ -172,7 +192,18 @@ def message_post_from_human(conversation_id: int, *, agent, content: str, intern
         if not internal and conversation.status != S.HUMAN_ACTIVE:
             raise IllegalTransition(f"Only an active human conversation takes replies (it is {conversation.status}).")
         sender = Message.Sender.NOTE if internal else Message.Sender.HUMAN
-        return _store_message(conversation, sender, content, author=agent)
+        message = _store_message(conversation, sender, content, author=agent)
+        if not internal and conversation.first_response_at is None:
+            _record_first_response(conversation, message.created_at)
+        return message
+
+
+def _record_first_response(conversation: Conversation, at) -> None:
+    """Call holding the conversation row lock. The clock starts when the customer was handed over."""
+    waiting_since = conversation.handover_at or conversation.pending_human_at or conversation.created_at
+    conversation.first_response_at = at
+    conversation.first_response_seconds = (at - waiting_since).total_seconds()
+    conversation.save(update_fields=["first_response_at", "first_response_seconds"])
 
 
 def message_post_system(conversation_id: int, *, content: str) -> Message:
@@ -245,10 +276,23 @@ def _move(conversation: Conversation, to: str, *, actor, action: str, **changes)
     conversation.save(update_fields=["status", timestamp, *changes])
     after = {"status": to, **{field: _plain(value) for field, value in changes.items()}}
     audit_record(actor=actor, action=action, target=conversation, before=before, after=after)
-    broadcast_on_commit(conversation_group(conversation.pk), status_event(conversation))
+    _announce(conversation, to_desk=before["status"] in DESK_STATES or to in DESK_STATES)
+
+
+def _announce(conversation: Conversation, *, to_widget: bool = True, to_desk: bool = True) -> None:
+    """Push the committed change to the customer's widget and to the desks of its inbox."""
+    events = []
+    if to_widget:
+        events.append((conversation_group(conversation.pk), status_event(conversation)))
+    if to_desk:
+        events.append((desk_inbox_group(conversation.inbox_id), desk_event(conversation)))
+    broadcast_all_on_commit(events)
 
 
 def _plain(value):
+    """A value as the audit event's JSON stores it."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
     return getattr(value, "pk", value)
 
 
@@ -272,30 +316,165 @@ def conversation_hand_over(
     confidence: float | None = None,
     required_skills: list[str] | None = None,
     priority: int | None = None,
+    queue: bool = True,
 ) -> Conversation:
-    """The AI should not answer alone: the conversation goes to the humans, with a brief."""
+    """The AI should not answer alone: the conversation goes to the humans' queue, with a brief.
+
+    `queue=False` stops at `handover`, for a caller that queues it later itself.
+    """
     changes = {
         "handover_reason": reason,
         "handover_summary": summary,
         "handover_intent": intent,
         "handover_confidence": confidence,
         "required_skills": required_skills or [],
+        # The service levels are those of this handover, not of an earlier one.
+        "escalated_at": None,
+        "first_response_at": None,
+        "first_response_seconds": None,
+        "resolution_seconds": None,
     }
     if priority is not None:
         changes["priority"] = priority
-    return _transition(conversation_id, S.HANDOVER, actor="ai", action="conversation.handed_over", **changes)
+    with transaction.atomic():
+        conversation = _transition(
+            conversation_id, S.HANDOVER, actor="ai", action="conversation.handed_over", **changes
+        )
+        if queue:
+            conversation = conversation_queue_for_human(conversation_id)
+    return conversation
 
 
 def conversation_queue_for_human(conversation_id: int) -> Conversation:
-    return _transition(conversation_id, S.PENDING_HUMAN, actor="system", action="conversation.queued")
+    """Put the conversation in the humans' queue (from `handover`, or back from an agent).
+
+    Already queued is not an error: the caller wanted it queued and it is.
+    """
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        if conversation.status != S.PENDING_HUMAN:
+            _move(conversation, S.PENDING_HUMAN, actor="system", action="conversation.queued", assignee=None)
+            _request_assignment(conversation)
+    return conversation
+
+
+def _request_assignment(conversation: Conversation) -> None:
+    """Call inside the transaction that queued the conversation."""
+    if conversation.inbox.auto_assignment == AutoAssignment.OFF:
+        return
+    # Assignment is the desk's (reviews) work; it runs once the queueing is committed.
+    from reviews.tasks import assign_handover
+
+    transaction.on_commit(lambda: assign_handover.delay(conversation.pk))
+
+
+def conversation_claim(conversation_id: int, *, agent, assigned_by=None) -> Conversation:
+    """Make `agent` the one human on a queued conversation; the first claim wins.
+
+    The row lock orders concurrent claims: the second sees the first's assignee and is told
+    who won ("Already claimed by Ana") instead of overwriting it. `assigned_by` is who handed
+    it to the agent (auto-assignment), when the agent did not claim it themselves.
+    """
+    with transaction.atomic():
+        # No select_related("assignee"): when the lock waited for a concurrent claim, PostgreSQL
+        # re-reads the locked row but not the joined one, so the winner would come back as NULL.
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        if conversation.status == S.HUMAN_ACTIVE and conversation.assignee_id:
+            raise AlreadyClaimed(person_name(conversation.assignee), by_self=conversation.assignee_id == agent.pk)
+        if conversation.status != S.PENDING_HUMAN:
+            raise IllegalTransition(
+                f"This conversation is no longer waiting for a human (it is {conversation.status})."
+            )
+        action = "conversation.assigned" if assigned_by else "conversation.claimed"
+        _move(conversation, S.HUMAN_ACTIVE, actor=assigned_by or agent, action=action, assignee=agent)
+    return conversation
 
 
 def conversation_human_join(conversation_id: int, *, agent) -> Conversation:
-    return _transition(conversation_id, S.HUMAN_ACTIVE, actor=agent, action="conversation.human_joined", assignee=agent)
+    return conversation_claim(conversation_id, agent=agent)
+
+
+def conversation_release(conversation_id: int, *, agent, required_skills: list[str] | None = None) -> Conversation:
+    """The agent gives the conversation back to the queue (optionally for other skills)."""
+    changes = {"assignee": None} if required_skills is None else {"assignee": None, "required_skills": required_skills}
+    action = "conversation.released" if required_skills is None else "conversation.transferred_to_skill"
+    return _requeue(conversation_id, actor=agent, action=action, **changes)
+
+
+def conversation_requeue_from_absent_agent(conversation_id: int, *, agent) -> Conversation | None:
+    """Its agent went offline: back to the queue, unless it moved on or changed hands meanwhile."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        if conversation.status != S.HUMAN_ACTIVE or conversation.assignee_id != agent.pk:
+            return None
+        _move(
+            conversation, S.PENDING_HUMAN, actor="system", action="conversation.requeued_agent_offline", assignee=None
+        )
+        _request_assignment(conversation)
+    return conversation
+
+
+def _requeue(conversation_id: int, *, actor, action: str, **changes) -> Conversation:
+    with transaction.atomic():
+        conversation = _transition(conversation_id, S.PENDING_HUMAN, actor=actor, action=action, **changes)
+        _request_assignment(conversation)
+    return conversation
+
+
+def conversation_transfer(conversation_id: int, *, agent, to) -> Conversation:
+    """Hand an active conversation to a named colleague; the customer sees the new name."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        if conversation.status != S.HUMAN_ACTIVE:
+            raise IllegalTransition(
+                f"Only an active human conversation can be transferred (it is {conversation.status})."
+            )
+        if conversation.assignee_id == to.pk:
+            raise IllegalTransition(f"{assignee_name(conversation)} already has this conversation.")
+        before = {"assignee": conversation.assignee_id}
+        conversation.assignee = to
+        conversation.save(update_fields=["assignee"])
+        audit_record(
+            actor=agent,
+            action="conversation.transferred",
+            target=conversation,
+            before=before,
+            after={"assignee": to.pk},
+        )
+        _announce(conversation)
+    return conversation
+
+
+def conversation_escalate(conversation_id: int) -> Conversation | None:
+    """A queued handover waited past its inbox's threshold: raise its priority, once."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        if conversation.status != S.PENDING_HUMAN or conversation.escalated_at is not None:
+            return None
+        before = {"priority": conversation.priority}
+        conversation.priority = min(conversation.priority + 1, Conversation.Priority.URGENT)
+        conversation.escalated_at = timezone.now()
+        conversation.save(update_fields=["priority", "escalated_at"])
+        audit_record(
+            actor="system",
+            action="conversation.escalated",
+            target=conversation,
+            before=before,
+            after={"priority": conversation.priority},
+        )
+        _announce(conversation, to_widget=False)
+    return conversation
 
 
 def conversation_resolve(conversation_id: int, *, agent) -> Conversation:
-    return _transition(conversation_id, S.RESOLVED, actor=agent, action="conversation.resolved")
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        started = conversation.handover_at or conversation.pending_human_at or conversation.created_at
+        resolution_seconds = (timezone.now() - started).total_seconds()
+        _move(
+            conversation, S.RESOLVED, actor=agent, action="conversation.resolved", resolution_seconds=resolution_seconds
+        )
+    return conversation
 
 
 def conversation_return_to_ai(conversation_id: int, *, agent) -> Conversation:

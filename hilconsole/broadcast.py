@@ -85,3 +85,9 @@ def broadcasts_flush(timeout: float = FLUSH_AT_EXIT_SECONDS) -> None:
 
 
 atexit.register(broadcasts_flush)
+
+
+def broadcast_all_on_commit(events: list[tuple[str, dict]]) -> None:
+    """Several (group, event) pairs after commit, in order, from one callback."""
+    if events:
+        transaction.on_commit(lambda: [broadcast_now(group, event) for group, event in events])

@@ -165,12 +165,14 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
+# Redis pub/sub: one PUBLISH per group message, fanned out to a process's sockets in memory.
+# (The list-based layer pops each socket's copy from Redis separately: 200 desks watching one
+# inbox cost 200 Redis round trips per handover and missed bench/handover_fanout.py's target.)
+# Delivery is at most once, as before: a page that was offline catches up by reloading or polling.
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        # No socket timeout: a consumer waits on a blocking pop for its next event, which redis-py 8's
-        # default 5 s read timeout would cut off, closing every quiet socket.
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}], "prefix": "hil-asgi"},
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "hil-asgi"},
     }
 }
 
@@ -227,6 +229,12 @@ REST_FRAMEWORK = {
     # Behind a load balancer, the client's address is the last hop it added.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+
+# The desk: a desk whose socket sent no heartbeat for this long shows its agent away, then
+# offline (each inbox then waits its own grace period before requeueing their conversations).
+DESK_AWAY_AFTER_SECONDS = env.int("DESK_AWAY_AFTER_SECONDS", default=60)
+DESK_OFFLINE_AFTER_SECONDS = env.int("DESK_OFFLINE_AFTER_SECONDS", default=300)
+DESK_HEARTBEAT_SECONDS = env.int("DESK_HEARTBEAT_SECONDS", default=20)
 
 # The widget API.
 WIDGET_MAX_MESSAGE_CHARS = env.int("WIDGET_MAX_MESSAGE_CHARS", default=4000)

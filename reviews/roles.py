@@ -1,10 +1,17 @@
-"""Who may use the desk. Roles are Django groups, so admins manage them in the admin."""
+"""Who may use the desk. Roles are Django groups, so admins manage them in the admin.
+
+Which inboxes a person works is a separate, per-inbox permission (`conversations.work_inbox`,
+django-guardian). Supervisors are members of the "Supervisors" group, or superusers: they see
+every handover of their inboxes whatever its skills, get escalations on their desk, and may
+release, transfer or resolve a colleague's conversation.
+"""
 
 from django.contrib.auth.models import Group
 
 SUPPORT_AGENT = "Support agents"
 REVIEWER = "Reviewers"
-DESK_ROLES = (SUPPORT_AGENT, REVIEWER)
+SUPERVISOR = "Supervisors"
+DESK_ROLES = (SUPPORT_AGENT, REVIEWER, SUPERVISOR)
 
 
 def role_groups_ensure() -> None:
@@ -26,3 +33,7 @@ def user_desk_roles(user) -> list[str]:
 
 def user_may_use_desk(user) -> bool:
     return user.is_authenticated and (user.is_superuser or bool(user_desk_roles(user)))
+
+
+def user_is_supervisor(user) -> bool:
+    return user.is_authenticated and (user.is_superuser or user.groups.filter(name=SUPERVISOR).exists())

@@ -6,4 +6,15 @@ app_name = "desk"
 
 urlpatterns = [
     path("", views.desk_home, name="home"),
+    path("presence/", views.presence, name="presence"),
+    path("conversations/<int:conversation_id>/", views.workspace, name="conversation"),
+    path("conversations/<int:conversation_id>/claim/", views.claim, name="claim"),
+    path("conversations/<int:conversation_id>/messages/", views.earlier_messages, name="earlier"),
+    path("conversations/<int:conversation_id>/reply/", views.reply, name="reply"),
+    path("conversations/<int:conversation_id>/suggest/", views.suggest, name="suggest"),
+    path("conversations/<int:conversation_id>/canned/", views.canned, name="canned"),
+    path("conversations/<int:conversation_id>/release/", views.release, name="release"),
+    path("conversations/<int:conversation_id>/transfer/", views.transfer, name="transfer"),
+    path("conversations/<int:conversation_id>/return-to-ai/", views.return_to_ai, name="return_to_ai"),
+    path("conversations/<int:conversation_id>/resolve/", views.resolve, name="resolve"),
 ]

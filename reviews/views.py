@@ -1,14 +1,254 @@
+"""The desk's pages and actions. Every action works as a plain form post and, with htmx, as
+an in-place update; refusals come back as a notice (4xx), never as a 500."""
+
+import functools
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
-from reviews.roles import user_desk_roles, user_may_use_desk
+from conversations.errors import DomainError
+from conversations.events import assignee_name
+from conversations.models import Conversation, person_name
+from reviews import selectors, services
+from reviews.forms import CannedSearchForm, EarlierForm, PresenceForm, ReplyForm, TransferForm
+from reviews.roles import user_desk_roles, user_is_supervisor, user_may_use_desk
+
+S = Conversation.Status
+
+
+def desk_view(view):
+    """Signed-in desk users only; a refused action answers with a notice instead of raising."""
+
+    @login_required
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not user_may_use_desk(request.user):
+            raise PermissionDenied("The desk is for support agents and reviewers.")
+        try:
+            return view(request, *args, **kwargs)
+        except DomainError as refusal:
+            return notice(request, refusal.message, status=refusal.status, back=kwargs.get("conversation_id"))
+
+    return wrapped
+
+
+def notice(request, text: str, *, status: int = 400, level: str = "error", back: int | None = None):
+    """The answer to a refused or invalid action: a notice in place (htmx) or on the page it came from."""
+    if request.htmx:
+        response = render(request, "reviews/_notice.html", {"text": text, "level": level}, status=status)
+        response["HX-Retarget"] = "#notices"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    messages.error(request, text)
+    return redirect(reverse("desk:conversation", args=[back]) if back else reverse("desk:home"))
+
+
+def form_notice(request, form, back: int | None = None):
+    text = " ".join(error for errors in form.errors.values() for error in errors)
+    return notice(request, text, status=400, back=back)
+
+
+def done(request, text: str, to: str):
+    """A finished action: the next page, with a note of what happened."""
+    messages.success(request, text)
+    if request.htmx:
+        return HttpResponse(headers={"HX-Redirect": to})
+    return redirect(to)
+
+
+# The desk ----------------------------------------------------------------------------------
 
 
 @require_GET
-@login_required
+@desk_view
 def desk_home(request):
-    if not user_may_use_desk(request.user):
-        raise PermissionDenied("The desk is for support agents and reviewers.")
-    return render(request, "reviews/desk_home.html", {"roles": user_desk_roles(request.user)})
+    user = request.user
+    queue_size = selectors.queue_size_for_agent(user)
+    return render(
+        request,
+        "reviews/desk_home.html",
+        {
+            "roles": user_desk_roles(user),
+            "agent": services.human_agent_ensure(user),
+            "queue": selectors.queue_for_agent(user),
+            "queue_size": queue_size,
+            "queue_more": queue_size > selectors.QUEUE_LIMIT,
+            "mine": selectors.conversations_of_agent(user),
+            "supervisor": user_is_supervisor(user),
+            "escalations": selectors.escalations_for(user),
+            "works_an_inbox": selectors.inboxes_for(user).exists(),
+            "heartbeat_seconds": settings.DESK_HEARTBEAT_SECONDS,
+        },
+    )
+
+
+@require_POST
+@desk_view
+def presence(request):
+    form = PresenceForm(request.POST)
+    if not form.is_valid():
+        return form_notice(request, form)
+    agent = services.human_agent_set_status(request.user, form.cleaned_data["status"])
+    if request.htmx:
+        return render(request, "reviews/_presence.html", {"agent": agent})
+    return redirect("desk:home")
+
+
+@require_POST
+@desk_view
+def claim(request, conversation_id):
+    services.handover_claim(request.user, conversation_id)
+    to = reverse("desk:conversation", args=[conversation_id])
+    if request.htmx:
+        return HttpResponse(headers={"HX-Redirect": to})
+    return redirect(to)
+
+
+# The workspace -----------------------------------------------------------------------------
+
+
+@require_GET
+@desk_view
+def workspace(request, conversation_id):
+    return workspace_page(request, selectors.access_conversation(request.user, conversation_id))
+
+
+def workspace_page(request, conversation: Conversation, draft: str = ""):
+    transcript, has_earlier = selectors.transcript(conversation)
+    context = workspace_state_context(request.user, conversation) | {
+        "transcript": transcript,
+        "has_earlier": has_earlier,
+        "run_traces": selectors.conversation_run_traces(conversation.pk),
+        "previous": selectors.previous_conversations(conversation, request.user),
+        "draft": draft,
+        "max_chars": settings.WIDGET_MAX_MESSAGE_CHARS,
+        "heartbeat_seconds": settings.DESK_HEARTBEAT_SECONDS,
+    }
+    return render(request, "reviews/workspace.html", context)
+
+
+def workspace_state_context(user, conversation: Conversation) -> dict:
+    """What the status panel and its actions need; the socket re-renders it on every change."""
+    can_act = conversation.status == S.HUMAN_ACTIVE and (
+        conversation.assignee_id == user.pk or user_is_supervisor(user)
+    )
+    return {
+        "conversation": conversation,
+        "assignee_name": assignee_name(conversation),
+        "can_act": can_act,
+        "can_claim": conversation.status == S.PENDING_HUMAN,
+        "colleagues": selectors.colleagues_for(conversation, user) if can_act else [],
+        "skills": selectors.skills_in_use() if can_act else [],
+    }
+
+
+@require_GET
+@desk_view
+def earlier_messages(request, conversation_id):
+    conversation = selectors.access_conversation(request.user, conversation_id)
+    form = EarlierForm(request.GET)
+    if not form.is_valid():
+        return form_notice(request, form, back=conversation_id)
+    transcript, has_earlier = selectors.transcript(conversation, before=form.cleaned_data["before"])
+    return render(
+        request,
+        "reviews/_earlier.html",
+        {"conversation": conversation, "transcript": transcript, "has_earlier": has_earlier},
+    )
+
+
+@require_POST
+@desk_view
+def reply(request, conversation_id):
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return form_notice(request, form, back=conversation_id)
+    message = services.reply_send(
+        request.user, conversation_id, form.cleaned_data["content"], internal=form.cleaned_data["internal"]
+    )
+    if request.htmx:
+        return render(request, "reviews/_message.html", {"message": message})
+    return redirect("desk:conversation", conversation_id)
+
+
+@require_POST
+@desk_view
+def suggest(request, conversation_id):
+    conversation = selectors.access_conversation(request.user, conversation_id)
+    suggestion = services.reply_suggest(conversation)
+    if request.htmx:
+        return render(
+            request, "reviews/_reply_box.html", {"draft": suggestion, "max_chars": settings.WIDGET_MAX_MESSAGE_CHARS}
+        )
+    return workspace_page(request, conversation, draft=suggestion)
+
+
+@require_GET
+@desk_view
+def canned(request, conversation_id):
+    conversation = selectors.access_conversation(request.user, conversation_id)
+    form = CannedSearchForm(request.GET)
+    if not form.is_valid():
+        return form_notice(request, form, back=conversation_id)
+    responses = selectors.canned_responses_for(conversation, form.cleaned_data["q"])
+    customer = conversation.customer.name
+    return render(
+        request,
+        "reviews/_canned_list.html",
+        {
+            "responses": [(response, response.text_for(customer)) for response in responses],
+            "query": form.cleaned_data["q"],
+        },
+    )
+
+
+@require_POST
+@desk_view
+def release(request, conversation_id):
+    services.handover_release(request.user, conversation_id)
+    return done(request, "Released: the conversation is back in the queue.", reverse("desk:home"))
+
+
+@require_POST
+@desk_view
+def transfer(request, conversation_id):
+    form = TransferForm(request.POST)
+    if not form.is_valid():
+        return form_notice(request, form, back=conversation_id)
+    if form.cleaned_data["to_skill"]:
+        skill = form.cleaned_data["to_skill"]
+        if skill not in selectors.skills_in_use():
+            return notice(request, f"No agent has the skill {skill}.", back=conversation_id)
+        services.handover_transfer_to_skill(request.user, conversation_id, skill)
+        return done(
+            request,
+            f"Transferred to {skill}: it waits in the queue for an agent with that skill.",
+            reverse("desk:home"),
+        )
+    colleague = get_user_model().objects.filter(pk=form.cleaned_data["to_agent"]).first()
+    if colleague is None:
+        return notice(request, "No such colleague.", back=conversation_id)
+    services.handover_transfer_to_agent(request.user, conversation_id, colleague)
+    return done(request, f"Transferred to {person_name(colleague)}.", reverse("desk:home"))
+
+
+@require_POST
+@desk_view
+def return_to_ai(request, conversation_id):
+    services.handover_return_to_ai(request.user, conversation_id)
+    return done(request, "Returned to the AI: it answers the customer's next message.", reverse("desk:home"))
+
+
+@require_POST
+@desk_view
+def resolve(request, conversation_id):
+    conversation = services.handover_resolve(request.user, conversation_id)
+    asked = " The customer was asked for a rating." if conversation.inbox.csat_enabled else ""
+    return done(request, f"Resolved.{asked}", reverse("desk:home"))

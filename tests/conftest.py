@@ -34,7 +34,7 @@ def turn_locks_closed_at_the_end(django_db_setup):
 # The cast ----------------------------------------------------------------------------------
 
 
-def _person(django_user_model, username, role=None, **extra):
+def person(django_user_model, username, role=None, **extra):
     role_groups_ensure()
     user = django_user_model.objects.create_user(
         username=username, password="pw", first_name=username.capitalize(), **extra
@@ -46,28 +46,28 @@ def _person(django_user_model, username, role=None, **extra):
 
 @pytest.fixture
 def site_admin(django_user_model):
-    return _person(django_user_model, "ada", is_staff=True, is_superuser=True)
+    return person(django_user_model, "ada", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
 def support_agent(django_user_model):
-    return _person(django_user_model, "ana", SUPPORT_AGENT, is_staff=True)
+    return person(django_user_model, "ana", SUPPORT_AGENT, is_staff=True)
 
 
 @pytest.fixture
 def second_agent(django_user_model):
-    return _person(django_user_model, "ben", SUPPORT_AGENT, is_staff=True)
+    return person(django_user_model, "ben", SUPPORT_AGENT, is_staff=True)
 
 
 @pytest.fixture
 def reviewer(django_user_model):
-    return _person(django_user_model, "rita", REVIEWER, is_staff=True)
+    return person(django_user_model, "rita", REVIEWER, is_staff=True)
 
 
 @pytest.fixture
 def outsider(django_user_model):
     """Signed in, but with no role: must see nothing of the console."""
-    return _person(django_user_model, "olga")
+    return person(django_user_model, "olga")
 
 
 # An inbox the AI answers --------------------------------------------------------------------
@@ -233,8 +233,8 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def page(live_server_url, monkeypatch):
-    """A fresh headless Chromium page (Debian's chromium, driven by Playwright)."""
+def chromium(live_server_url, monkeypatch):
+    """Headless Chromium (Debian's chromium, driven by Playwright)."""
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
@@ -242,7 +242,23 @@ def page(live_server_url, monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=live_server_url)
-        context.set_default_timeout(15_000)
-        yield context.new_page()
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def new_page(chromium, live_server_url):
+    """Opens a page in a browser context of its own (its own cookies): one per person."""
+
+    def open_page():
+        context = chromium.new_context(base_url=live_server_url)
+        context.set_default_timeout(15_000)
+        return context.new_page()
+
+    return open_page
+
+
+@pytest.fixture
+def page(new_page):
+    """A fresh headless Chromium page."""
+    return new_page()

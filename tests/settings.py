@@ -20,3 +20,5 @@ TEST_SERVICES_WERE_RUNNING = all(embedded.status(_profile).values())
 from hilconsole.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+# See tests/content_types.py: the test server and worker outlive the tests' emptied tables.
+GUARDIAN_GET_CONTENT_TYPE = "tests.content_types.fresh_content_type"

@@ -132,3 +132,46 @@ def test_every_admin_change_page_renders_with_real_rows(client, site_admin, supp
     conversation_page = client.get(reverse("admin:conversations_conversation_change", args=[conversation.pk]))
     assert "Hello" in conversation_page.content.decode() and "A note" in conversation_page.content.decode()
     assert Message.objects.count() == 2
+
+
+def test_every_desk_page_renders_for_an_agent_of_the_inbox_and_is_a_404_for_others(client, support_agent, outsider):
+    from conversations import services
+    from reviews.roles import SUPPORT_AGENT, user_grant_role
+    from reviews.services import handover_claim, inbox_grant
+
+    inbox, _ = inbox_ensure(name="Shop", allowed_origins=[], greeting="Hi")
+    inbox_grant(support_agent, inbox)
+    conversation, _, _ = services.conversation_open(inbox, name="Carla")
+    services.message_post_from_customer(conversation.pk, content="Hello", client_message_id="c-1")
+    services.conversation_start_ai(conversation.pk)
+    services.conversation_hand_over(conversation.pk, reason="human_request")
+    handover_claim(support_agent, conversation.pk)
+    pages = [
+        reverse("desk:home"),
+        reverse("desk:conversation", args=[conversation.pk]),
+        reverse("desk:canned", args=[conversation.pk]),
+    ]
+
+    client.force_login(support_agent)
+    assert {page: client.get(page).status_code for page in pages} == dict.fromkeys(pages, 200)
+    user_grant_role(outsider, SUPPORT_AGENT)  # on the desk, but not in this inbox
+    client.force_login(outsider)
+    assert {page: client.get(page).status_code for page in pages[1:]} == dict.fromkeys(pages[1:], 404)
+
+
+def test_desk_admin_pages_render_with_real_rows(client, site_admin, support_agent):
+    from reviews.models import CannedResponse
+    from reviews.services import human_agent_profile_ensure
+
+    inbox, _ = inbox_ensure(name="Shop", allowed_origins=[], greeting="Hi")
+    agent = human_agent_profile_ensure(support_agent, skills=["billing"])
+    canned = CannedResponse.objects.create(shortcut="hello", title="Greeting", content="Hi {name}")
+    client.force_login(site_admin)
+
+    pages = [
+        reverse("admin:reviews_humanagent_change", args=[agent.pk]),
+        reverse("admin:reviews_cannedresponse_change", args=[canned.pk]),
+        reverse("admin:conversations_inbox_permissions", args=[inbox.pk]),
+    ]
+
+    assert {page: client.get(page).status_code for page in pages} == dict.fromkeys(pages, 200)

@@ -282,7 +282,6 @@ def _hand_over_without_ai(conversation: Conversation) -> None:
     # No message to the customer: the widget shows that a person will answer.
     conversations.conversation_start_ai(conversation.pk)
     conversations.conversation_hand_over(conversation.pk, reason=REASONS["no_ai_agent"])
-    conversations.conversation_queue_for_human(conversation.pk)
 
 
 # Advancing a run -----------------------------------------------------------------------------
@@ -479,7 +478,6 @@ def _hand_over(run: PipelineRun, node: dict) -> None:
             client_message_id=f"run-{run.pk}-handover",
         )  # fmt: skip
         conversations.conversation_hand_over(run.conversation_id, **brief)
-        conversations.conversation_queue_for_human(run.conversation_id)
         run.reason = reason
         _close_step(run, node["id"], "handover", started, clock, {"code": reason, **brief}, status=R.HANDED_OVER)
 

@@ -20,7 +20,9 @@ def test_agent_signs_in_with_the_keyboard_and_lands_on_the_desk(page, support_ag
     expect(page.get_by_role("heading", name="Desk")).to_be_visible()
     expect(page.get_by_text("No conversations are waiting for a human")).to_be_visible()
     assert page.url.endswith("/desk/")
-    # The vendored htmx and its WebSocket extension are served and loaded.
+    # The vendored htmx and its WebSocket extension are served and loaded (deferred scripts
+    # run after the page is shown, so wait for the load event).
+    page.wait_for_load_state("load")
     assert page.evaluate("htmx.version") == "2.0.11"
     assert page.evaluate("typeof htmx.createWebSocket") == "function"
 

@@ -2,7 +2,7 @@ import asyncio
 import threading
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
 
@@ -35,6 +35,7 @@ def move(conversation_id, target, agent):
             confidence=0.41,
             required_skills=["billing"],
             priority=Conversation.Priority.HIGH,
+            queue=False,
         ),  # fmt: skip
         S.PENDING_HUMAN: lambda: services.conversation_queue_for_human(conversation_id),
         S.HUMAN_ACTIVE: lambda: services.conversation_human_join(conversation_id, agent=agent),
@@ -96,6 +97,60 @@ def test_handover_keeps_the_brief_for_the_humans(inbox, support_agent):
     assert (conversation.required_skills, conversation.priority) == (["billing"], Conversation.Priority.HIGH)
 
 
+def test_a_handover_goes_straight_to_the_human_queue_with_both_moves_audited(inbox):
+    conversation = make_conversation(inbox, S.AI_PROCESSING)
+
+    services.conversation_hand_over(conversation.pk, reason="human_request", summary="Wants a person")
+
+    conversation.refresh_from_db()
+    assert conversation.status == S.PENDING_HUMAN
+    assert conversation.handover_at and conversation.pending_human_at
+    actions = AuditEvent.objects.filter(target_id=str(conversation.pk)).order_by("id").values_list("action", flat=True)
+    assert list(actions) == ["conversation.handed_over", "conversation.queued"]
+
+
+def test_queueing_a_conversation_that_is_already_queued_changes_nothing(inbox):
+    conversation = make_conversation(inbox, S.PENDING_HUMAN)
+
+    services.conversation_queue_for_human(conversation.pk)
+
+    assert Conversation.objects.get(pk=conversation.pk).status == S.PENDING_HUMAN
+    assert not AuditEvent.objects.exists()
+
+
+def test_a_second_handover_starts_its_service_levels_afresh(inbox, support_agent):
+    conversation = make_conversation(inbox, S.AI_PROCESSING)
+    services.conversation_hand_over(conversation.pk, reason="human_request")
+    services.conversation_claim(conversation.pk, agent=support_agent)
+    services.message_post_from_human(conversation.pk, agent=support_agent, content="Hi")
+    services.conversation_return_to_ai(conversation.pk, agent=support_agent)
+    services.conversation_start_ai(conversation.pk)
+
+    services.conversation_hand_over(conversation.pk, reason="low_confidence")
+
+    conversation.refresh_from_db()
+    assert (conversation.first_response_at, conversation.first_response_seconds, conversation.escalated_at) == (
+        None, None, None,
+    )  # fmt: skip
+
+
+def test_the_first_human_reply_and_the_resolution_record_their_times(inbox, support_agent):
+    conversation = make_conversation(inbox, S.AI_PROCESSING)
+    services.conversation_hand_over(conversation.pk, reason="human_request")
+    services.conversation_claim(conversation.pk, agent=support_agent)
+    services.message_post_from_human(conversation.pk, agent=support_agent, content="A note", internal=True)
+    assert Conversation.objects.get(pk=conversation.pk).first_response_at is None
+
+    services.message_post_from_human(conversation.pk, agent=support_agent, content="Hello!")
+    services.message_post_from_human(conversation.pk, agent=support_agent, content="Still there?")
+    services.conversation_resolve(conversation.pk, agent=support_agent)
+
+    conversation.refresh_from_db()
+    first_reply = conversation.messages.filter(sender="human").first()
+    assert conversation.first_response_at == first_reply.created_at
+    assert 0 <= conversation.first_response_seconds <= conversation.resolution_seconds
+
+
 def test_human_join_assigns_and_return_to_ai_unassigns(inbox, support_agent):
     conversation = make_conversation(inbox, S.PENDING_HUMAN)
 
@@ -134,12 +189,13 @@ def test_audit_events_cannot_be_changed_or_deleted(inbox):
 def listen(conversation_id, action, collect=4) -> list[dict]:
     """Join the conversation's group, run `action` here (in the test's transaction), and
     return what the group received through Redis."""
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(conversation_group(conversation_id), channel)
-    action()
 
-    async def receive_all():
+    async def join_act_and_receive():
+        # One event loop throughout: the pub/sub layer's channels live in the loop that made them.
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(conversation_group(conversation_id), channel)
+        await sync_to_async(action)()
         received = []
         try:
             while len(received) < collect:
@@ -148,7 +204,7 @@ def listen(conversation_id, action, collect=4) -> list[dict]:
             pass
         return received
 
-    return async_to_sync(receive_all)()
+    return async_to_sync(join_act_and_receive)()
 
 
 def test_transition_broadcasts_the_new_status_once_committed(inbox, support_agent, django_capture_on_commit_callbacks):

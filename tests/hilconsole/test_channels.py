@@ -2,7 +2,7 @@ import asyncio
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 
 from hilconsole.celery import app as celery_app
 
@@ -11,8 +11,8 @@ async def _receive(layer, channel, timeout=2.0):
     return await asyncio.wait_for(layer.receive(channel), timeout)
 
 
-def test_channel_layer_is_the_redis_layer():
-    assert isinstance(get_channel_layer(), RedisChannelLayer)
+def test_channel_layer_is_the_redis_pubsub_layer():
+    assert isinstance(get_channel_layer(), RedisPubSubChannelLayer)
 
 
 def test_group_message_reaches_every_member_through_redis():

@@ -34,6 +34,22 @@ def test_seed_demo_creates_the_cast_and_prints_their_logins(settings):
     assert "password for all: hil-demo" in printed and "ana" in printed and "rita" in printed
 
 
+def test_seed_demo_gives_ana_and_ben_a_desk_with_skills_the_demo_inbox_and_canned_responses(settings):
+    from reviews.models import CannedResponse
+    from reviews.selectors import inbox_ids_for
+
+    settings.DEBUG = True
+    seed()
+
+    inbox = Inbox.objects.get()
+    for username, skills in (("ana", ["billing", "returns"]), ("ben", ["shipping", "technical"])):
+        user = get_user_model().objects.get(username=username)
+        assert user.human_agent.skills == skills
+        assert inbox_ids_for(user) == {inbox.pk}
+    assert inbox_ids_for(get_user_model().objects.get(username="rita")) == set()
+    assert CannedResponse.objects.filter(shortcut="hello").exists()
+
+
 def test_seed_demo_run_twice_changes_nothing_and_keeps_edits(settings):
     settings.DEBUG = True
     seed()
@@ -45,6 +61,7 @@ def test_seed_demo_run_twice_changes_nothing_and_keeps_edits(settings):
     printed = seed()
 
     assert people().count() == 4
+    assert get_user_model().objects.get(username="ana").human_agent.max_concurrent == 5
     assert Inbox.objects.get().widget_token == token
     assert get_user_model().objects.get(username="ana").check_password("ana-chose-this")
     assert "0 people and 0 inbox created" in printed

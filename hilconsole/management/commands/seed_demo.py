@@ -9,8 +9,24 @@ from agents.knowledge.services import knowledge_demo_ensure
 from agents.pipelines.defaults import support_agent_ensure
 from conversations.services import inbox_assign_ai_agent, inbox_ensure
 from reviews.roles import REVIEWER, SUPPORT_AGENT, role_groups_ensure, user_grant_role
+from reviews.services import canned_response_ensure, human_agent_profile_ensure, inbox_grant
 
 DEMO_PASSWORD = "hil-demo"
+
+# The support agents' desk profiles: skills, and open conversations at most.
+DEMO_AGENTS = {"ana": (["billing", "returns"], 5), "ben": (["shipping", "technical"], 5)}
+
+DEMO_CANNED_RESPONSES = [
+    ("hello", "Greeting", "Hi {name}, thanks for waiting! I'm looking into this for you now."),
+    ("refund-timing", "Refund timing", "Refunds reach your account 5 to 10 business days after we receive the return."),
+    ("shipping-times", "Shipping times", "Standard delivery takes 3 to 5 business days; express arrives in 1 to 2."),
+    (
+        "order-number",
+        "Ask for the order number",
+        "Could you tell me your order number? It starts with # and is in your confirmation email.",
+    ),
+    ("anything-else", "Anything else?", "Is there anything else I can help you with today, {name}?"),
+]
 
 # (username, first name, last name, role); role None is the superuser.
 DEMO_PEOPLE = [
@@ -49,11 +65,23 @@ class Command(BaseCommand):
             # A new demo inbox, or one from before AI agents existed, gets the demo's AI agent.
             if inbox_created or agent_created:
                 inbox_assign_ai_agent(inbox.pk, agent)
+            self._ensure_desk(inbox)
         self.stdout.write(f"Demo data ready ({len(created)} people and {int(inbox_created)} inbox created).")
         self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
         for username, first, last, role in DEMO_PEOPLE:
-            self.stdout.write(f"  {username:<6} {first} {last}, {role or 'admin (superuser)'}")
+            skills = DEMO_AGENTS.get(username, ([],))[0]
+            desk = f", skills {', '.join(skills)}" if skills else ""
+            self.stdout.write(f"  {username:<6} {first} {last}, {role or 'admin (superuser, supervisor)'}{desk}")
         self.stdout.write(f"Inbox {inbox.name!r}, widget token {inbox.widget_token}")
+
+    def _ensure_desk(self, inbox) -> None:
+        User = get_user_model()
+        for username, (skills, max_concurrent) in DEMO_AGENTS.items():
+            agent = User.objects.get(username=username)
+            human_agent_profile_ensure(agent, skills=skills, max_concurrent=max_concurrent)
+            inbox_grant(agent, inbox)
+        for shortcut, title, content in DEMO_CANNED_RESPONSES:
+            canned_response_ensure(shortcut, title=title, content=content)
 
     def _ensure_person(self, username, first_name, last_name, role) -> bool:
         User = get_user_model()

@@ -1,0 +1,106 @@
+"""What the desk's sockets push: htmx out-of-band swaps of the page's own partial templates.
+
+Events travel through the channel layer as small dicts; each desk process renders a fragment
+once per change (`rendered_once`) and sends it to every socket that may see it.
+"""
+
+import asyncio
+from collections import OrderedDict
+
+from channels.db import database_sync_to_async
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from conversations.events import desk_inbox_group
+from reviews import selectors
+
+QUEUE_LIST = "queue-list"
+MINE_LIST = "mine-list"
+ESCALATION_LIST = "escalation-list"
+TRANSCRIPT = "transcript"
+
+
+def escalation_group(inbox_id: int) -> str:
+    """The desks of the inbox's supervisors."""
+    return f"desk.escalations.{inbox_id}"
+
+
+def escalation_event(inbox_id: int, conversation_id: int) -> tuple[str, dict]:
+    event = {"type": "desk.escalation", "conversation_id": conversation_id, "version": timezone.now().isoformat()}
+    return escalation_group(inbox_id), event
+
+
+def message_added_event(message) -> dict:
+    return {"type": "desk.message", "message_id": message.pk}
+
+
+def inbox_groups(inbox_ids, *, supervisor: bool) -> set[str]:
+    groups = {desk_inbox_group(inbox_id) for inbox_id in inbox_ids}
+    if supervisor:
+        groups |= {escalation_group(inbox_id) for inbox_id in inbox_ids}
+    return groups
+
+
+# Fragments ---------------------------------------------------------------------------------
+
+
+def removal(dom_id: str) -> str:
+    return f'<div id="{dom_id}" hx-swap-oob="delete"></div>'
+
+
+def upsert(dom_id: str, list_id: str, row_html: str, *, position: str = "beforeend") -> str:
+    """Replace the row if the page has it, else add it to the list (desk.js keeps the order)."""
+    return f'{removal(dom_id)}<div hx-swap-oob="{position}:#{list_id}">{row_html}</div>'
+
+
+def queue_row_html(conversation_id: int) -> str:
+    conversation = selectors.queue_row(conversation_id)
+    if conversation is None:
+        return removal(f"queue-{conversation_id}")
+    row = render_to_string("reviews/_queue_row.html", {"conversation": conversation})
+    return upsert(f"queue-{conversation_id}", QUEUE_LIST, row)
+
+
+def my_row_html(conversation_id: int) -> str:
+    conversation = selectors.queue_row(conversation_id)
+    if conversation is None:
+        return removal(f"mine-{conversation_id}")
+    row = render_to_string("reviews/_my_row.html", {"conversation": conversation})
+    return upsert(f"mine-{conversation_id}", MINE_LIST, row)
+
+
+def escalation_html(conversation_id: int) -> str:
+    conversation = selectors.queue_row(conversation_id)
+    if conversation is None:
+        return ""
+    notice = render_to_string("reviews/_escalation.html", {"conversation": conversation})
+    return upsert(f"escalation-{conversation_id}", ESCALATION_LIST, notice, position="afterbegin")
+
+
+def message_html(message_id: int) -> str:
+    """A transcript line appended to the workspace (desk.js drops it if already shown)."""
+    message = selectors.message_for_desk(message_id)
+    if message is None:
+        return ""
+    line = render_to_string("reviews/_message.html", {"message": message})
+    return f'<div hx-swap-oob="beforeend:#{TRANSCRIPT}">{line}</div>'
+
+
+# Rendering once per process ----------------------------------------------------------------
+
+_rendered: OrderedDict = OrderedDict()
+_RENDERED_KEPT = 512
+
+
+async def rendered_once(key: tuple, render, *args) -> str:
+    """`render(*args)` (sync, may query) for the first socket of this process that asks for
+    `key`; every other socket awaits the same result. 200 desks cost one render, not 200."""
+    loop = asyncio.get_running_loop()
+    full_key = (loop, *key)
+    pending = _rendered.get(full_key)
+    if pending is None:
+        pending = loop.create_task(database_sync_to_async(render)(*args))
+        _rendered[full_key] = pending
+        while len(_rendered) > _RENDERED_KEPT:
+            _rendered.popitem(last=False)
+    return await pending

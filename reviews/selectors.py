@@ -1,0 +1,208 @@
+"""Reads the desk's views share. Authorization lives here, so a view cannot forget it.
+
+An agent works the inboxes they hold `conversations.work_inbox` on (django-guardian, granted
+per inbox in the admin); anything of another inbox does not exist for them (404).
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from guardian.ctypes import get_content_type
+from guardian.models import GroupObjectPermission, UserObjectPermission
+from guardian.shortcuts import get_users_with_perms
+
+from agents import selectors as agents_selectors
+from conversations.models import Conversation, Inbox, Message
+from reviews.models import CannedResponse, HumanAgent
+from reviews.roles import user_is_supervisor
+
+S = Conversation.Status
+WORK_INBOX = "conversations.work_inbox"
+QUEUE_LIMIT = 100
+TRANSCRIPT_PAGE = 100
+
+
+def inbox_ids_for(user, *, fresh: bool = False) -> frozenset[int]:
+    """The inboxes the user works, read once per user object (a request), as Django caches
+    permissions; a long-lived socket asks for `fresh` ones on each heartbeat."""
+    if not user.is_authenticated:
+        return frozenset()
+    if fresh or not hasattr(user, "_work_inbox_ids"):
+        user._work_inbox_ids = _granted_inbox_ids(user)
+    return user._work_inbox_ids
+
+
+def _granted_inbox_ids(user) -> frozenset[int]:
+    """Inboxes granted to the user or to one of their groups (django-guardian's rows), in one
+    query: every desk request asks, and guardian's general get_objects_for_user takes four."""
+    if user.is_superuser:
+        return frozenset(Inbox.objects.values_list("pk", flat=True))
+    grant = {"content_type": get_content_type(Inbox), "permission__codename": WORK_INBOX.split(".")[1]}
+    direct = UserObjectPermission.objects.filter(user=user, **grant).values_list("object_pk")
+    via_groups = GroupObjectPermission.objects.filter(group__user=user, **grant).values_list("object_pk")
+    return frozenset(int(pk) for (pk,) in direct.union(via_groups))
+
+
+def inboxes_for(user) -> QuerySet[Inbox]:
+    return Inbox.objects.filter(pk__in=inbox_ids_for(user))
+
+
+def may_work_inbox(user, inbox_id: int) -> bool:
+    return inbox_id in inbox_ids_for(user)
+
+
+def conversations_visible_to(user) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(inbox_id__in=inbox_ids_for(user))
+
+
+def access_conversation(user, conversation_id: int) -> Conversation:
+    """The conversation, if the user works its inbox; otherwise it does not exist for them."""
+    conversation = (
+        conversations_visible_to(user)
+        .select_related("inbox", "customer", "assignee__human_agent")
+        .filter(pk=conversation_id)
+        .first()
+    )
+    if conversation is None:
+        raise Http404("No such conversation in your inboxes.")
+    return conversation
+
+
+@dataclass(frozen=True)
+class HandoverState:
+    inbox_id: int
+    status: str
+    assignee_id: int | None
+    assignee_name: str
+    required_skills: list[str]
+
+
+def access_handover(user, conversation_id: int) -> HandoverState:
+    """What a claim checks first, in one plain query: every loser of a claim race asks."""
+    row = (
+        Conversation.objects.filter(pk=conversation_id)
+        .values_list(
+            "inbox_id",
+            "status",
+            "assignee_id",
+            "required_skills",
+            "assignee__human_agent__display_name",
+            "assignee__first_name",
+            "assignee__username",
+        )  # fmt: skip
+        .first()
+    )
+    if row is None or not may_work_inbox(user, row[0]):
+        raise Http404("No such conversation in your inboxes.")
+    inbox_id, status, assignee_id, required_skills, *names = row
+    return HandoverState(inbox_id, status, assignee_id, next((name for name in names if name), ""), required_skills)
+
+
+def agent_skills(user) -> list[str]:
+    agent = HumanAgent.objects.filter(user=user).only("skills").first()
+    return agent.skills if agent else []
+
+
+def queue_for_agent(user, limit: int = QUEUE_LIMIT) -> list[Conversation]:
+    """Waiting handovers of the agent's inboxes that need no skill they lack: highest priority,
+    then longest waiting, first. Supervisors see every waiting handover of their inboxes."""
+    return list(_queue(user)[:limit])
+
+
+def queue_size_for_agent(user) -> int:
+    return _queue(user).count()
+
+
+def _queue(user) -> QuerySet[Conversation]:
+    waiting = conversations_visible_to(user).filter(status=S.PENDING_HUMAN)
+    if not user_is_supervisor(user):
+        waiting = waiting.filter(required_skills__contained_by=agent_skills(user))
+    return waiting.select_related("customer", "inbox").order_by("-priority", "pending_human_at", "pk")
+
+
+def queue_row(conversation_id: int) -> Conversation | None:
+    """One waiting handover as its queue row shows it; the desk socket checks who may see it."""
+    return Conversation.objects.select_related("customer", "inbox").filter(pk=conversation_id).first()
+
+
+def conversations_of_agent(user) -> list[Conversation]:
+    mine = conversations_visible_to(user).filter(assignee=user, status=S.HUMAN_ACTIVE)
+    return list(mine.select_related("customer", "inbox").order_by("human_active_at", "pk"))
+
+
+def open_count(user) -> int:
+    return Conversation.objects.filter(assignee=user, status=S.HUMAN_ACTIVE).count()
+
+
+def escalations_for(user, limit: int = 20) -> list[Conversation]:
+    """Escalated handovers still waiting, for a supervisor's desk."""
+    if not user_is_supervisor(user):
+        return []
+    waiting = conversations_visible_to(user).filter(status=S.PENDING_HUMAN, escalated_at__isnull=False)
+    return list(waiting.select_related("customer", "inbox").order_by("escalated_at")[:limit])
+
+
+def transcript(conversation: Conversation, *, before: int | None = None, limit: int = TRANSCRIPT_PAGE):
+    """The latest `limit` messages (before a message id), oldest first, and whether more are older."""
+    messages = conversation.messages.select_related("author__human_agent")
+    if before is not None:
+        messages = messages.filter(pk__lt=before)
+    page = list(messages.order_by("-pk")[: limit + 1])
+    return list(reversed(page[:limit])), len(page) > limit
+
+
+def latest_customer_words(conversation: Conversation, messages: int = 3) -> str:
+    """The customer's latest messages since anyone else spoke, oldest first, as one question."""
+    words = []
+    for sender, content in conversation.messages.order_by("-pk").values_list("sender", "content")[:20]:
+        if sender == Message.Sender.NOTE:
+            continue
+        if sender != Message.Sender.CUSTOMER:
+            if words:
+                break
+            continue
+        words.append(content)
+        if len(words) == messages:
+            break
+    return "\n".join(reversed(words))
+
+
+def message_for_desk(message_id: int) -> Message | None:
+    return Message.objects.select_related("author__human_agent", "conversation__customer").filter(pk=message_id).first()
+
+
+def previous_conversations(conversation: Conversation, user, limit: int = 10) -> list[Conversation]:
+    earlier = conversations_visible_to(user).filter(customer=conversation.customer).exclude(pk=conversation.pk)
+    return list(earlier.order_by("-created_at")[:limit])
+
+
+def people_working(inbox: Inbox) -> QuerySet:
+    """The users granted the inbox, directly or through a group."""
+    return get_users_with_perms(inbox, only_with_perms_in=["work_inbox"], with_group_users=True, with_superusers=False)
+
+
+def colleagues_for(conversation: Conversation, user) -> list[HumanAgent]:
+    """Who the conversation can be transferred to: the inbox's other agents."""
+    agents = HumanAgent.objects.filter(user__in=people_working(conversation.inbox)).exclude(user=user)
+    agents = agents.select_related("user")
+    return list(agents.order_by("status", "user__first_name"))
+
+
+def skills_in_use() -> list[str]:
+    skills = set()
+    for agent_skills_list in HumanAgent.objects.values_list("skills", flat=True):
+        skills.update(agent_skills_list)
+    return sorted(skills)
+
+
+def canned_responses_for(conversation: Conversation, query: str, limit: int = 8) -> list[CannedResponse]:
+    found = CannedResponse.objects.filter(Q(inbox__isnull=True) | Q(inbox_id=conversation.inbox_id))
+    if query:
+        found = found.filter(Q(shortcut__icontains=query) | Q(title__icontains=query) | Q(content__icontains=query))
+    return list(found.order_by("shortcut")[:limit])
+
+
+def conversation_run_traces(conversation_id: int) -> list[dict]:
+    """The traces of the conversation's latest AI runs, newest first (the agents app's runs)."""
+    return agents_selectors.conversation_run_traces(conversation_id)
