@@ -170,10 +170,17 @@ class WorkspaceConsumer(DeskSocket):
         await self.send(text_data=await events.rendered_once(("message", message_id), events.message_html, message_id))
 
     async def widget_status(self, event):
-        await self.send(text_data=await database_sync_to_async(self.state_html)())
+        html = await database_sync_to_async(self.state_html)()
+        if html is None:  # the inbox was taken away from this agent meanwhile
+            await self.close(code=4404)
+            return
+        await self.send(text_data=html)
 
-    def state_html(self) -> str:
-        conversation = selectors.access_conversation(self.user, self.conversation_id)
+    def state_html(self) -> str | None:
+        try:
+            conversation = selectors.access_conversation(self.user, self.conversation_id)
+        except Http404:
+            return None
         context = workspace_state_context(self.user, conversation) | {"oob": True}
         return render_to_string("reviews/_workspace_state.html", context)
 

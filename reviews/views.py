@@ -76,7 +76,8 @@ def desk_home(request):
         "reviews/desk_home.html",
         {
             "roles": user_desk_roles(user),
-            "agent": services.human_agent_ensure(user),
+            # Opening the desk is being there: the status shown is the one the socket will keep.
+            "agent": services.human_agent_heartbeat(user),
             "queue": selectors.queue_for_agent(user),
             "queue_size": queue_size,
             "queue_more": queue_size > selectors.QUEUE_LIMIT,

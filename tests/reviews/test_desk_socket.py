@@ -246,3 +246,29 @@ def test_a_workspace_socket_outside_the_agents_inboxes_is_closed_with_4404(sam, 
         assert await socket.receive_output() == {"type": "websocket.close", "code": 4404}
 
     run(scenario)()
+
+
+def test_an_inbox_taken_away_stops_its_events_at_the_next_heartbeat(ana, inbox, handover):
+    from guardian.shortcuts import remove_perm
+
+    workspace = desk_socket(ana, f"/ws/desk/conversations/{handover.pk}/")
+    desk = desk_socket(ana)
+
+    async def scenario():
+        await connected(workspace, desk)
+        await sync_to_async(remove_perm)("conversations.work_inbox", ana, inbox)
+        for socket in (workspace, desk):
+            await socket.send_json_to({"type": "heartbeat"})
+            await socket.receive_nothing(timeout=0.3)
+
+        await sync_to_async(conversations.message_post_from_customer)(
+            handover.pk, content="Private", client_message_id="after-revoke"
+        )
+        await sync_to_async(hand_over)(inbox)
+
+        assert await workspace.receive_nothing(timeout=0.5)
+        assert await desk.receive_nothing(timeout=0.2)
+        for socket in (workspace, desk):
+            await socket.disconnect()
+
+    run(scenario)()

@@ -42,6 +42,16 @@ def test_desk_shows_the_queue_with_the_brief_and_my_conversations(client, ana, i
     assert 'ws-connect="/ws/desk/"' in page
 
 
+def test_opening_the_desk_shows_the_agent_online(client, ana):
+    HumanAgent.objects.filter(user=ana).update(status="offline")
+    client.force_login(ana)
+
+    page = client.get(reverse("desk:home")).content.decode()
+
+    assert 'value="online" selected' in page
+    assert HumanAgent.objects.get(user=ana).status == "online"
+
+
 def test_queue_puts_higher_priority_first_then_the_longest_waiting(client, ana, inbox):
     first = hand_over(inbox, name="First")
     second = hand_over(inbox, name="Second")
