@@ -19,9 +19,10 @@ def defaults_after_migrate(sender, apps=None, **kwargs):
     except LookupError:  # migrated back to before these tables existed
         return
     from agents.pipelines.defaults import default_pipeline_ensure
-    from agents.schedules import schedules_install
+    from agents.schedules import SCHEDULES
     from agents.tools import tools_sync
+    from hilconsole.schedules import schedules_install
 
     tools_sync()
     default_pipeline_ensure()
-    schedules_install()
+    schedules_install(SCHEDULES)

@@ -354,36 +354,46 @@ def _divert(run: PipelineRun, graph: Graph, reason: str) -> None:
 def _checkpoint(run, node_id, node, started, clock, result: NodeResult, *, next_node: str) -> None:
     """The node's step and the run's new state and next node, committed together."""
     completions = result.completions
-    step = {
-        "run_id": run.pk,
-        "index": run.state["steps"],
-        "node": node_id,
-        "node_type": node["type"],
-        "status": RunStep.Status.OK,
-        "input": _json(_input_of(node["type"], run.state)),
-        "output": _json(result.output if result.output is not None else result.updates),
-        "model": completions[-1].model if completions else "",
-        "prompt_tokens": sum(c.prompt_tokens for c in completions),
-        "completion_tokens": sum(c.completion_tokens for c in completions),
-        "cost_usd": sum((c.cost_usd for c in completions), 0),
-        "latency_ms": (time.perf_counter() - clock) * 1000,
-        "tools": _json(result.tools),
-        "error": "",
-        "started_at": started,
-        "finished_at": timezone.now(),
-    }
-    run.state["steps"] += 1
     run.next_node = next_node
-    # One statement, so one round trip and atomic on its own: a checkpoint follows every node,
-    # which makes it the most frequent write of a turn.
+    _write_step(
+        run,
+        node=node_id,
+        node_type=node["type"],
+        output=result.output if result.output is not None else result.updates,
+        model=completions[-1].model if completions else "",
+        prompt_tokens=sum(c.prompt_tokens for c in completions),
+        completion_tokens=sum(c.completion_tokens for c in completions),
+        cost_usd=sum((c.cost_usd for c in completions), 0),
+        latency_ms=(time.perf_counter() - clock) * 1000,
+        tools=result.tools,
+        started_at=started,
+    )
+
+
+RUN_FIELDS = ("state", "next_node", "last_message_id", "status", "reason", "finished_at", "updated_at")
+
+
+def _write_step(run: PipelineRun, **step) -> None:
+    """Insert the run's next step and save the run, in one statement: one round trip, atomic on
+    its own. A step follows every node, which makes this the most frequent write of a turn."""
+    now = timezone.now()
+    step = {
+        "run_id": run.pk, "index": run.state["steps"], "status": RunStep.Status.OK, "model": "",
+        "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0, "tools": [], "error": "", "finished_at": now,
+        "input": _input_of(step["node_type"], run.state), **step,
+    }  # fmt: skip
+    for field in ("input", "output", "tools"):
+        step[field] = _json(step[field])
+    run.state["steps"] += 1
+    run.updated_at = now
     columns = ", ".join(f'"{column}"' for column in step)
-    values = ", ".join("%s::jsonb" if isinstance(value, Jsonb) else "%s" for value in step.values())
+    placeholders = ", ".join(["%s"] * len(step))
+    assignments = ", ".join(f'"{field}" = %s' for field in RUN_FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(
-            f'WITH step AS (INSERT INTO "{RunStep._meta.db_table}" ({columns}) VALUES ({values})) '
-            f'UPDATE "{PipelineRun._meta.db_table}" SET "state" = %s::jsonb, "next_node" = %s, "updated_at" = %s '
-            'WHERE "id" = %s',
-            [*step.values(), _json(run.state), next_node, step["finished_at"], run.pk],
+            f'WITH step AS (INSERT INTO "{RunStep._meta.db_table}" ({columns}) VALUES ({placeholders})) '
+            f'UPDATE "{PipelineRun._meta.db_table}" SET {assignments} WHERE "id" = %s',
+            [*step.values(), _json(run.state), *(getattr(run, field) for field in RUN_FIELDS[1:]), run.pk],
         )
 
 
@@ -494,16 +504,12 @@ def _summary_for_people(state: dict) -> str:
 
 def _close_step(run, node_id, kind, started, clock, output, *, status=None) -> None:
     """Call inside the sink's transaction: the step, and the run's end or restart, commit together."""
-    RunStep.objects.create(
-        run=run, index=run.state["steps"], node=node_id, node_type=kind, input=_input_of(kind, run.state),
-        output=output, latency_ms=(time.perf_counter() - clock) * 1000, started_at=started,
-    )  # fmt: skip
-    run.state["steps"] += 1
-    fields = ["state", "next_node", "last_message_id", "updated_at"]
     if status:
         run.status, run.next_node, run.finished_at = status, "", timezone.now()
-        fields += ["status", "finished_at", "reason"]
-    run.save(update_fields=fields)
+    _write_step(
+        run, node=node_id, node_type=kind, output=output, latency_ms=(time.perf_counter() - clock) * 1000,
+        started_at=started,
+    )  # fmt: skip
 
 
 # Recovery ------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 from django.db import migrations
 
-from reviews.schedules import schedules_install
+from hilconsole.schedules import schedules_install
+from reviews.schedules import SCHEDULES
 
 
 def install(apps, schema_editor):
-    schedules_install(apps.get_model("django_celery_beat", "IntervalSchedule"), apps.get_model("django_celery_beat", "PeriodicTask"))
+    schedules_install(SCHEDULES, models=apps)
 
 
 class Migration(migrations.Migration):

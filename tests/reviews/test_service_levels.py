@@ -78,6 +78,6 @@ def test_the_desk_schedules_are_installed_in_celery_beat_and_restored_by_the_com
     }
     PeriodicTask.objects.filter(name__in=SCHEDULES).delete()
 
-    call_command("desk_schedules", stdout=None)
+    call_command("install_schedules", stdout=None)
 
     assert PeriodicTask.objects.filter(name__in=SCHEDULES, enabled=True, interval__every=15).count() == 2

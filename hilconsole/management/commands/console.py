@@ -31,7 +31,7 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot serve on {host}:{port}: the port is in use. Try another: PORT=8001 make run")
         call_command("migrate", interactive=False, verbosity=1)
         # Again on every start: a schedule changed in code reaches celery beat's tables.
-        call_command("desk_schedules")
+        call_command("install_schedules")
         if not no_seed:
             call_command("seed_demo")
         manager = Manager()
