@@ -130,7 +130,7 @@ def main() -> None:
     pg_floor = statistics.median(infra_floor.postgres_commit())
     connection.close()
     port = free_port()
-    server = handover_fanout.start_server(port, WEB_PROCESSES)
+    server = infra_floor.start_server(port, WEB_PROCESSES)
     base = f"http://127.0.0.1:{port}"
     try:
         saturated = asyncio.run(race(base, sessions, saturated_ids, saturation))

@@ -12,10 +12,8 @@ import asyncio
 import os
 import re
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -83,33 +81,6 @@ def conversation_with_the_ai(inbox: Inbox) -> int:
 def hand_over(conversation_id: int) -> Conversation:
     brief = {"summary": "Asks where the parcel is", "intent": "order_status", "confidence": 0.4}
     return conversations.conversation_hand_over(conversation_id, reason="human_request", **brief)
-
-
-def start_server(port: int, processes: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.DATABASE_URL,
-        "REDIS_URL": settings.REDIS_URL,
-        "DEBUG": "false",
-        "SECURE_SSL_REDIRECT": "false",
-        "SESSION_COOKIE_SECURE": "false",
-        "CSRF_COOKIE_SECURE": "false",
-        "LOG_LEVEL": "WARNING",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "hilconsole.asgi:application", "--port", str(port),
-         "--workers", str(processes), "--no-access-log", "--log-level", "warning"],
-        cwd=infra_floor.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return server
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("The benchmark's web server did not start.") from None
-            time.sleep(0.1)
 
 
 # Fan-out -----------------------------------------------------------------------------------
@@ -191,7 +162,7 @@ def main() -> None:
     plan = {rate: [conversation_with_the_ai(inbox) for _ in range(int(rate * SECONDS))] for rate in RATES}
     connection.close()
     port = free_port()
-    server = start_server(port, WEB_PROCESSES)
+    server = infra_floor.start_server(port, WEB_PROCESSES)
     base = f"http://127.0.0.1:{port}"
     rows = []
     try:

@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -111,6 +112,32 @@ def start_worker() -> subprocess.Popen:
         if worker.poll() is not None or time.monotonic() > deadline:
             raise SystemExit("The benchmark's Celery worker did not start.")
     return worker
+
+
+def start_server(port: int, processes: int = 2, **env: str) -> subprocess.Popen:
+    """The console's ASGI server (uvicorn, `processes` workers) on the benchmark's services,
+    as in production (DEBUG off, plain HTTP), once it answers /healthz."""
+    env = {
+        **os.environ, "DATABASE_URL": settings.DATABASE_URL, "REDIS_URL": settings.REDIS_URL, "DEBUG": "false",
+        "SECURE_SSL_REDIRECT": "false", "SESSION_COOKIE_SECURE": "false", "CSRF_COOKIE_SECURE": "false",
+        "LOG_LEVEL": "WARNING",
+        # Benchmarks measure the console's capacity, not the widget's rate limiter refusing it.
+        "WIDGET_RATE_PER_CUSTOMER": "1000000/min", "WIDGET_RATE_PER_IP": "1000000/min", **env,
+    }  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "hilconsole.asgi:application", "--port", str(port),
+         "--workers", str(processes), "--no-access-log", "--log-level", "warning"],
+        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return server
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("The benchmark's web server did not start.") from None
+            time.sleep(0.1)
 
 
 def p95(samples: list[float]) -> float:

@@ -31,7 +31,7 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Sum  # noqa: E402
-from widget_ingest import start_conversation, start_server  # noqa: E402
+from widget_ingest import start_conversation  # noqa: E402
 
 from agents.demo_data import intent_examples_ensure  # noqa: E402
 from agents.knowledge.services import knowledge_demo_ensure  # noqa: E402
@@ -181,7 +181,7 @@ def main() -> None:
     }
     connection.close()
     port = free_port()
-    server = start_server(port)
+    server = infra_floor.start_server(port)
     base = f"http://127.0.0.1:{port}"
     try:
         asyncio.run(sequential_turns_warmup(base, inbox))

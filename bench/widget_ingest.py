@@ -13,10 +13,8 @@ import asyncio
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -38,34 +36,6 @@ WEB_PROCESSES = int(os.environ.get("BENCH_WEB_PROCESSES", "2"))
 TARGET_P95_MS = 30.0
 # A brisk chat: one message a second from every customer at once.
 PACE_SECONDS = float(os.environ.get("BENCH_PACE_SECONDS", "1"))
-
-
-def start_server(port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.DATABASE_URL,
-        "REDIS_URL": settings.REDIS_URL,
-        "DEBUG": "false",
-        "SECURE_SSL_REDIRECT": "false",
-        "LOG_LEVEL": "WARNING",
-        # The benchmark measures ingestion, not the rate limiter refusing it.
-        "WIDGET_RATE_PER_CUSTOMER": "1000000/min",
-        "WIDGET_RATE_PER_IP": "1000000/min",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "hilconsole.asgi:application", "--port", str(port),
-         "--workers", str(WEB_PROCESSES), "--no-access-log", "--log-level", "warning"],
-        cwd=infra_floor.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return server
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("The benchmark's web server did not start.") from None
-            time.sleep(0.1)
 
 
 async def start_conversation(session: ClientSession, base: str, inbox: Inbox) -> tuple[int, str]:
@@ -121,7 +91,7 @@ def main() -> None:
     pg_floor = statistics.median(infra_floor.postgres_commit())
     connection.close()
     port = free_port()
-    server = start_server(port)
+    server = infra_floor.start_server(port, WEB_PROCESSES)
     base = f"http://127.0.0.1:{port}"
     saturated, paced = [], []
     try:
