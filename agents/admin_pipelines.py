@@ -23,22 +23,50 @@ def pretty_json(value) -> str:
     return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
-# Pipelines: editing the graph saves a new version ------------------------------------------
+# Pipelines and prompts: editing the content saves a new version ---------------------------
 
 
-class PipelineForm(forms.ModelForm):
-    graph = forms.JSONField(widget=GRAPH_WIDGET, help_text="Saving a changed graph creates the next version.")
+class VersionedForm(forms.ModelForm):
+    """The owner's fields, plus its latest version's content (`content_field`) to edit."""
+
+    content_field = ""
     note = forms.CharField(required=False, max_length=300, help_text="What changed, for the version list.")
-
-    class Meta:
-        model = Pipeline
-        fields = ["name", "description"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         latest = self.instance.latest_version() if self.instance.pk else None
         if latest:
-            self.initial["graph"] = latest.graph
+            self.initial[self.content_field] = getattr(latest, self.content_field)
+
+
+class VersionedAdmin(admin.ModelAdmin):
+    """Saving the owner saves its edited content as the next version, when it changed."""
+
+    list_display = ["name", "latest"]
+
+    @admin.display(description="latest version")
+    def latest(self, owner):
+        latest = owner.latest_version()
+        return f"v{latest.number}" if latest else "—"
+
+    def save_model(self, request, owner, form, change):
+        owner.save()
+        latest = owner.latest_version()
+        content = form.cleaned_data[form.content_field]
+        if latest is None or getattr(latest, form.content_field) != content:
+            version = self.version_create(
+                owner, content, note=form.cleaned_data["note"], author=request.user.get_username()
+            )
+            messages.info(request, f"Saved as {version}. {self.pin_hint}")
+
+
+class PipelineForm(VersionedForm):
+    content_field = "graph"
+    graph = forms.JSONField(widget=GRAPH_WIDGET, help_text="Saving a changed graph creates the next version.")
+
+    class Meta:
+        model = Pipeline
+        fields = ["name", "description"]
 
     def clean_graph(self):
         graph = self.cleaned_data["graph"]
@@ -70,10 +98,11 @@ class PipelineVersionInline(admin.TabularInline):
 
 
 @admin.register(Pipeline)
-class PipelineAdmin(admin.ModelAdmin):
+class PipelineAdmin(VersionedAdmin):
     form = PipelineForm
     list_display = ["name", "description", "latest", "agents"]
     inlines = [PipelineVersionInline]
+    pin_hint = "AI agents keep their pinned version until you pin this one."
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("versions__agents")
@@ -88,15 +117,8 @@ class PipelineAdmin(admin.ModelAdmin):
         pinned = [f"{agent.name} (v{v.number})" for v in pipeline.versions.all() for agent in v.agents.all()]
         return ", ".join(pinned) or "—"
 
-    def save_model(self, request, pipeline, form, change):
-        pipeline.save()
-        latest = pipeline.latest_version()
-        graph = form.cleaned_data["graph"]
-        if latest is None or latest.graph != graph:
-            version = services.pipeline_version_create(
-                pipeline, graph=graph, note=form.cleaned_data["note"], author=request.user.get_username()
-            )
-            messages.info(request, f"Saved as {version}. AI agents keep their pinned version until you pin this one.")
+    def version_create(self, pipeline, graph, **meta):
+        return services.pipeline_version_create(pipeline, graph=graph, **meta)
 
 
 @admin.register(PipelineVersion)
@@ -146,44 +168,24 @@ class PipelineVersionAdmin(ReadOnlyAdmin):
 # Prompts ------------------------------------------------------------------------------------
 
 
-class PromptForm(forms.ModelForm):
+class PromptForm(VersionedForm):
+    content_field = "text"
     text = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 12, "cols": 100}), help_text="Saving a change creates the next version."
     )
-    note = forms.CharField(required=False, max_length=300)
 
     class Meta:
         model = Prompt
         fields = ["name"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        latest = self.instance.latest_version() if self.instance.pk else None
-        if latest:
-            self.initial["text"] = latest.text
-
 
 @admin.register(Prompt)
-class PromptAdmin(admin.ModelAdmin):
+class PromptAdmin(VersionedAdmin):
     form = PromptForm
-    list_display = ["name", "latest"]
+    pin_hint = "Pin it on an AI agent to use it."
 
-    @admin.display(description="latest version")
-    def latest(self, prompt):
-        latest = prompt.latest_version()
-        return f"v{latest.number}" if latest else "—"
-
-    def save_model(self, request, prompt, form, change):
-        prompt.save()
-        latest = prompt.latest_version()
-        if latest is None or latest.text != form.cleaned_data["text"]:
-            version = services.prompt_version_create(
-                prompt,
-                text=form.cleaned_data["text"],
-                note=form.cleaned_data["note"],
-                author=request.user.get_username(),
-            )
-            messages.info(request, f"Saved as {version}. Pin it on an AI agent to use it.")
+    def version_create(self, prompt, text, **meta):
+        return services.prompt_version_create(prompt, text=text, **meta)
 
 
 @admin.register(PromptVersion)

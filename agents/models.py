@@ -233,14 +233,14 @@ class DemoOrder(models.Model):
 # Pipelines and AI agents --------------------------------------------------------------------
 
 
-class Pipeline(models.Model):
-    """A named AI pipeline. Its graph lives in numbered, immutable versions."""
+class Versioned(models.Model):
+    """A named thing whose content lives in numbered, immutable versions (`versions`)."""
 
     name = models.SlugField(max_length=80, unique=True)
-    description = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        abstract = True
         ordering = ["name"]
 
     def __str__(self):
@@ -250,18 +250,29 @@ class Pipeline(models.Model):
         return self.versions.order_by("-number").first()
 
 
-class PipelineVersion(models.Model):
-    """One immutable graph of a pipeline: nodes, and edges with JMESPath conditions.
+class Version(models.Model):
+    """One immutable version: runs and agents point at it, so a trace shows what produced it."""
 
-    Runs and agents point at a version, so a trace always shows the graph that produced it.
-    """
-
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
-    graph = models.JSONField()
     note = models.CharField(max_length=300, blank=True, help_text="What changed in this version.")
     created_by = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class Pipeline(Versioned):
+    """A named AI pipeline. Its graph lives in its versions."""
+
+    description = models.CharField(max_length=300, blank=True)
+
+
+class PipelineVersion(Version):
+    """One graph of a pipeline: nodes, and edges with JMESPath conditions."""
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="versions")
+    graph = models.JSONField()
 
     class Meta:
         ordering = ["pipeline", "-number"]
@@ -271,29 +282,13 @@ class PipelineVersion(models.Model):
         return f"{self.pipeline} v{self.number}"
 
 
-class Prompt(models.Model):
-    """A named system prompt. Its text lives in numbered, immutable versions."""
-
-    name = models.SlugField(max_length=80, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self):
-        return self.name
-
-    def latest_version(self):
-        return self.versions.order_by("-number").first()
+class Prompt(Versioned):
+    """A named system prompt. Its text lives in its versions."""
 
 
-class PromptVersion(models.Model):
+class PromptVersion(Version):
     prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="versions")
-    number = models.PositiveIntegerField()
     text = models.TextField()
-    note = models.CharField(max_length=300, blank=True)
-    created_by = models.CharField(max_length=150, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["prompt", "-number"]

@@ -100,15 +100,17 @@ def channels_round_trip() -> list[float]:
     return asyncio.run(measure())
 
 
-def start_worker() -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": settings.DATABASE_URL, "REDIS_URL": settings.REDIS_URL}
+def start_worker(name: str = "bench-floor", processes: int = 1) -> subprocess.Popen:
+    """A Celery worker (`processes` children) on the benchmark's services, once it answers a ping."""
+    hostname = f"{name}@localhost"
+    env = {**os.environ, "DATABASE_URL": settings.DATABASE_URL, "REDIS_URL": settings.REDIS_URL, "DEBUG": "false"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "hilconsole", "worker", "--concurrency=1", "--loglevel=WARNING",
-         "--hostname=bench-floor@localhost", "--without-mingle", "--without-gossip"],
+        [sys.executable, "-m", "celery", "-A", "hilconsole", "worker", f"--concurrency={processes}",
+         "--loglevel=WARNING", f"--hostname={hostname}", "--without-mingle", "--without-gossip"],
         cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 60
-    while not celery_app.control.ping(destination=["bench-floor@localhost"], timeout=0.5):
+    while not celery_app.control.ping(destination=[hostname], timeout=0.5):
         if worker.poll() is not None or time.monotonic() > deadline:
             raise SystemExit("The benchmark's Celery worker did not start.")
     return worker

@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -40,7 +39,6 @@ from agents.pipelines.defaults import support_agent_ensure  # noqa: E402
 from conversations.models import Conversation, Message  # noqa: E402
 from conversations.services import inbox_assign_ai_agent, inbox_ensure  # noqa: E402
 from hilconsole import embedded  # noqa: E402
-from hilconsole.celery import app as celery_app  # noqa: E402
 from tests.processes import free_port  # noqa: E402
 
 TURNS = int(os.environ.get("BENCH_TURNS", "500"))
@@ -56,20 +54,6 @@ QUESTIONS = [
     "Is there a warranty on your products?",
 ]
 TARGET_P50_MS, TARGET_P95_MS, TARGET_TURNS_PER_SECOND = 50.0, 150.0, 50.0
-
-
-def start_worker() -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": settings.DATABASE_URL, "REDIS_URL": settings.REDIS_URL, "DEBUG": "false"}
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "hilconsole", "worker", f"--concurrency={WORKER_PROCESSES}",
-         "--loglevel=WARNING", "--hostname=bench-turns@localhost", "--without-mingle", "--without-gossip"],
-        cwd=infra_floor.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not celery_app.control.ping(destination=["bench-turns@localhost"], timeout=0.5):
-        if worker.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("The benchmark's Celery worker did not start.")
-    return worker
 
 
 def prepare_inbox():
@@ -172,7 +156,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     inbox = prepare_inbox()
     Conversation.objects.filter(inbox=inbox).delete()
-    worker = start_worker()
+    worker = infra_floor.start_worker("bench-turns", WORKER_PROCESSES)
     floors = {
         "postgres commit": statistics.median(infra_floor.postgres_commit()),
         "redis round trip": statistics.median(infra_floor.redis_publish_subscribe()),

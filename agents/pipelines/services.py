@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
-from agents.models import AIAgent, Pipeline, PipelineVersion, Prompt, PromptVersion
+from agents.models import AIAgent, Pipeline, PipelineVersion, Prompt, PromptVersion, Versioned
 from agents.pipelines.graph import graph_problems
 
 
@@ -14,17 +14,22 @@ def pipeline_version_create(pipeline: Pipeline, *, graph: dict, note: str = "", 
     problems = graph_problems(graph)
     if problems:
         raise ValidationError(problems)
-    # The pipeline row lock numbers concurrent saves one after the other.
-    Pipeline.objects.select_for_update().get(pk=pipeline.pk)
-    number = (pipeline.versions.aggregate(last=Max("number"))["last"] or 0) + 1
-    return PipelineVersion.objects.create(pipeline=pipeline, number=number, graph=graph, note=note, created_by=author)
+    return PipelineVersion.objects.create(
+        pipeline=pipeline, number=_next_number(pipeline), graph=graph, note=note, created_by=author
+    )
 
 
 @transaction.atomic
 def prompt_version_create(prompt: Prompt, *, text: str, note: str = "", author: str = "") -> PromptVersion:
-    Prompt.objects.select_for_update().get(pk=prompt.pk)
-    number = (prompt.versions.aggregate(last=Max("number"))["last"] or 0) + 1
-    return PromptVersion.objects.create(prompt=prompt, number=number, text=text, note=note, created_by=author)
+    return PromptVersion.objects.create(
+        prompt=prompt, number=_next_number(prompt), text=text, note=note, created_by=author
+    )
+
+
+def _next_number(owner: Versioned) -> int:
+    """Call inside a transaction: the owner's row lock numbers concurrent saves one after the other."""
+    type(owner).objects.select_for_update().get(pk=owner.pk)
+    return (owner.versions.aggregate(last=Max("number"))["last"] or 0) + 1
 
 
 @transaction.atomic
