@@ -19,8 +19,8 @@ from contextlib import contextmanager
 import psycopg
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, connections, transaction
-from django.db.models import Max, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
@@ -31,6 +31,7 @@ from agents.pipelines.graph import Graph
 from agents.pipelines.nodes import NODES, NodeResult, Turn, transcript_text
 from conversations import services as conversations
 from conversations.models import Conversation, Message
+from hilconsole.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
 
@@ -87,14 +88,42 @@ def turn_lock(conversation_id: int):
     one such connection and runs one turn at a time on it.
     """
     with _lock_guard:
-        connection = _connection_for_locks()
         key = (TURN_LOCK_NAMESPACE, conversation_id % 2_147_483_647)
-        held = connection.execute("SELECT pg_try_advisory_lock(%s, %s)", key).fetchone()[0]
+        held, connection = _try_lock(key)
         try:
             yield held
         finally:
             if held:
-                connection.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+                _unlock(connection, key)
+
+
+def _try_lock(key: tuple[int, int]) -> tuple[bool, psycopg.Connection]:
+    """Call holding `_lock_guard`. A connection the database dropped (a restart, a failover)
+    only shows it is dead when used: it is replaced once, so the turn goes on instead of failing."""
+    for attempt in (1, 2):
+        connection = _connection_for_locks()
+        try:
+            return connection.execute("SELECT pg_try_advisory_lock(%s, %s)", key).fetchone()[0], connection
+        except psycopg.OperationalError:
+            _drop_lock_connection()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _unlock(connection: psycopg.Connection, key: tuple[int, int]) -> None:
+    try:
+        connection.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+    except psycopg.OperationalError:
+        # The session is gone, and a session's advisory locks go with it.
+        _drop_lock_connection()
+
+
+def _drop_lock_connection() -> None:
+    global _lock_connection
+    if _lock_connection:
+        _lock_connection[1].close()
+        _lock_connection = None
 
 
 def _connection_for_locks() -> psycopg.Connection:
@@ -112,11 +141,8 @@ def _connection_for_locks() -> psycopg.Connection:
 
 def turn_locks_close() -> None:
     """Close this process's lock connection (before its database is dropped, in tests)."""
-    global _lock_connection
     with _lock_guard:
-        if _lock_connection:
-            _lock_connection[1].close()
-            _lock_connection = None
+        _drop_lock_connection()
 
 
 # Turns ---------------------------------------------------------------------------------------
@@ -137,12 +163,15 @@ def turn_run(conversation_id: int, *, requested_at: float | None = None) -> list
         for _ in range(MAX_RUNS_PER_TASK):
             run = _open_run(conversation_id, timing)
             if run is None:
-                break
+                return advanced
             _advance(run)
             advanced.append(run.pk)
             if not run.state.get("more_waiting"):
-                break  # the run saw no later message when it ended, and later ones request a turn
-        return advanced
+                return advanced  # the run saw no later message when it ended, and later ones request a turn
+    # The customer kept writing through several turns: the rest is answered by a new task, so
+    # other conversations' turns are not held up behind this one.
+    celery_app.send_task("agents.run_turn", args=[conversation_id], kwargs={"requested_at": time.time()})
+    return advanced
 
 
 def _open_run(conversation_id: int, timing: dict) -> PipelineRun | None:
@@ -167,6 +196,9 @@ def _open_run(conversation_id: int, timing: dict) -> PipelineRun | None:
                 return running
         waiting = waiting_messages(conversation)
         if not waiting:
+            if conversation.status == S.AI_PROCESSING:
+                # Nothing runs and nothing waits: the customer must not see the AI "typing" forever.
+                conversations.conversation_finish(conversation.pk)
             return None
         agent = conversation.inbox.ai_agent
         if agent is None:
@@ -184,24 +216,23 @@ def _runs():
 
 
 def waiting_messages(conversation: Conversation) -> list[Message]:
-    """The customer's messages that no run and no reply has answered yet, oldest first."""
-    answered = (
-        PipelineRun.objects.filter(conversation=conversation)
-        .values("conversation")
-        .annotate(last=Max("last_message_id"))
-    )
-    replied = (
-        Message.objects.filter(conversation=conversation, sender__in=[Message.Sender.AI, Message.Sender.HUMAN])
-        .values("conversation")
-        .annotate(last=Max("id"))
-    )
-    # One query: the customer's messages after both the last run's and the last reply's.
+    """The customer's messages nobody has dealt with yet, oldest first: after the newest one a
+    run covered, and after what a person handled (`handled_through`: their reply, their resolve).
+
+    Bounded by what runs covered, not by AI replies: a reply sent while newer messages waited
+    (folded out past the absorb limit) must not hide those messages from the next run.
+    """
     return list(
-        conversation.messages.filter(sender=Message.Sender.CUSTOMER)
-        .filter(id__gt=Coalesce(Subquery(answered.values("last")), 0))
-        .filter(id__gt=Coalesce(Subquery(replied.values("last")), 0))
+        conversation.messages.filter(sender=Message.Sender.CUSTOMER, id__gt=conversation.handled_through)
+        .filter(id__gt=Coalesce(Subquery(_covered_by_runs(conversation.pk)), 0))
         .order_by("id")
     )
+
+
+def _covered_by_runs(conversation_ref):
+    """The newest customer message the conversation's runs covered (a subquery)."""
+    runs = PipelineRun.objects.filter(conversation=conversation_ref).values("conversation")
+    return runs.annotate(last=Max("last_message_id")).values("last")
 
 
 def _new_run(conversation: Conversation, agent: AIAgent, waiting: list[Message], timing: dict) -> PipelineRun:
@@ -460,6 +491,8 @@ def _absorb(run: PipelineRun, graph: Graph, newer: list[Message]) -> None:
     state["question"] = "\n".join([state["question"], *(message.content for message in newer)])
     state["message_ids"] += [message.pk for message in newer]
     state["absorbed"] += 1
+    # The graph starts over for the folded question: its loop bounds (max_visits) count afresh.
+    state["visits"] = {}
     for key in ("intent", "confidence", "passages", "action", "reply", "citations", "reason", "handover_reason"):
         state.pop(key, None)
     run.last_message_id = newer[-1].pk
@@ -515,19 +548,24 @@ def _close_step(run, node_id, kind, started, clock, output, *, status=None) -> N
 # Recovery ------------------------------------------------------------------------------------
 
 
-def conversations_needing_a_turn(*, idle_seconds: float, limit: int = 200) -> list[int]:
-    """Conversations whose turn stalled: a run left `running` by a worker that vanished, or a
-    customer message whose turn request never reached the broker. Idle for `idle_seconds`."""
+def conversations_needing_a_turn(*, idle_seconds: float, limit: int = 500) -> list[int]:
+    """Conversations whose turn stalled, idle for `idle_seconds`: a run left `running` by a
+    worker that vanished; a customer message whose turn request never reached the broker; a
+    conversation left `ai_processing` with no run. Oldest first, so none is starved."""
     since = timezone.now() - timezone.timedelta(seconds=idle_seconds)
-    stalled = set(
-        PipelineRun.objects.filter(status=R.RUNNING, updated_at__lt=since).values_list("conversation_id", flat=True)[
-            :limit
-        ]
+    stalled = PipelineRun.objects.filter(status=R.RUNNING, updated_at__lt=since).order_by("updated_at")
+    found = list(stalled.values_list("conversation_id", flat=True)[:limit])
+    newest_from_customer = Message.objects.filter(conversation=OuterRef("pk"), sender=Message.Sender.CUSTOMER)
+    open_run = PipelineRun.objects.filter(conversation=OuterRef("pk"), status__in=PipelineRun.ACTIVE)
+    unanswered = (
+        Conversation.objects.filter(status__in=conversations.AI_STATES, last_message_at__lt=since)
+        .filter(~Exists(open_run))
+        .annotate(
+            newest=Subquery(newest_from_customer.order_by("-id").values("id")[:1]),
+            covered=Greatest(Coalesce(Subquery(_covered_by_runs(OuterRef("pk"))), 0), F("handled_through")),
+        )
+        .filter(Q(newest__gt=F("covered")) | Q(status=S.AI_PROCESSING))
+        .order_by("last_message_at", "pk")
     )
-    unanswered = Conversation.objects.filter(status__in=conversations.AI_STATES, last_message_at__lt=since).exclude(
-        runs__status__in=PipelineRun.ACTIVE
-    )
-    for conversation in unanswered.select_related("inbox")[:limit]:
-        if waiting_messages(conversation):
-            stalled.add(conversation.pk)
-    return sorted(stalled)
+    found += unanswered.values_list("pk", flat=True)[:limit]
+    return sorted(set(found))
