@@ -235,6 +235,10 @@ REST_FRAMEWORK = {
 DESK_AWAY_AFTER_SECONDS = env.int("DESK_AWAY_AFTER_SECONDS", default=60)
 DESK_OFFLINE_AFTER_SECONDS = env.int("DESK_OFFLINE_AFTER_SECONDS", default=300)
 DESK_HEARTBEAT_SECONDS = env.int("DESK_HEARTBEAT_SECONDS", default=20)
+# A handover of an auto-assigning inbox still waiting after this long is offered again by beat.
+DESK_ASSIGNMENT_RETRY_SECONDS = env.int("DESK_ASSIGNMENT_RETRY_SECONDS", default=30)
+# How often an open desk page re-reads its lists, so an event it missed heals by itself.
+DESK_RESYNC_SECONDS = env.int("DESK_RESYNC_SECONDS", default=60)
 
 # The widget API.
 WIDGET_MAX_MESSAGE_CHARS = env.int("WIDGET_MAX_MESSAGE_CHARS", default=4000)

@@ -152,6 +152,11 @@ def transcript(conversation: Conversation, *, before: int | None = None, limit: 
     return list(reversed(page[:limit])), len(page) > limit
 
 
+def latest_message_id(conversation: Conversation) -> int:
+    """The newest message of the conversation (what a freshly rendered page has shown)."""
+    return conversation.messages.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
 def latest_customer_words(conversation: Conversation, messages: int = 3) -> str:
     """The customer's latest messages since anyone else spoke, oldest first, as one question."""
     words = []

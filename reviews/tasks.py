@@ -18,6 +18,11 @@ def assign_waiting(inbox_id: int) -> int:
     return services.assign_waiting(inbox_id)
 
 
+@shared_task(name="reviews.assignment_sweep")
+def assignment_sweep() -> int:
+    return services.assignment_sweep()
+
+
 @shared_task(name="reviews.presence_sweep")
 def presence_sweep() -> dict[str, int]:
     return services.presence_sweep()

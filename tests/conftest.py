@@ -70,6 +70,16 @@ def outsider(django_user_model):
     return person(django_user_model, "olga")
 
 
+def seen_all(conversation_id: int) -> int:
+    """The newest message of the conversation: what an agent who read everything has seen."""
+    from conversations.models import Message
+
+    return (
+        Message.objects.filter(conversation_id=conversation_id).order_by("-pk").values_list("pk", flat=True).first()
+        or 0
+    )
+
+
 # An inbox the AI answers --------------------------------------------------------------------
 
 
