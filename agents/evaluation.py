@@ -104,7 +104,7 @@ def evaluate_case(case: Case, inbox: Inbox) -> CaseResult:
                 conversation.pk, content=item["content"], client_message_id=f"eval-{number}", request_ai_turn=False
             )
         else:
-            conversations.message_post_from_ai(conversation.pk, content=item["content"])
+            conversations.message_post_from_ai(conversation.pk, content=item["content"], answers_earlier=True)
     conversations.message_post_from_customer(
         conversation.pk, content=case.message, client_message_id="eval", request_ai_turn=False
     )

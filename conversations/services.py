@@ -172,18 +172,30 @@ def message_post_from_customer(
 
 
 def message_post_from_ai(
-    conversation_id: int, *, content: str, metadata: dict | None = None, client_message_id: str | None = None
+    conversation_id: int,
+    *,
+    content: str,
+    metadata: dict | None = None,
+    client_message_id: str | None = None,
+    answers_earlier: bool = False,
 ) -> Message:
-    """The AI's message. With a `client_message_id` (a run's reply key) a repeat stores nothing."""
+    """The AI's message. With a `client_message_id` (a run's reply key) a repeat stores nothing.
+
+    A run's messages answer what its run covered. One written outside any run (a conversation's
+    history brought in from elsewhere) says `answers_earlier`: it deals with what came before it.
+    """
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
         if client_message_id:
             existing = conversation.messages.filter(sender=Message.Sender.AI, client_message_id=client_message_id)
             if existing := existing.first():
                 return existing
-        return _store_message(
+        message = _store_message(
             conversation, Message.Sender.AI, content, metadata=metadata or {}, client_message_id=client_message_id
         )
+        if answers_earlier:
+            Conversation.objects.filter(pk=conversation.pk).update(handled_through=message.pk)
+        return message
 
 
 def message_post_from_human(
