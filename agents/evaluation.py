@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from agents.models import PipelineRun
-from agents.pipelines import runner
+from agents.pipelines import turns
 from conversations import services as conversations
 from conversations.models import Inbox
 
@@ -109,7 +109,7 @@ def evaluate_case(case: Case, inbox: Inbox) -> CaseResult:
         conversation.pk, content=case.message, client_message_id="eval", request_ai_turn=False
     )
     started = time.perf_counter()
-    runner.turn_run(conversation.pk)
+    turns.turn_run(conversation.pk)
     latency_ms = (time.perf_counter() - started) * 1000
     run = PipelineRun.objects.filter(conversation=conversation).order_by("-started_at").first()
     return CaseResult(

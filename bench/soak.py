@@ -58,7 +58,7 @@ from handover_fanout import session_for  # noqa: E402
 
 from agents.models import AIAgent, PipelineRun  # noqa: E402
 from agents.pipelines.defaults import support_agent_ensure  # noqa: E402
-from agents.pipelines.runner import waiting_messages  # noqa: E402
+from agents.pipelines.turns import waiting_messages  # noqa: E402
 from conversations.models import AuditEvent, Conversation, Inbox, Message  # noqa: E402
 from conversations.services import inbox_assign_ai_agent, inbox_ensure  # noqa: E402
 from hilconsole import embedded  # noqa: E402

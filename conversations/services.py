@@ -222,6 +222,21 @@ def message_post_from_human(
         return message
 
 
+def message_post_on_behalf(conversation_id: int, *, author_id: int, content: str, client_message_id: str) -> Message:
+    """A person's words sent within an AI turn: a reviewer who answers the customer instead of
+    letting the AI act. Keyed like the AI's replies, so a repeated turn sends it once."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        existing = conversation.messages.filter(sender=Message.Sender.HUMAN, client_message_id=client_message_id)
+        if existing := existing.first():
+            return existing
+        message = _store_message(
+            conversation, Message.Sender.HUMAN, content, author_id=author_id, client_message_id=client_message_id
+        )
+        Conversation.objects.filter(pk=conversation.pk).update(handled_through=message.pk)
+        return message
+
+
 def _first_response(conversation: Conversation, at) -> dict:
     """The first-response fields to write. The clock starts when the customer was handed over."""
     waiting_since = conversation.handover_at or conversation.pending_human_at or conversation.created_at

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import views
+from reviews import review_views, views
 
 app_name = "desk"
 
@@ -19,4 +19,9 @@ urlpatterns = [
     path("conversations/<int:conversation_id>/transfer/", views.transfer, name="transfer"),
     path("conversations/<int:conversation_id>/return-to-ai/", views.return_to_ai, name="return_to_ai"),
     path("conversations/<int:conversation_id>/resolve/", views.resolve, name="resolve"),
+    path("reviews/", review_views.review_list, name="reviews"),
+    path("reviews/rows/", review_views.review_list_rows, name="review_rows"),
+    path("reviews/<int:task_id>/", review_views.review_task, name="review"),
+    path("reviews/<int:task_id>/decide/", review_views.review_decide, name="review_decide"),
+    path("reviews/<int:task_id>/take-over/", review_views.review_take_over, name="review_take_over"),
 ]

@@ -34,12 +34,21 @@ def desk_view(view):
         try:
             return view(request, *args, **kwargs)
         except DomainError as refusal:
-            return notice(request, refusal.message, status=refusal.status, back=kwargs.get("conversation_id"))
+            return notice(request, refusal.message, status=refusal.status, back=page_of(kwargs))
 
     return wrapped
 
 
-def notice(request, text: str, *, status: int = 400, level: str = "error", back: int | None = None):
+def page_of(kwargs: dict) -> str:
+    """The page an action was taken on, to go back to with a notice."""
+    if "conversation_id" in kwargs:
+        return reverse("desk:conversation", args=[kwargs["conversation_id"]])
+    if "task_id" in kwargs:
+        return reverse("desk:review", args=[kwargs["task_id"]])
+    return reverse("desk:home")
+
+
+def notice(request, text: str, *, status: int = 400, level: str = "error", back: str | int | None = None):
     """The answer to a refused or invalid action: a notice in place (htmx) or on the page it came from."""
     if request.htmx:
         response = render(request, "reviews/_notice.html", {"text": text, "level": level}, status=status)
@@ -47,10 +56,12 @@ def notice(request, text: str, *, status: int = 400, level: str = "error", back:
         response["HX-Reswap"] = "innerHTML"
         return response
     messages.error(request, text)
-    return redirect(reverse("desk:conversation", args=[back]) if back else reverse("desk:home"))
+    if isinstance(back, int):
+        back = reverse("desk:conversation", args=[back])
+    return redirect(back or reverse("desk:home"))
 
 
-def form_notice(request, form, back: int | None = None):
+def form_notice(request, form, back: str | int | None = None):
     text = " ".join(error for errors in form.errors.values() for error in errors)
     return notice(request, text, status=400, back=back)
 
@@ -94,6 +105,7 @@ def desk_lists_context(user) -> dict:
         "mine": selectors.conversations_of_agent(user),
         "supervisor": user_is_supervisor(user),
         "escalations": selectors.escalations_for(user),
+        "decisions": selectors.decisions_pending_for(user),
     }
 
 
@@ -158,6 +170,7 @@ def workspace_state_context(user, conversation: Conversation) -> dict:
     )
     return {
         "conversation": conversation,
+        "open_review": selectors.open_review_of(conversation),
         "assignee_name": assignee_name(conversation),
         "seen_through": selectors.latest_message_id(conversation),
         "can_act": can_act,

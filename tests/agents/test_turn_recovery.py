@@ -13,7 +13,7 @@ from django.utils import timezone
 from agents.llm import gateway
 from agents.llm.keys import encrypt_api_key
 from agents.models import AIAgent, ModelProfile, PipelineRun
-from agents.pipelines import runner
+from agents.pipelines import turns
 from agents.pipelines.defaults import CUSTOMER_SUPPORT_GRAPH
 from agents.pipelines.services import pipeline_version_create, pipeline_version_pin
 from conversations import services
@@ -55,7 +55,7 @@ def echo_server(live_support_inbox):
 def turn_in_background(conversation_id: int) -> threading.Thread:
     def run():
         try:
-            runner.turn_run(conversation_id)
+            turns.turn_run(conversation_id)
         finally:
             connection.close()
 
@@ -114,12 +114,12 @@ def test_a_fold_resets_the_loop_bounds_of_a_custom_graph(echo_server, conversati
 
 def test_a_customer_message_id_cannot_take_the_key_of_an_ai_reply(live_support_inbox, conversation_id):
     say(conversation_id, "How long does shipping take?", "c-1")
-    runner.turn_run(conversation_id)
+    turns.turn_run(conversation_id)
     run = PipelineRun.objects.get(conversation_id=conversation_id)
     # The next run's reply key, chosen as a customer's message id.
     say(conversation_id, "Do you ship to Switzerland?", f"run-{run.pk + 1}-reply")
 
-    runner.turn_run(conversation_id)
+    turns.turn_run(conversation_id)
 
     assert len(ai_replies(conversation_id)) == 2
     assert status_of(conversation_id) == S.FINISHED
@@ -127,13 +127,13 @@ def test_a_customer_message_id_cannot_take_the_key_of_an_ai_reply(live_support_i
 
 def test_a_conversation_left_processing_with_nothing_to_answer_is_finished(live_support_inbox, conversation_id):
     say(conversation_id, "How long does shipping take?", "c-1")
-    runner.turn_run(conversation_id)
+    turns.turn_run(conversation_id)
     # As a crash between a reply and the state change could leave it: "typing" with nothing to do.
     Conversation.objects.filter(pk=conversation_id).update(status=S.AI_PROCESSING)
     Conversation.objects.filter(pk=conversation_id).update(last_message_at=timezone.now() - timedelta(minutes=5))
 
-    assert conversation_id in runner.conversations_needing_a_turn(idle_seconds=60)
-    runner.turn_run(conversation_id)
+    assert conversation_id in turns.conversations_needing_a_turn(idle_seconds=60)
+    turns.turn_run(conversation_id)
 
     assert status_of(conversation_id) == S.FINISHED
     assert len(ai_replies(conversation_id)) == 1
@@ -154,12 +154,12 @@ def test_the_sweep_finds_an_old_unanswered_message_behind_many_idle_conversation
     Conversation.objects.filter(pk=old.pk).update(last_message_at=minutes_ago - timedelta(minutes=10))
     Conversation.objects.filter(pk__in=idle).update(last_message_at=minutes_ago)
 
-    assert runner.conversations_needing_a_turn(idle_seconds=60) == [old.pk]
+    assert turns.conversations_needing_a_turn(idle_seconds=60) == [old.pk]
 
 
 def test_a_turn_after_a_database_restart_reconnects_its_lock_connection(live_support_inbox, conversation_id):
     say(conversation_id, "How long does shipping take?", "c-1")
-    with runner.turn_lock(conversation_id) as held:
+    with turns.turn_lock(conversation_id) as held:
         assert held
     # The server ends the lock connection's session, as a restart or failover does.
     with connection.cursor() as cursor:
@@ -167,7 +167,7 @@ def test_a_turn_after_a_database_restart_reconnects_its_lock_connection(live_sup
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'hil-turn-locks'"
         )
 
-    runner.turn_run(conversation_id)
+    turns.turn_run(conversation_id)
 
     assert status_of(conversation_id) == S.FINISHED
-    assert runner._connection_for_locks().execute("SELECT 1").fetchone() == (1,)
+    assert turns._connection_for_locks().execute("SELECT 1").fetchone() == (1,)

@@ -56,7 +56,7 @@ def test_resolve_is_refused_when_the_customer_wrote_after_what_the_agent_saw(cli
 def test_resolve_after_reading_everything_closes_and_the_ai_does_not_answer_old_lines_on_reopen(ana, claimed):
     conversations.message_post_from_customer(claimed.pk, content="Perfect, thanks!", client_message_id="thanks")
     services.handover_resolve(ana, claimed.pk, seen_through=seen_all(claimed.pk))
-    from agents.pipelines.runner import waiting_messages
+    from agents.pipelines.turns import waiting_messages
 
     conversations.message_post_from_customer(
         claimed.pk, content="One more question", client_message_id="again", request_ai_turn=False
