@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from hilconsole.admin import ReadOnlyAdmin
 from reviews.models import CannedResponse, HumanAgent, RejectionReason, ReviewTask
@@ -41,6 +42,7 @@ class ReviewTaskAdmin(ReadOnlyAdmin):
     search_fields = ["pk", "conversation__id", "idempotency_key", "decided_by_label"]
     date_hierarchy = "created_at"
     list_select_related = ["tool", "inbox"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(RejectionReason)

@@ -22,7 +22,9 @@ PAGE = 100
 
 
 class ApprovalsView(APIView):
-    authentication_classes = [SessionAuthentication, TokenAuthentication]
+    # Token first: a caller without credentials is told how to authenticate (401 with
+    # WWW-Authenticate), rather than refused (403).
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
 
 

@@ -28,7 +28,7 @@ class DecisionForm(forms.Form):
         schema = task.tool.argument_schema if task.tool_id else {}
         current = task.final_arguments or task.arguments
         for name, spec in (schema.get("properties") or {}).items():
-            field = argument_field(spec, required=name in schema.get("required", []))
+            field = argument_field(name, spec, required=name in schema.get("required", []))
             field.initial = current.get(name)
             self.fields[ARGUMENT_PREFIX + name] = field
         self.argument_names = list(schema.get("properties") or {})
@@ -59,9 +59,9 @@ class DecisionForm(forms.Form):
         return values
 
 
-def argument_field(spec: dict, *, required: bool) -> forms.Field:
+def argument_field(name: str, spec: dict, *, required: bool) -> forms.Field:
     """A form field for one JSON-schema property (strings, numbers, integers, booleans)."""
-    label = spec.get("title") or None
+    label = spec.get("title") or name
     help_text = spec.get("description", "")
     kind = spec.get("type")
     if kind == "integer":

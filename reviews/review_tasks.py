@@ -241,7 +241,7 @@ def review_task_expire(task_id: int) -> ReviewTask | None:
     """The deadline passed: the call is rejected (the AI tells the customer), or the conversation
     goes to a person, as the tool says; a draft reply always goes to a person."""
     with transaction.atomic():
-        task = ReviewTask.objects.select_for_update().select_related("tool").get(pk=task_id)
+        task = ReviewTask.objects.select_for_update(of=("self",)).select_related("tool").get(pk=task_id)
         if task.status != T.OPEN:
             return None
         hand_over = task.kind == K.REPLY or (task.tool and task.tool.on_expiry == Tool.OnExpiry.HAND_OVER)

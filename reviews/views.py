@@ -62,8 +62,13 @@ def notice(request, text: str, *, status: int = 400, level: str = "error", back:
 
 
 def form_notice(request, form, back: str | int | None = None):
-    text = " ".join(error for errors in form.errors.values() for error in errors)
-    return notice(request, text, status=400, back=back)
+    """Each error of the form, named by its field's label, as one notice."""
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else None
+        label = label or name.replace("_", " ")
+        parts += [error if name == "__all__" else f"{label}: {error}" for error in errors]
+    return notice(request, " ".join(parts), status=400, back=back)
 
 
 def done(request, text: str, to: str):
