@@ -126,15 +126,16 @@ class DeskConsumer(DeskSocket):
 
     async def desk_review_task(self, event):
         task_id, version = event["task_id"], event["version"]
-        may_decide = self.reviewer.sees(inbox_id=event["inbox_id"], tool_id=event["tool_id"], kind=event["kind"])
-        if event["status"] == "open" and may_decide:
-            review = await events.rendered_once(("review", task_id, version), events.review_row_html, task_id)
-        else:
-            review = events.removal(f"review-{task_id}")
-        if event["status"] == "open" and event["conversation_id"]:
-            waiting = await events.rendered_once(("decision", task_id, version), events.decision_row_html, task_id)
-        else:
-            waiting = events.removal(f"decision-{task_id}")
+        review = ""
+        # Only people who may decide a task hear of it; the others see its conversation wait.
+        if self.reviewer.sees(inbox_id=event["inbox_id"], tool_id=event["tool_id"], kind=event["kind"]):
+            if event["status"] == "open":
+                review = await events.rendered_once(("review", task_id, version), events.review_row_html, task_id)
+            else:
+                review = events.removal(f"review-{task_id}")
+        waiting = ""
+        if event["conversation_id"]:
+            waiting = await events.rendered_once(("waiting", task_id, version), events.waiting_row_html, task_id)
         await self.send(text_data=review + waiting)
 
     async def desk_escalation(self, event):

@@ -101,12 +101,16 @@ def review_row_html(task_id: int) -> str:
     return upsert(f"review-{task_id}", REVIEW_LIST, row)
 
 
-def decision_row_html(task_id: int) -> str:
+def waiting_row_html(task_id: int) -> str:
+    """A conversation of the inbox that waits for a reviewer (the task's details are only for
+    the people who may decide it)."""
     task = selectors.review_task_row(task_id)
-    if task is None or not task.is_open or task.conversation_id is None:
-        return removal(f"decision-{task_id}")
+    if task is None or task.conversation_id is None:
+        return ""
+    if not task.is_open:
+        return removal(f"waiting-{task.conversation_id}")
     row = render_to_string("reviews/_decision_row.html", {"task": task})
-    return upsert(f"decision-{task_id}", DECISION_LIST, row)
+    return upsert(f"waiting-{task.conversation_id}", DECISION_LIST, row)
 
 
 def message_html(message_id: int) -> str:

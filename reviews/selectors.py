@@ -309,5 +309,18 @@ def decisions_pending_for(user, limit: int = 50) -> list[ReviewTask]:
     return list(waiting.select_related("tool", "conversation__customer", "inbox").order_by("created_at")[:limit])
 
 
-def open_review_of(conversation: Conversation) -> ReviewTask | None:
-    return conversation.review_tasks.filter(status=ReviewTask.Status.OPEN).select_related("tool").first()
+@dataclass(frozen=True)
+class OpenReview:
+    """A conversation's open review task as someone on its desk sees it: `task` only for the
+    people who may decide it."""
+
+    since: object
+    task: ReviewTask | None
+
+
+def open_review_of(conversation: Conversation, user) -> OpenReview | None:
+    task = conversation.review_tasks.filter(status=ReviewTask.Status.OPEN).select_related("tool").first()
+    if task is None:
+        return None
+    visible = reviewer_scope(user).sees(inbox_id=task.inbox_id, tool_id=task.tool_id, kind=task.kind)
+    return OpenReview(task.created_at, task if visible else None)

@@ -175,7 +175,7 @@ def workspace_state_context(user, conversation: Conversation) -> dict:
     )
     return {
         "conversation": conversation,
-        "open_review": selectors.open_review_of(conversation),
+        "open_review": selectors.open_review_of(conversation, user),
         "assignee_name": assignee_name(conversation),
         "seen_through": selectors.latest_message_id(conversation),
         "can_act": can_act,

@@ -203,9 +203,11 @@ def test_the_agents_desk_lists_conversations_waiting_for_a_decision_without_a_cl
     desk = client.get("/desk/").content.decode()
     workspace = client.get(f"/desk/conversations/{task.conversation_id}/").content.decode()
 
-    assert f'id="decision-{task.pk}"' in desk and "Refund €20.00 on order 100234" in desk
+    assert f'id="waiting-{task.conversation_id}"' in desk and "waiting for a reviewer's decision" in desk
     assert f'id="queue-{task.conversation_id}"' not in desk
-    assert "Waiting for a decision" in workspace and 'class="claim"' not in workspace
+    assert "Waiting for a reviewer's decision" in workspace and 'class="claim"' not in workspace
+    # Ana may not decide refunds: what the task proposes is not hers to read.
+    assert "Refund €20.00" not in desk + workspace and f"/desk/reviews/{task.pk}/" not in workspace
 
 
 # Live --------------------------------------------------------------------------------------
@@ -222,14 +224,15 @@ def test_a_new_task_reaches_its_reviewers_desks_and_no_one_elses(rita, vic, ana,
         for desk in (rita_desk, vic_desk):
             pushed = await frames(desk, f'id="review-{task.pk}" class')
             assert 'hx-swap-oob="beforeend:#review-list"' in pushed and "Refund €20.00" in pushed
-        on_ana = await frames(ana_desk, f'id="decision-{task.pk}"')
-        assert f'id="review-{task.pk}" class' not in on_ana  # she sees the conversation waits, not the task
-        assert f'<div id="review-{task.pk}" hx-swap-oob="delete">' in on_ana
+        on_ana = await frames(ana_desk, f'id="waiting-{task.conversation_id}" class')
+        assert f"review-{task.pk}" not in on_ana and "Refund" not in on_ana  # the conversation waits; no task
+
 
         await sync_to_async(review_tasks.review_task_decide)(rita, task.pk, "reject", comment="No")
 
-        gone = await frames(vic_desk, f'<div id="review-{task.pk}" hx-swap-oob="delete">')
-        assert f'<div id="decision-{task.pk}" hx-swap-oob="delete">' in gone
+        await frames(vic_desk, f'<div id="review-{task.pk}" hx-swap-oob="delete">')
+        on_ana = await frames(ana_desk, f'<div id="waiting-{task.conversation_id}" hx-swap-oob="delete">')
+        assert f"review-{task.pk}" not in on_ana
         for desk in (rita_desk, vic_desk, ana_desk):
             await desk.disconnect()
 
