@@ -227,7 +227,6 @@ def test_a_new_task_reaches_its_reviewers_desks_and_no_one_elses(rita, vic, ana,
         on_ana = await frames(ana_desk, f'id="waiting-{task.conversation_id}" class')
         assert f"review-{task.pk}" not in on_ana and "Refund" not in on_ana  # the conversation waits; no task
 
-
         await sync_to_async(review_tasks.review_task_decide)(rita, task.pk, "reject", comment="No")
 
         await frames(vic_desk, f'<div id="review-{task.pk}" hx-swap-oob="delete">')
