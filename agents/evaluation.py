@@ -132,6 +132,8 @@ def outcome_of(run: PipelineRun | None) -> str:
         return "handover"  # an inbox without an AI agent hands every conversation to people
     if run.status == PipelineRun.Status.FINISHED:
         return "answered"
+    if run.status == PipelineRun.Status.WAITING:
+        return "review"  # an action (or a reply) waits for a reviewer's decision
     if run.status == PipelineRun.Status.HANDED_OVER:
         return "review" if run.reason == "approval_required" else "handover"
     return run.status
