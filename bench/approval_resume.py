@@ -23,7 +23,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import infra_floor  # noqa: E402  (sets up Django on the benchmark's services)
 from aiohttp import ClientSession  # noqa: E402
-from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -35,7 +34,6 @@ from turn_overhead import Widget, prepare_inbox  # noqa: E402
 from agents.demo_shop.services import demo_orders_ensure  # noqa: E402
 from agents.models import DemoOrder, ToolCall  # noqa: E402
 from conversations.models import Conversation, Message  # noqa: E402
-from hilconsole import embedded  # noqa: E402
 from reviews.models import ReviewTask  # noqa: E402
 from reviews.review_tasks import tool_approvers_grant  # noqa: E402
 from reviews.roles import REVIEWER, role_groups_ensure, user_grant_role  # noqa: E402
@@ -134,24 +132,13 @@ def main() -> None:
     # The worker's tools reach the demo shop on the benchmark's own web server.
     os.environ["DEMO_SHOP_URL"] = f"http://127.0.0.1:{port}"
     worker = infra_floor.start_worker("bench-approvals", 2)
-    floors = {
-        "postgres commit": statistics.median(infra_floor.postgres_commit()),
-        "redis round trip": statistics.median(infra_floor.redis_publish_subscribe()),
-        "celery no-op": statistics.median(infra_floor.celery_round_trip()),
-        "channels round trip": statistics.median(infra_floor.channels_round_trip()),
-    }
+    floors = infra_floor.floor_medians()
     connection.close()
     server = infra_floor.start_server(port)
     try:
         samples = asyncio.run(rounds(f"http://127.0.0.1:{port}", inbox, session_key))
     finally:
-        server.terminate()
-        worker.terminate()
-        server.wait(30)
-        worker.wait(30)
-        connection.close()
-        if settings.EMBEDDED_SERVICES is not None and not os.environ.get("BENCH_KEEP_SERVICES"):
-            embedded.stop(settings.EMBEDDED_SERVICES)
+        infra_floor.stop(server, worker)
     report(samples, floors)
 
 
@@ -160,8 +147,7 @@ def report(rounds_: list[dict[str, float]], floors: dict[str, float]) -> None:
     print(f"approval_resume: {len(rounds_)} decisions, POST of the decision → the resumed reply on the widget socket")
     print("  local model; uvicorn 2 processes, Celery worker 2 processes, demo shop on the same server, "
           f"load generator on the same {os.cpu_count()} cores")  # fmt: skip
-    print("  floors (infra_floor, median ms): " + ", ".join(f"{name} {value:.3f}" for name, value in floors.items())
-          + f"; sum {floor_sum:.3f}")  # fmt: skip
+    print(infra_floor.floors_line(floors))
     print(f"{'stage':<44} {'p50 ms':>9} {'p95 ms':>9} {'p50/floors':>11}")
     for label in rounds_[0]:
         samples = [figures[label] for figures in rounds_]

@@ -51,7 +51,6 @@ import psutil  # noqa: E402
 from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
 
 # isort: split
 from handover_fanout import session_for  # noqa: E402
@@ -61,7 +60,6 @@ from agents.pipelines.defaults import support_agent_ensure  # noqa: E402
 from agents.pipelines.turns import waiting_messages  # noqa: E402
 from conversations.models import AuditEvent, Conversation, Inbox, Message  # noqa: E402
 from conversations.services import inbox_assign_ai_agent, inbox_ensure  # noqa: E402
-from hilconsole import embedded  # noqa: E402
 from reviews.roles import SUPERVISOR, SUPPORT_AGENT, role_groups_ensure, user_grant_role  # noqa: E402
 from reviews.services import human_agent_profile_ensure, inbox_grant  # noqa: E402
 from tests.processes import free_port  # noqa: E402
@@ -405,8 +403,6 @@ def main() -> None:
     parser.add_argument("--settle-seconds", type=float, default=120)
     args = parser.parse_args()
 
-    services = settings.EMBEDDED_SERVICES
-    started_here = services is not None and not os.environ.get("BENCH_KEEP_SERVICES")
     inbox, sessions = prepare(args.agents)
     port = free_port()
     processes = {
@@ -424,12 +420,7 @@ def main() -> None:
         problems = violations(inbox, tally)
         report(args, inbox, tally, loaded, settled, memory, problems)
     finally:
-        for process in (*processes.values(), beat):
-            process.terminate()
-            process.wait(30)
-        connection.close()
-        if started_here:
-            embedded.stop(services)
+        infra_floor.stop(*processes.values(), beat)
     sys.exit(1 if problems else 0)
 
 
