@@ -4,8 +4,8 @@ Errors are `{"error": {"code", "message"}}` (see `error_response`); a request ne
 for bad input. Rate limits are DRF throttles counted in Redis, per customer token and per IP.
 """
 
-import threading
 import math
+import threading
 import time
 from urllib.parse import urlsplit
 
