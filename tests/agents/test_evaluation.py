@@ -10,15 +10,20 @@ from django.core.management import CommandError, call_command
 from agents.evaluation import DatasetError, load_cases
 from conversations.models import Conversation
 
-DATASET = Path(__file__).resolve().parent.parent / "eval" / "support.jsonl"
+EVAL = Path(__file__).resolve().parent.parent / "eval"
+DATASET = EVAL / "test.jsonl"
 
 
-def test_the_shipped_dataset_is_large_and_varied():
-    cases = load_cases(DATASET)
-    outcomes = {case.expected_outcome for case in cases}
-    assert len(cases) >= 80
-    assert outcomes == {"answered", "handover", "review"}
-    assert any(case.history for case in cases)
+def test_the_shipped_dataset_is_large_varied_and_split():
+    test, dev = load_cases(DATASET), load_cases(EVAL / "dev.jsonl")
+    assert len(test) + len(dev) >= 250
+    assert not {case.message for case in test} & {case.message for case in dev}
+    for cases in (test, dev):
+        assert {case.expected_outcome for case in cases} == {"answered", "handover", "review"}
+        assert any(case.history for case in cases)
+        assert {case.expected_language for case in cases} >= {"de", "fr", "es"}
+        assert {case.expected_tool for case in cases} >= {"get_order_status", "request_refund", "update_shipping_address"}
+        assert len({case.expected_source for case in cases if case.expected_source}) >= 10
 
 
 @pytest.mark.django_db(transaction=True)
@@ -28,12 +33,13 @@ def test_the_support_pipeline_passes_the_gate(live_support_inbox, demo_orders_co
 
     call_command(
         "evaluate", dataset=str(DATASET), inbox=live_support_inbox.name, as_json=True, stdout=out,
-        min_outcome_accuracy=0.9, min_handover_recall=1.0,
+        min_outcome_accuracy=0.95, min_handover_recall=1.0, min_answer_accuracy=0.9, min_tool_accuracy=0.95,
     )  # fmt: skip
 
     report = json.loads(out.getvalue())
     assert report["cases"] == len(load_cases(DATASET))
-    assert report["outcome_accuracy"] >= 0.9 and report["handover_recall"] == 1.0
+    assert report["outcome_accuracy"] >= 0.95 and report["handover_recall"] == 1.0
+    assert report["answer_accuracy"] >= 0.9 and report["tool_accuracy"] >= 0.95
     assert report["latency_ms"]["p95"] > 0
     assert not Conversation.objects.filter(inbox=live_support_inbox).exists()  # it cleans up after itself
 

@@ -1,0 +1,26 @@
+"""Which of the widget's languages a text is written in (py3langid, its model ships in the wheel)."""
+
+import functools
+
+LANGUAGES = ("en", "de", "fr", "es")
+DEFAULT = "en"
+# Below this probability a text is too short or too mixed to tell ("Klarna?", "do u acept paypal"):
+# it is read as the default language, which every article exists in.
+SURE_FROM = 0.9
+
+
+@functools.cache
+def _identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(LANGUAGES))
+    return identifier
+
+
+def language_of(text: str) -> str:
+    """The text's language among `LANGUAGES`, or `DEFAULT` when it cannot tell."""
+    if not text.strip():
+        return DEFAULT
+    language, probability = _identifier().classify(text)
+    return language if probability >= SURE_FROM else DEFAULT
