@@ -14,6 +14,8 @@ from django.db.models import F, Q, QuerySet
 from pgvector.django import CosineDistance
 
 from agents import llm
+from agents.languages import DEFAULT as DEFAULT_LANGUAGE
+from agents.languages import language_of
 from agents.models import KnowledgeChunk, KnowledgeDocument
 
 RRF_K = 60
@@ -36,15 +38,18 @@ class Passage:
     similarity: float = 0.0  # cosine similarity to the query: tells a weak match from a good one
 
 
-def search(query: str, *, inbox_id: int | None = None, limit: int = 5) -> list[Passage]:
+def search(query: str, *, inbox_id: int | None = None, limit: int = 5, language: str | None = None) -> list[Passage]:
     """The `limit` best passages of ready documents for `query`, best first.
 
     With an inbox, only its documents and those for every inbox (no inbox) are searched;
-    with none, all documents.
+    with none, all documents. Only documents in the query's language (found from its words
+    unless given) and in English are searched: a German question is answered from the German
+    article, or else the English one, never from the French translation.
     """
     if not query.strip():
         return []
-    chunks = searchable_chunks(inbox_id)
+    languages = {language or language_of(query), DEFAULT_LANGUAGE}
+    chunks = searchable_chunks(inbox_id).filter(document__language__in=languages)
     vector = llm.embed_texts([query])[0]
     scores = reciprocal_rank_fusion([nearest_chunk_ids(chunks, vector), matching_chunk_ids(chunks, query)])
     best = sorted(scores, key=scores.__getitem__, reverse=True)[:limit]

@@ -20,7 +20,7 @@ from agents.models import KnowledgeChunk, KnowledgeDocument
 logger = logging.getLogger(__name__)
 
 Status = KnowledgeDocument.Status
-EDITABLE_FIELDS = ["title", "source", "inbox", "format", "body", "upload", "updated_at"]
+EDITABLE_FIELDS = ["title", "source", "inbox", "language", "format", "body", "upload", "updated_at"]
 EMBED_BATCH = 64
 DEMO_DOCUMENTS = Path(__file__).resolve().parent / "demo_documents"
 
@@ -186,17 +186,21 @@ def knowledge_demo_ensure() -> int:
     """Create and ingest the demo documents that are missing; returns how many were created.
 
     Ingested here rather than by the worker, so that a freshly seeded console can answer at once.
-    A demo document that exists is left as it is, edits included.
+    A demo document that exists is left as it is, edits included. `name.de.md` is the German
+    translation of `name.md`.
     """
     created = []
     for path in sorted(DEMO_DOCUMENTS.glob("*.md")):
         body = path.read_text()
         title = body.splitlines()[0].lstrip("# ")
+        language = path.suffixes[0].lstrip(".") if len(path.suffixes) > 1 else KnowledgeDocument.Language.ENGLISH
         document, was_created = KnowledgeDocument.objects.get_or_create(
             source=f"demo:{path.name}",
             inbox=None,
-            defaults={"title": title, "format": KnowledgeDocument.Format.MARKDOWN, "body": body},
-        )
+            defaults={
+                "title": title, "language": language, "format": KnowledgeDocument.Format.MARKDOWN, "body": body,
+            },
+        )  # fmt: skip
         if was_created:
             created.append(document.pk)
     for document_id in created:

@@ -1,72 +1,331 @@
-"""Grounded answers and extractive summaries: sentences chosen from the text given, never made up."""
+"""Grounded answers and extractive summaries: text chosen from what the model is given, never made up.
 
+An answer is the passage unit (a sentence, a list item or a table row) that best matches the
+question, with its close runners-up from the same article. A unit's score blends its meaning
+(WordLlama) with the question's words it covers (stemmed, typos forgiven, rare words weighing
+more), the places it is about (the question's country, or the region that country is in), and
+whether it holds the kind of fact asked for (a price, a duration).
+"""
+
+import functools
 import re
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from agents.languages import DEFAULT, language_of
 from agents.llm.embeddings import embed_texts
-from agents.llm.local.intents import similarities
+from agents.llm.local import words
+from agents.llm.local.intents import vectors_of
+from agents.llm.local.phrases import say
 
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9¿¡\"„«(])")
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-REFERS_BACK = re.compile(r"^(?:These|This|Those|That|They|It|Such)\b")
-# Below this the best sentence does not answer the question: say so instead of guessing.
-RELEVANT_FROM = 0.18
-NOT_FOUND = (
-    "I'm sorry, I don't know the answer to that from our help articles. "
-    "I can connect you with a person from our team if you like."
+TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
+EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?!\s)|`")
+REFERS_BACK = re.compile(r"^(?:These|This|Those|That|They|It|Such|Diese|Dies|Ils|Elles|Cela|Ces|Estos|Esto)\b")
+PRICE = re.compile(r"€\s?\d|\d[\d.,]*\s?€|\b(?:eur|euros?)\b", re.I)
+DURATION = re.compile(
+    r"\d+(?:[–-]\d+)?\s*(?:\w+\s)?(?:days?|weeks?|hours?|minutes?|months?|years?|tage?n?|werktagen?|wochen?|"
+    r"stunden?|minuten|jahren?|jours?|semaines?|heures?|ans?|días?|semanas?|horas?|años?)\b"
+    r"|next business day|nächsten werktag|jour ouvré suivant|siguiente día hábil"
+    r"|\b(?:one|eine|une|una) (?:hour|stunde|heure|hora)\b",
+    re.I,
 )
+# What kind of fact a question asks for, by its words (stems, any of the four languages).
+ASKS_PRICE = {"cost", "price", "much", "fee", "charg", "expens", "cheap", "kostet", "kost", "preis", "gebuhr",
+              "teuer", "cout", "prix", "frais", "cuest", "precio", "gast", "tarif"}  # fmt: skip
+ASKS_DURATION = {"long", "day", "time", "take", "fast", "quick", "soon", "lang", "dauert", "dauer", "tag", "schnell",
+                 "temp", "delai", "jour", "tard", "plazo", "dia", "rapid"}  # fmt: skip
+# The weight of each signal in a unit's score (tuned on tests/eval/dev.jsonl).
+MEANING, COVERAGE, TITLE = 0.4, 0.5, 0.15
+SAME_PLACE, SAME_REGION, OTHER_PLACE = 0.2, 0.1, -0.25
+SAME_KIND, OTHER_KIND = 0.2, -0.15
+# A list item or table row labelled with something the customer did not ask about ("Express:").
+OTHER_LABEL = -0.1
+FIRST_IN_SECTION, EARLIER_SOURCE = 0.04, 0.04
+# A unit this close to the best one, from the same article, is said too.
+RUNNER_UP_MARGIN = 0.08
+MAX_UNITS, MAX_LIST_ITEMS = 2, 7
+# Below these the best unit does not answer the question: say so instead of guessing.
+RELEVANT_FROM, COVERED_FROM = 0.3, 0.34
+# A follow-up this short ("and to Austria?") borrows the places and the kind of fact from the
+# customer's previous message.
+FOLLOW_UP_WORDS = 8
+# Words of a label that only say where ("other EU countries", "Germany only").
+PLACE_LABEL_WORDS = {"other", "countries", "country", "rest", "only", "andere", "anderen", "lander", "land", "nur",
+                     "autres", "pays", "uniquement", "otros", "paises", "resto", "solo"}  # fmt: skip
 
 
-def sentences(text: str) -> list[str]:
-    """The text's sentences. Wrapped lines are joined; a list stays one unit with the line
-    that introduces it, since "We accept:" alone answers nothing."""
-    units: list[str] = []
+@dataclass
+class Unit:
+    source: int
+    rank: int
+    position: int
+    kind: str  # sentence, item, row, or intro (the line that opens a list)
+    text: str
+    language: str
+    intro: str = ""
+    label: str = ""
+    group: int = -1
+    context: str = ""
+    score: float = 0.0
+    coverage: float = 0.0
+    stems: set[str] = field(default_factory=set)
+    title_stems: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    language: str
+    stems: frozenset[str]
+    places: frozenset[str]
+    asks: str | None
+
+    @classmethod
+    def of(cls, text: str, earlier: list[str] = ()) -> "Question":
+        language = language_of(text)
+        places, asks = words.countries(text), _asks(text, language)
+        previous = earlier[-1] if earlier else ""
+        if previous and len(text.split()) <= FOLLOW_UP_WORDS:
+            places = places or words.countries(previous)
+            asks = asks or _asks(previous, language_of(previous))
+        stems = words.stems(words.without_places(text), language) | {f"@{place}" for place in places}
+        return cls(text, language, frozenset(stems), frozenset(places), asks)
+
+
+def _asks(text: str, language: str) -> str | None:
+    found = words.stems(text, language) | words.stems(text, DEFAULT)
+    if re.search(r"combien de temps|cu[aá]nto tarda|how long|wie lange", text, re.I):
+        return "duration"
+    if found & ASKS_PRICE:
+        return "price"
+    if found & ASKS_DURATION:
+        return "duration"
+    return None
+
+
+def units_of(number: int, rank: int, title: str, text: str) -> list[Unit]:
+    """The sentences, list items and table rows of one source, each with what it is matched on."""
+    language = _language_of_source(title, text)
+    units: list[Unit] = []
     for block in PARAGRAPH_BREAK.split(text):
         lines = [line.strip() for line in block.splitlines() if line.strip()]
-        if lines and LIST_ITEM.match(lines[0]):
-            items = " ".join(LIST_ITEM.sub("", line) for line in lines)
-            if units and units[-1].endswith(":"):
-                units[-1] = f"{units[-1]} {items}"
-            else:
-                units.append(items)
-        elif lines:
-            units.extend(SENTENCE_END.split(" ".join(lines).lstrip("# ")))
-    return [unit.strip(" \t") for unit in units if len(unit.split()) >= 3]
+        if not lines:
+            continue
+        if lines[0].startswith("|"):
+            for label, row in _table_rows(lines):
+                units.append(Unit(number, rank, len(units), "row", row, language, label=label))
+        elif LIST_ITEM.match(lines[0]):
+            intro = units[-1] if units and units[-1].text.endswith(":") else None
+            if intro:
+                intro.kind, intro.group = "intro", intro.position
+            for item in _list_items(lines):
+                label = item.split(":", 1)[0] if ":" in item[:60] else ""
+                units.append(Unit(number, rank, len(units), "item", item, language, intro.text if intro else "",
+                                  label, intro.group if intro else -1))  # fmt: skip
+        else:
+            for sentence in _sentences(" ".join(lines)):
+                units.append(Unit(number, rank, len(units), "sentence", sentence, language))
+    for previous, unit in zip(units, units[1:], strict=False):
+        if unit.kind == "sentence" and previous.kind == "sentence" and REFERS_BACK.match(unit.text):
+            unit.text = f"{previous.text} {unit.text}"
+    for unit in units:
+        unit.context = f"{title}: {unit.intro} {unit.text}"
+    return [unit for unit in units if len(unit.text.split()) >= 2]
 
 
-def best_support(question: str, sources: list[tuple[int, str, str]]) -> float:
-    """How well the best sentence of the sources matches the question (0 without sources)."""
-    candidates = [sentence for _, _, text in sources for sentence in sentences(text)]
-    if not candidates or not question.strip():
+@functools.lru_cache(maxsize=2048)
+def _language_of_source(title: str, text: str) -> str:
+    return language_of(f"{title}\n{text[:400]}")
+
+
+def _plain(text: str) -> str:
+    return EMPHASIS.sub("", text).lstrip("# ").strip()
+
+
+def _sentences(text: str) -> list[str]:
+    return [_plain(sentence) for sentence in SENTENCE_END.split(text)]
+
+
+def _list_items(lines: list[str]) -> list[str]:
+    items: list[str] = []
+    for line in lines:
+        if LIST_ITEM.match(line) or not items:
+            items.append(LIST_ITEM.sub("", line))
+        else:
+            items[-1] += f" {line}"  # a wrapped item
+    return [_plain(item) for item in items]
+
+
+def _table_rows(lines: list[str]) -> list[tuple[str, str]]:
+    """(label, row read with its header): ("Germany", "Germany: standard €4.90, free from orders of €50")."""
+    rows = [[_plain(cell) for cell in line.strip("|").split("|")] for line in lines if not TABLE_RULE.match(line)]
+    if len(rows) < 2:
+        return []
+    header, body = rows[0], rows[1:]
+    return [
+        (row[0], f"{row[0][:1].upper()}{row[0][1:]}: "
+         + ", ".join(f"{name} {value}" for name, value in zip(header[1:], row[1:], strict=False)))
+        for row in body
+    ]  # fmt: skip
+
+
+# Scoring ------------------------------------------------------------------------------------
+
+
+def scored_units(question: Question, sources: list[tuple[int, str, str]]) -> list[Unit]:
+    """Every unit of the sources, scored against the question, best first."""
+    units = [unit for rank, (number, title, text) in enumerate(sources) for unit in units_of(number, rank, title, text)]
+    if not units or not question.text.strip():
+        return []
+    titles = {number: title for number, title, _ in sources}
+    for unit in units:
+        unit.stems = _stems_of(f"{unit.intro} {unit.text}", unit.language)
+        unit.title_stems = _stems_of(titles[unit.source], unit.language)
+    weights = _weights(question, units)
+    meaning = vectors_of([unit.context for unit in units]) @ embed_texts([question.text])[0]
+    for unit, similarity in zip(units, meaning, strict=True):
+        unit.coverage = _coverage(weights, unit.stems | unit.title_stems, unit)
+        unit.score = (
+            MEANING * float(similarity)
+            + COVERAGE * unit.coverage
+            + TITLE * _coverage(weights, unit.title_stems, unit)
+            + _place_fit(question, unit)
+            + _kind_fit(question, unit.text)
+            + _label_fit(question, unit)
+            + FIRST_IN_SECTION * (unit.position == 0)
+            + EARLIER_SOURCE * (1 - unit.rank / len(sources))
+        )
+    return sorted(units, key=lambda unit: unit.score, reverse=True)
+
+
+@functools.lru_cache(maxsize=8192)
+def _stems_of(text: str, language: str) -> frozenset[str]:
+    return frozenset(words.stems(words.without_places(text), language) | words.place_tokens(text))
+
+
+def _weights(question: Question, units: list[Unit]) -> dict[str, tuple[float, str | None]]:
+    """Each question word's weight and the sources' word it stands for (typos forgiven). Every
+    content word counts the same: the passages were retrieved for these words, so a word in all
+    of them is the topic, not noise; one in none is what they do not answer."""
+    vocabulary = set().union(*(unit.stems | unit.title_stems for unit in units))
+    return {
+        stem: (1.0, stem if stem.startswith("@") else words.known_as(stem, vocabulary)) for stem in question.stems
+    }
+
+
+def _coverage(weights: dict, stems: set[str], unit: Unit) -> float:
+    """The share of the question's weight whose words are among `stems`."""
+    total = sum(weight for weight, _ in weights.values())
+    covered = sum(weight for weight, known in weights.values() if known and _covers(known, stems, unit))
+    return covered / total if total else 0.0
+
+
+def _covers(known: str, stems: set[str], unit: Unit) -> bool:
+    if known in stems:
+        return True
+    # A country is covered by the region it is in, when the unit names no other country.
+    if known.startswith("@") and known != "@eu" and "@eu" in stems:
+        return not any(stem.startswith("@") and stem != "@eu" for stem in stems)
+    return False
+
+
+def _place_fit(question: Question, unit: Unit) -> float:
+    if not question.places:
         return 0.0
-    return float(similarities(question, candidates).max())
+    named = _places_in(unit.context)
+    if named & question.places:
+        return SAME_PLACE
+    if named:
+        return OTHER_PLACE
+    return SAME_REGION if words.mentions_eu(unit.context) else 0.0
 
 
-def grounded_answer(question: str, sources: list[tuple[int, str, str]]) -> tuple[str, list[int]]:
-    """An answer made of the sources' sentences that best match the question, citing them.
+@functools.lru_cache(maxsize=8192)
+def _places_in(context: str) -> frozenset[str]:
+    return frozenset(words.countries(context))
 
-    Returns the text and the numbers of the sources cited; no sources cited means "I don't know".
+
+def _kind_fit(question: Question, text: str) -> float:
+    if question.asks == "price":
+        return SAME_KIND if PRICE.search(text) else OTHER_KIND
+    if question.asks == "duration":
+        return SAME_KIND if DURATION.search(text) else OTHER_KIND
+    return 0.0
+
+
+def _label_fit(question: Question, unit: Unit) -> float:
+    """A labelled item about something the question does not name ("Express", "Phone") is less
+    likely its answer than one whose label it names, or one that only names places."""
+    if not unit.label:
+        return 0.0
+    label_words = [word for word in words.content_words(words.without_places(unit.label))
+                   if word not in PLACE_LABEL_WORDS]  # fmt: skip
+    vocabulary = set(question.stems)
+    unasked = [word for word in label_words if not words.known_as(words.stem(word, unit.language), vocabulary)]
+    return OTHER_LABEL if unasked else 0.0
+
+
+def _relevant(unit: Unit) -> bool:
+    return unit.score >= RELEVANT_FROM and unit.coverage >= COVERED_FROM
+
+
+# Answering ----------------------------------------------------------------------------------
+
+
+def best_support(question: str, sources: list[tuple[int, str, str]], earlier: list[str] = ()) -> float:
+    """How well the best unit of the sources answers the question (0 when none does)."""
+    units = scored_units(Question.of(question, earlier), sources)
+    relevant = [unit for unit in units if _relevant(unit)]
+    return relevant[0].score if relevant else 0.0
+
+
+def grounded_answer(
+    question: str, sources: list[tuple[int, str, str]], earlier: list[str] = ()
+) -> tuple[str, list[int]]:
+    """An answer made of the units that best answer the question, citing their source.
+
+    In the customer's language when a source in it answers; otherwise from an English source,
+    with a line saying so. Returns the text and the numbers of the sources cited; none cited
+    means "I don't know".
     """
-    candidates = [(number, sentence) for number, _, text in sources for sentence in sentences(text)]
-    if not candidates or not question.strip():
-        return NOT_FOUND, []
-    scores = similarities(question, [sentence for _, sentence in candidates])
-    best = int(scores.argmax())
-    if scores[best] < RELEVANT_FROM:
-        return NOT_FOUND, []
-    number = candidates[best][0]
-    # The best sentence and its neighbour from the same source usually carry the whole answer;
-    # one that points back ("These are…") needs the sentence before it.
-    chosen = [best]
-    if best > 0 and candidates[best - 1][0] == number and REFERS_BACK.match(candidates[best][1]):
-        chosen.insert(0, best - 1)
-    follower = best + 1
-    if follower < len(candidates) and candidates[follower][0] == number and scores[follower] > RELEVANT_FROM / 2:
-        chosen.append(follower)
-    text = " ".join(candidates[index][1] for index in chosen)
-    return f"{text} [{number}]", [number]
+    asked = Question.of(question, earlier)
+    scored = scored_units(asked, sources)
+    units = [unit for unit in scored if _relevant(unit)]
+    own = [unit for unit in units if unit.language == asked.language]
+    chosen = own or units
+    if not chosen:
+        return say("not_found", asked.language), []
+    text = _compose(chosen, scored)
+    if chosen[0].language != asked.language:
+        text = f"{say('english_only', asked.language)}\n{text}".strip()
+    return f"{text} [{chosen[0].source}]", [chosen[0].source]
+
+
+def _compose(chosen: list[Unit], scored: list[Unit]) -> str:
+    """The best unit and its close runners-up from the same source, in the source's order; a
+    list's opening line with the whole list; an item with the line that opens its list."""
+    best = chosen[0]
+    if best.kind == "intro":
+        items = sorted((u for u in scored if u.source == best.source and u.group == best.group and u.kind == "item"),
+                       key=lambda unit: unit.position)[:MAX_LIST_ITEMS]  # fmt: skip
+        return f"{best.text} {'; '.join(unit.text.rstrip('.;') for unit in items)}."
+    said = [best]
+    for unit in chosen[1:]:
+        if len(said) == MAX_UNITS or unit.score < best.score - RUNNER_UP_MARGIN:
+            break
+        if unit.source == best.source and unit.kind != "intro" and not _repeats(unit, said):
+            said.append(unit)
+    said.sort(key=lambda unit: unit.position)
+    intro = next((unit.intro for unit in said if unit.intro), "")
+    return " ".join([intro, *(unit.text for unit in said)]).strip()
+
+
+def _repeats(unit: Unit, said: list[Unit]) -> bool:
+    return any(unit.text in other.text or other.text in unit.text for other in said)
 
 
 def extractive_summary(transcript: str, limit: int = 3) -> str:
