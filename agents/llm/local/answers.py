@@ -9,7 +9,7 @@ whether it holds the kind of fact asked for (a price, a duration).
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -48,6 +48,8 @@ FIRST_IN_SECTION, EARLIER_SOURCE = 0.04, 0.04
 # A unit this close to the best one, from the same article, is said too.
 RUNNER_UP_MARGIN = 0.08
 MAX_UNITS, MAX_LIST_ITEMS = 2, 7
+# A word of the sources this close in meaning to a question's word stands for it, as much.
+NEAR_FROM = 0.5
 # Below these the best unit does not answer the question: say so instead of guessing.
 RELEVANT_FROM, COVERED_FROM = 0.3, 0.34
 # A follow-up this short ("and to Austria?") borrows the places and the kind of fact from the
@@ -72,8 +74,9 @@ class Unit:
     context: str = ""
     score: float = 0.0
     coverage: float = 0.0
-    stems: set[str] = field(default_factory=set)
-    title_stems: set[str] = field(default_factory=set)
+    stems: frozenset[str] = frozenset()
+    title_stems: frozenset[str] = frozenset()
+    words: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,8 @@ class Question:
     stems: frozenset[str]
     places: frozenset[str]
     asks: str | None
+    # (stem, the word the customer wrote)
+    written: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, text: str, earlier: list[str] = ()) -> "Question":
@@ -92,12 +97,14 @@ class Question:
         if previous and len(text.split()) <= FOLLOW_UP_WORDS:
             places = places or words.countries(previous)
             asks = asks or _asks(previous, language_of(previous))
-        stems = words.stems(words.without_places(text), language) | {f"@{place}" for place in places}
-        return cls(text, language, frozenset(stems), frozenset(places), asks)
+        written = {(words.stem(word, language), word) for word in words.content_words(words.without_places(text))}
+        stems = {stem for stem, _ in written} | {f"@{place}" for place in places}
+        return cls(text, language, frozenset(stems), frozenset(places), asks, tuple(sorted(written)))
 
 
 def _asks(text: str, language: str) -> str | None:
-    found = words.stems(text, language) | words.stems(text, DEFAULT)
+    said = words.tokens(text)
+    found = {words.stem(word, language) for word in said} | {words.stem(word, DEFAULT) for word in said}
     if re.search(r"combien de temps|cu[aá]nto tarda|how long|wie lange", text, re.I):
         return "duration"
     if found & ASKS_PRICE:
@@ -134,7 +141,7 @@ def units_of(number: int, rank: int, title: str, text: str) -> list[Unit]:
             unit.text = f"{previous.text} {unit.text}"
     for unit in units:
         unit.context = f"{title}: {unit.intro} {unit.text}"
-    return [unit for unit in units if len(unit.text.split()) >= 2]
+    return [unit for unit in units if unit.kind == "item" or len(unit.text.split()) >= 2]
 
 
 @functools.lru_cache(maxsize=2048)
@@ -185,14 +192,15 @@ def scored_units(question: Question, sources: list[tuple[int, str, str]]) -> lis
     for unit in units:
         unit.stems = _stems_of(f"{unit.intro} {unit.text}", unit.language)
         unit.title_stems = _stems_of(titles[unit.source], unit.language)
+        unit.words = _words_of(unit.context)
     weights = _weights(question, units)
     meaning = vectors_of([unit.context for unit in units]) @ embed_texts([question.text])[0]
     for unit, similarity in zip(units, meaning, strict=True):
-        unit.coverage = _coverage(weights, unit.stems | unit.title_stems, unit)
+        unit.coverage = _coverage(weights, unit.stems | unit.title_stems, unit.words)
         unit.score = (
             MEANING * float(similarity)
             + COVERAGE * unit.coverage
-            + TITLE * _coverage(weights, unit.title_stems, unit)
+            + TITLE * _coverage(weights, unit.title_stems, frozenset())
             + _place_fit(question, unit)
             + _kind_fit(question, unit.text)
             + _label_fit(question, unit)
@@ -207,29 +215,62 @@ def _stems_of(text: str, language: str) -> frozenset[str]:
     return frozenset(words.stems(words.without_places(text), language) | words.place_tokens(text))
 
 
-def _weights(question: Question, units: list[Unit]) -> dict[str, tuple[float, str | None]]:
-    """Each question word's weight and the sources' word it stands for (typos forgiven). Every
-    content word counts the same: the passages were retrieved for these words, so a word in all
-    of them is the topic, not noise; one in none is what they do not answer."""
+@functools.lru_cache(maxsize=8192)
+def _words_of(text: str) -> frozenset[str]:
+    return frozenset(words.content_words(text))
+
+
+@dataclass(frozen=True)
+class Weight:
+    """How one of the question's words is matched: the sources' stem it stands for (typos
+    forgiven) or, failing that, how close in meaning each of the sources' words is to it."""
+
+    known: str | None
+    near: dict
+
+
+def _weights(question: Question, units: list[Unit]) -> dict[str, Weight]:
+    """Every content word of the question counts the same: the passages were retrieved for these
+    words, so a word in all of them is the topic, not noise; one in none is what they do not
+    answer, unless a word of the same meaning is there ("delivery" for "shipping")."""
     vocabulary = set().union(*(unit.stems | unit.title_stems for unit in units))
-    return {
-        stem: (1.0, stem if stem.startswith("@") else words.known_as(stem, vocabulary)) for stem in question.stems
-    }
+    written = dict(question.written)
+    spoken = sorted(set().union(*(unit.words for unit in units)))
+    weights = {}
+    for stem in question.stems:
+        known = stem if stem.startswith("@") else words.known_as(stem, vocabulary)
+        near = {} if known or stem not in written else _near(written[stem], spoken)
+        weights[stem] = Weight(known, near)
+    return weights
 
 
-def _coverage(weights: dict, stems: set[str], unit: Unit) -> float:
-    """The share of the question's weight whose words are among `stems`."""
-    total = sum(weight for weight, _ in weights.values())
-    covered = sum(weight for weight, known in weights.values() if known and _covers(known, stems, unit))
-    return covered / total if total else 0.0
+def _near(word: str, vocabulary: list[str]) -> dict[str, float]:
+    """The sources' words whose meaning is close to `word`, with how close."""
+    if not vocabulary:
+        return {}
+    closeness = vectors_of(vocabulary) @ vectors_of([word])[0]
+    return {other: float(value) for other, value in zip(vocabulary, closeness, strict=True) if value >= NEAR_FROM}
 
 
-def _covers(known: str, stems: set[str], unit: Unit) -> bool:
+def _coverage(weights: dict[str, Weight], stems: frozenset[str], unit_words: frozenset[str]) -> float:
+    """The share of the question's words that `stems` (or words near them in meaning) cover."""
+    if not weights:
+        return 0.0
+    covered = 0.0
+    for weight in weights.values():
+        if weight.known and _covers(weight.known, stems):
+            covered += 1
+        elif weight.near:
+            covered += max((weight.near.get(word, 0.0) for word in unit_words), default=0.0)
+    return covered / len(weights)
+
+
+def _covers(known: str, stems: frozenset[str]) -> bool:
     if known in stems:
         return True
     # A country is covered by the region it is in, when the unit names no other country.
-    if known.startswith("@") and known != "@eu" and "@eu" in stems:
-        return not any(stem.startswith("@") and stem != "@eu" for stem in stems)
+    if known.startswith("@") and known[1:] in words.COUNTRIES and words.region_token(known[1:]) in stems:
+        return not any(stem[1:] in words.COUNTRIES for stem in stems if stem.startswith("@"))
     return False
 
 
@@ -241,7 +282,8 @@ def _place_fit(question: Question, unit: Unit) -> float:
         return SAME_PLACE
     if named:
         return OTHER_PLACE
-    return SAME_REGION if words.mentions_eu(unit.context) else 0.0
+    regions = {words.region_token(place) for place in question.places}
+    return SAME_REGION if regions & words.place_tokens(unit.context) else 0.0
 
 
 @functools.lru_cache(maxsize=8192)
@@ -265,8 +307,8 @@ def _label_fit(question: Question, unit: Unit) -> float:
     label_words = [word for word in words.content_words(words.without_places(unit.label))
                    if word not in PLACE_LABEL_WORDS]  # fmt: skip
     vocabulary = set(question.stems)
-    unasked = [word for word in label_words if not words.known_as(words.stem(word, unit.language), vocabulary)]
-    return OTHER_LABEL if unasked else 0.0
+    asked = [word for word in label_words if words.known_as(words.stem(word, unit.language), vocabulary)]
+    return OTHER_LABEL if label_words and not asked else 0.0
 
 
 def _relevant(unit: Unit) -> bool:
@@ -320,8 +362,13 @@ def _compose(chosen: list[Unit], scored: list[Unit]) -> str:
         if unit.source == best.source and unit.kind != "intro" and not _repeats(unit, said):
             said.append(unit)
     said.sort(key=lambda unit: unit.position)
-    intro = next((unit.intro for unit in said if unit.intro), "")
-    return " ".join([intro, *(unit.text for unit in said)]).strip()
+    parts, introduced = [], set()
+    for unit in said:
+        if unit.intro and unit.group not in introduced:
+            parts.append(unit.intro)
+            introduced.add(unit.group)
+        parts.append(unit.text)
+    return " ".join(parts)
 
 
 def _repeats(unit: Unit, said: list[Unit]) -> bool:

@@ -1,6 +1,7 @@
 """Intent classification by the nearest labelled examples (`IntentExample` rows), told apart
 from complaints by tone and made confident by the knowledge base's evidence."""
 
+import functools
 import re
 
 import numpy as np
@@ -27,8 +28,9 @@ COMPLAINT_FROM = 2
 _vectors: dict[str, np.ndarray] = {}
 
 
-def _words(text: str) -> set[str]:
-    return set(WORD.findall(folded(text)))
+@functools.lru_cache(maxsize=8192)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(WORD.findall(folded(text)))
 
 
 def vectors_of(texts: list[str]) -> np.ndarray:

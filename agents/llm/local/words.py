@@ -19,7 +19,8 @@ STOP_WORDS = set(
     i me my mine we our you your yours he she it its they them their this that these those there here
     is are was were be been being am do does did done have has had having can could would should will
     shall may might must let lets please pls thanks thank hi hello hey ok okay yes no not any some
-    what which who whom whose how get got want wanted like need know tell say go going make u ur im
+    what which who whom whose how get got want wanted like need know tell say go going make u ur im much many
+    welche welcher welches welchen wie was wer quel quelle quels quelles comment cual cuales como cuanto cuanta
     ich mich mir mein meine meinen meiner wir uns unser sie ihr ihre ihren es er der die das den dem des
     ein eine einen einem einer und oder aber wenn ob zu im in am an auf bei mit von vom zum zur für aus
     als ist sind war bin habe hat haben kann können könnte möchte will wird werden bitte danke noch schon
@@ -32,6 +33,8 @@ STOP_WORDS = set(
 )
 # A customer's typo is forgiven for words at least this long, and this close to a known one.
 TYPO_MIN_LENGTH, TYPO_CUTOFF = 4, 0.82
+# A stem this long that begins another one is the same word.
+PREFIX_MIN_LENGTH = 5
 
 
 @functools.cache
@@ -66,6 +69,11 @@ def known_as(word_stem: str, vocabulary: set[str]) -> str | None:
         return word_stem
     if len(word_stem) < TYPO_MIN_LENGTH:
         return None
+    # Inflections the stemmer left apart ("akzepti", "akzeptiert") and compounds ("expressversand").
+    for known in vocabulary:
+        shorter, longer = sorted((known, word_stem), key=len)
+        if len(shorter) >= PREFIX_MIN_LENGTH and longer.startswith(shorter):
+            return known
     # "lnog" for "long": the same letters, the first one in place.
     for known in vocabulary:
         if known[:1] == word_stem[:1] and len(known) == len(word_stem) and sorted(known) == sorted(word_stem):
@@ -122,6 +130,10 @@ _COUNTRY = {country: re.compile(rf"\b(?:{names})\b") for country, (_, names) in 
 _EU = re.compile(
     r"\b(?:eu|ue)\b|\beu-|\beuropean union\b|\beuropaischen union\b|\bunion europeenne\b|\bunion europea\b"
 )
+# "outside the EU", "leave the EU", "außerhalb der EU", "hors de l'UE", "fuera de la UE"
+_OUTSIDE_EU = re.compile(
+    r"\b(?:outside|leave|leaves|ausserhalb|verlassen|hors|quittent|fuera|salen)\b\W+(?:\w+\W+){0,2}?(?:eu|ue)\b"
+)
 
 
 def without_places(text: str) -> str:
@@ -132,10 +144,24 @@ def without_places(text: str) -> str:
     return plain
 
 
+OUTSIDE_EU = "@outside-eu"
+
+
 def place_tokens(text: str) -> set[str]:
-    """ "@italy" for each country named, "@eu" when the EU is: what a text says about places."""
+    """What a text says about places: "@italy" for each country named, "@eu" when the EU is,
+    "@outside-eu" when the text is about places outside it."""
     found = {f"@{country}" for country in countries(text)}
-    return found | ({"@eu"} if mentions_eu(text) else set())
+    plain = folded(text)
+    if _OUTSIDE_EU.search(plain):
+        found.add(OUTSIDE_EU)
+    elif _EU.search(plain):
+        found.add("@eu")
+    return found
+
+
+def region_token(country: str) -> str:
+    """The place token of the region a country is in, as `place_tokens` names it."""
+    return {EU: "@eu", EUROPE: OUTSIDE_EU}.get(region_of(country), "")
 
 
 def countries(text: str) -> set[str]:
@@ -144,7 +170,8 @@ def countries(text: str) -> set[str]:
 
 
 def mentions_eu(text: str) -> bool:
-    return bool(_EU.search(folded(text)))
+    plain = folded(text)
+    return bool(_EU.search(plain)) and not _OUTSIDE_EU.search(plain)
 
 
 def region_of(country: str) -> str:
