@@ -34,10 +34,14 @@ DURATION = re.compile(
     re.I,
 )
 # What kind of fact a question asks for, by its words (stems, any of the four languages).
-ASKS_PRICE = {"cost", "price", "much", "fee", "charg", "expens", "cheap", "kostet", "kost", "preis", "gebuhr",
+ASKS_PRICE = {"cost", "price", "much", "fee", "expens", "cheap", "kostet", "kost", "preis", "gebuhr",
               "teuer", "cout", "prix", "frais", "cuest", "precio", "gast", "tarif"}  # fmt: skip
 ASKS_DURATION = {"long", "day", "time", "take", "fast", "quick", "soon", "lang", "dauert", "dauer", "tag", "schnell",
-                 "temp", "delai", "jour", "tard", "plazo", "dia", "rapid"}  # fmt: skip
+                 "temp", "delai", "jour", "tard", "plazo", "dia", "rapid", "dur", "duracion", "valid",
+                 "gultig"}  # fmt: skip
+# "When …?" often wants a duration ("When do I get my money back?"), not always ("When is my card
+# charged?"): a duration is preferred, nothing else is held against.
+ASKS_WHEN = {"when", "wann", "quand", "cuando"}
 # The weight of each signal in a unit's score (tuned on tests/eval/dev.jsonl).
 MEANING, COVERAGE, TITLE = 0.4, 0.5, 0.15
 SAME_PLACE, SAME_REGION, OTHER_PLACE = 0.2, 0.1, -0.25
@@ -45,6 +49,8 @@ SAME_KIND, OTHER_KIND = 0.2, -0.15
 # A list item or table row labelled with something the customer did not ask about ("Express:").
 OTHER_LABEL = -0.1
 FIRST_IN_SECTION, EARLIER_SOURCE = 0.04, 0.04
+# An article's opening section answers the questions its title answers ("What's your return policy?").
+LEAD = 0.1
 # A unit this close to the best one, from the same article, is said too.
 RUNNER_UP_MARGIN = 0.08
 MAX_UNITS, MAX_LIST_ITEMS = 2, 7
@@ -111,6 +117,8 @@ def _asks(text: str, language: str) -> str | None:
         return "price"
     if found & ASKS_DURATION:
         return "duration"
+    if found & ASKS_WHEN:
+        return "when"
     return None
 
 
@@ -194,13 +202,19 @@ def scored_units(question: Question, sources: list[tuple[int, str, str]]) -> lis
         unit.title_stems = _stems_of(titles[unit.source], unit.language)
         unit.words = _words_of(unit.context)
     weights = _weights(question, units)
-    meaning = vectors_of([unit.context for unit in units]) @ embed_texts([question.text])[0]
+    # Meaning half from the unit's own words, half with its title: the title tells the sources
+    # apart, the words the units of one source.
+    asked = embed_texts([question.text])[0]
+    own = vectors_of([f"{unit.intro} {unit.text}" for unit in units]) @ asked
+    meaning = (own + vectors_of([unit.context for unit in units]) @ asked) / 2
     for unit, similarity in zip(units, meaning, strict=True):
         unit.coverage = _coverage(weights, unit.stems | unit.title_stems, unit.words)
+        by_title = _coverage(weights, unit.title_stems, frozenset())
         unit.score = (
             MEANING * float(similarity)
             + COVERAGE * unit.coverage
-            + TITLE * _coverage(weights, unit.title_stems, frozenset())
+            + TITLE * by_title
+            + LEAD * by_title * _is_lead(titles[unit.source])
             + _place_fit(question, unit)
             + _kind_fit(question, unit.text)
             + _label_fit(question, unit)
@@ -213,6 +227,12 @@ def scored_units(question: Question, sources: list[tuple[int, str, str]]) -> lis
 @functools.lru_cache(maxsize=8192)
 def _stems_of(text: str, language: str) -> frozenset[str]:
     return frozenset(words.stems(words.without_places(text), language) | words.place_tokens(text))
+
+
+def _is_lead(title: str) -> bool:
+    """Whether a source is an article's opening section ("Payment methods — Payment methods"),
+    not one of its subsections ("… — Payment methods › A payment was declined")."""
+    return "›" not in title.rpartition(" — ")[2]
 
 
 @functools.lru_cache(maxsize=8192)
@@ -268,10 +288,8 @@ def _coverage(weights: dict[str, Weight], stems: frozenset[str], unit_words: fro
 def _covers(known: str, stems: frozenset[str]) -> bool:
     if known in stems:
         return True
-    # A country is covered by the region it is in, when the unit names no other country.
-    if known.startswith("@") and known[1:] in words.COUNTRIES and words.region_token(known[1:]) in stems:
-        return not any(stem[1:] in words.COUNTRIES for stem in stems if stem.startswith("@"))
-    return False
+    # A country is covered by the region it is in ("other EU countries" for Italy).
+    return known.startswith("@") and known[1:] in words.COUNTRIES and words.region_token(known[1:]) in stems
 
 
 def _place_fit(question: Question, unit: Unit) -> float:
@@ -280,10 +298,10 @@ def _place_fit(question: Question, unit: Unit) -> float:
     named = _places_in(unit.context)
     if named & question.places:
         return SAME_PLACE
-    if named:
-        return OTHER_PLACE
     regions = {words.region_token(place) for place in question.places}
-    return SAME_REGION if regions & words.place_tokens(unit.context) else 0.0
+    if regions & words.place_tokens(unit.context):
+        return SAME_REGION
+    return OTHER_PLACE if named else 0.0
 
 
 @functools.lru_cache(maxsize=8192)
@@ -296,6 +314,8 @@ def _kind_fit(question: Question, text: str) -> float:
         return SAME_KIND if PRICE.search(text) else OTHER_KIND
     if question.asks == "duration":
         return SAME_KIND if DURATION.search(text) else OTHER_KIND
+    if question.asks == "when":
+        return SAME_KIND / 2 if DURATION.search(text) else 0.0
     return 0.0
 
 

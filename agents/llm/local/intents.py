@@ -19,6 +19,8 @@ FAMILIAR_FROM, FAMILIAR_AT = 0.12, 0.45
 NEIGHBOURS = 2
 # Intents whose questions the help articles may answer: good evidence from them is enough.
 ANSWERABLE = {FAQ, "account", "refund", "order_status"}
+# Intents a well-supported question is taken from: never a request for a person.
+OPEN = {UNKNOWN, "smalltalk"}
 # Knowledge-base support (the best passage unit's score) from which a question counts as
 # answerable whatever the examples say, and the confidence it then gets at that support.
 SUPPORTED_FROM, SUPPORTED_CONFIDENCE = 0.45, 0.6
@@ -62,7 +64,7 @@ def classify(text: str, examples: list[tuple[str, str]], support: float = 0.0) -
     signals = tone(text)
     if signals >= COMPLAINT_FROM:
         return COMPLAINT, max(confidence, 0.8)
-    if support >= SUPPORTED_FROM and (intent not in ANSWERABLE | {COMPLAINT} or (intent == COMPLAINT and not signals)):
+    if support >= SUPPORTED_FROM and (intent in OPEN or (intent == COMPLAINT and not signals)):
         intent = FAQ
     if intent in ANSWERABLE and support >= SUPPORTED_FROM:
         confidence = max(confidence, min(0.95, SUPPORTED_CONFIDENCE + (support - SUPPORTED_FROM)))

@@ -88,8 +88,10 @@ def _act(text: str, earlier: list[str], follows_a_question: bool, tools: list[di
     if request.tool is None or request.tool not in {tool["function"]["name"] for tool in tools}:
         return _other_tool(text, tools, earlier)
     if request.order_number is None:
-        # "Where is my order?" wants a number, unless the articles answer it as it stands.
-        if answers.best_support(text, sources, earlier) >= ARTICLE_ANSWERS_FROM:
+        # "Where is my order?" wants a number; "My order already shipped, can I still cancel it?"
+        # asks something else, which the articles may answer.
+        rest = tool_calls.beyond_the_order(text)
+        if rest.strip() and answers.best_support(rest, sources, earlier) >= ARTICLE_ANSWERS_FROM:
             return None
         return tool_calls.ask(["order_number"], language_of(text)), None
     if request.tool == tool_calls.REFUND and request.amount is not None:

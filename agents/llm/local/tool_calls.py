@@ -46,16 +46,21 @@ ASKS_CHANGE = re.compile(
     r"\b(?:chang|updat|new|send|ship|deliver|moved?|redirect|ander|neue|schick|liefer|umzieh|chang|modifi|"
     r"nouvelle|envo|livr|cambi|nueva|envi|entreg)"
 )
-ASKS_STATUS = re.compile(
-    r"\b(?:where|status|track|arriv|ship|sent|dispatch|deliver|left|wait|come|late|wo\b|wann|angekommen|"
-    r"verschickt|versandt|unterwegs|geliefert|ou\b|statut|suivi|expedi|parti|livr|donde|estado|llega|enviad|"
-    r"cuando)"
+STATUS_WORDS = (
+    r"where|status|track|arriv|ship|sent|dispatch|deliver|left|wait|come|late|wo\b|wann|angekommen|verschickt|"
+    r"versandt|unterwegs|geliefert|ou\b|statut|suivi|expedi|parti|livr|donde|estado|llega|enviad|cuando"
 )
+ASKS_STATUS = re.compile(rf"\b(?:{STATUS_WORDS})")
 # A question for information ("When will my refund arrive?", "Did order 100702 get refunded?")
 # asks to be told, not for something to be done; "Can you refund …?" asks for it politely.
 ASKS_TO_BE_TOLD = re.compile(
     r"^\W*(?:when|how|where|what|why|did|does|do|has|have|is|was|are|wann|wie|wo|warum|wurde|ist|quand|comment|"
     r"ou|pourquoi|est-ce|cuando|como|donde|por que|cual)\b"
+)
+# The words of asking about an order's whereabouts, which say nothing about any other topic.
+ORDER_TALK = re.compile(
+    rf"\b(?:{ORDER_WORD}|delivery|shipment|paket|lieferung|sendung|colis|livraison|paquete|envio|"
+    rf"my|meine?|ma|mon|mes|mi|mis|has|have|is|was|did|hat|ist|wurde|{STATUS_WORDS})\w*"
 )
 MY_ORDER = re.compile(
     r"\b(?:my|meine?|ma|mon|mes|mi|mis)\s+(?:\w+\s+)?(?:order|parcel|package|delivery|shipment|bestellung|paket|"
@@ -72,6 +77,11 @@ class Request:
     amount: float | None = None
     address: str | None = None
     reason: str = ""
+
+
+def beyond_the_order(text: str) -> str:
+    """What a message says besides asking where an order is ("can I still cancel it?")."""
+    return ORDER_TALK.sub(" ", folded(text))
 
 
 def order_number_in(text: str) -> str | None:
