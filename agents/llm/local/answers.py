@@ -27,18 +27,19 @@ EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?!\s)|`")
 REFERS_BACK = re.compile(r"^(?:These|This|Those|That|They|It|Such|Diese|Dies|Ils|Elles|Cela|Ces|Estos|Esto)\b")
 PRICE = re.compile(r"€\s?\d|\d[\d.,]*\s?€|\b(?:eur|euros?)\b", re.I)
 DURATION = re.compile(
-    r"\d+(?:[–-]\d+)?\s*(?:\w+\s)?(?:days?|weeks?|hours?|minutes?|months?|years?|tage?n?|werktagen?|wochen?|"
+    r"(?:\d+(?:[–-]\d+)?|\b(?:one|two|three|four|five|ten|zwei|drei|vier|deux|trois|quatre|dos|tres|cuatro))\s*(?:\w+\s)?(?:days?|weeks?|hours?|minutes?|months?|years?|tage?n?|werktagen?|wochen?|"
     r"stunden?|minuten|jahren?|jours?|semaines?|heures?|ans?|días?|semanas?|horas?|años?)\b"
     r"|next business day|nächsten werktag|jour ouvré suivant|siguiente día hábil"
     r"|\b(?:one|eine|une|una) (?:hour|stunde|heure|hora)\b",
     re.I,
 )
 # What kind of fact a question asks for, by its words (stems, any of the four languages).
-ASKS_PRICE = {"cost", "price", "much", "fee", "expens", "cheap", "kostet", "kost", "preis", "gebuhr",
-              "teuer", "cout", "prix", "frais", "cuest", "precio", "gast", "tarif"}  # fmt: skip
+ASKS_PRICE = {"cost", "price", "much", "expens", "cheap", "kostet", "kost", "preis", "teuer", "cout", "prix",
+              "cuest", "precio"}  # fmt: skip
 ASKS_DURATION = {"long", "day", "time", "take", "fast", "quick", "soon", "lang", "dauert", "dauer", "tag", "schnell",
                  "temp", "delai", "jour", "tard", "plazo", "dia", "rapid", "dur", "duracion", "valid",
                  "gultig"}  # fmt: skip
+ASKED_KINDS = ASKS_PRICE | ASKS_DURATION
 # "When …?" often wants a duration ("When do I get my money back?"), not always ("When is my card
 # charged?"): a duration is preferred, nothing else is held against.
 ASKS_WHEN = {"when", "wann", "quand", "cuando"}
@@ -103,7 +104,11 @@ class Question:
         if previous and len(text.split()) <= FOLLOW_UP_WORDS:
             places = places or words.countries(previous)
             asks = asks or _asks(previous, language_of(previous))
-        written = {(words.stem(word, language), word) for word in words.content_words(words.without_places(text))}
+        # The words that ask for a kind of fact ("how long", "cost") are matched by that kind.
+        said = words.content_words(words.without_places(text))
+        written = {(words.stem(word, language), word) for word in said} - {
+            (stem, word) for stem, word in ((words.stem(w, language), w) for w in said) if stem in ASKED_KINDS
+        }
         stems = {stem for stem, _ in written} | {f"@{place}" for place in places}
         return cls(text, language, frozenset(stems), frozenset(places), asks, tuple(sorted(written)))
 
@@ -371,6 +376,9 @@ def _compose(chosen: list[Unit], scored: list[Unit]) -> str:
     """The best unit and its close runners-up from the same source, in the source's order; a
     list's opening line with the whole list; an item with the line that opens its list."""
     best = chosen[0]
+    intro = next((u for u in scored if u.kind == "intro" and u.source == best.source and u.group == best.group), None)
+    if best.kind == "item" and intro and intro.coverage >= best.coverage:
+        best = intro  # the line that opens the list answers as much: the question is about the list
     if best.kind == "intro":
         items = sorted((u for u in scored if u.source == best.source and u.group == best.group and u.kind == "item"),
                        key=lambda unit: unit.position)[:MAX_LIST_ITEMS]  # fmt: skip

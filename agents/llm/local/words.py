@@ -34,8 +34,8 @@ STOP_WORDS = set(
 )
 # A customer's typo is forgiven for words at least this long, and this close to a known one.
 TYPO_MIN_LENGTH, TYPO_CUTOFF = 4, 0.82
-# A stem this long that begins another one is the same word.
-PREFIX_MIN_LENGTH = 5
+# A stem this long that begins another one is the same word (German compounds).
+COMPOUND_MIN_LENGTH = 6
 
 
 @functools.cache
@@ -70,10 +70,13 @@ def known_as(word_stem: str, vocabulary: set[str]) -> str | None:
         return word_stem
     if len(word_stem) < TYPO_MIN_LENGTH:
         return None
-    # Inflections the stemmer left apart ("akzepti", "akzeptiert") and compounds ("expressversand").
+    # Inflections the stemmer left apart ("akzepti", "akzeptiert"; "post", "postal") and compounds
+    # ("expressversand"); a short stem only with a short ending ("pass" is not "password").
     for known in vocabulary:
         shorter, longer = sorted((known, word_stem), key=len)
-        if len(shorter) >= PREFIX_MIN_LENGTH and longer.startswith(shorter):
+        if longer.startswith(shorter) and (
+            len(shorter) >= COMPOUND_MIN_LENGTH or (len(shorter) >= TYPO_MIN_LENGTH and len(longer) - len(shorter) <= 3)
+        ):
             return known
     # "lnog" for "long": the same letters, the first one in place.
     for known in vocabulary:
