@@ -37,7 +37,7 @@ DURATION = re.compile(
 ASKS_PRICE = {"cost", "price", "much", "expens", "cheap", "kostet", "kost", "preis", "teuer", "cout", "prix",
               "cuest", "precio"}  # fmt: skip
 ASKS_DURATION = {"long", "day", "time", "take", "fast", "quick", "soon", "lang", "dauert", "dauer", "tag", "schnell",
-                 "temp", "delai", "jour", "tard", "plazo", "dia", "rapid", "dur", "duracion", "valid",
+                 "temp", "delai", "jour", "tard", "plazo", "dia", "rapid", "dur", "dure", "duracion", "valid",
                  "gultig"}  # fmt: skip
 ASKED_KINDS = ASKS_PRICE | ASKS_DURATION
 # "When …?" often wants a duration ("When do I get my money back?"), not always ("When is my card
@@ -250,7 +250,7 @@ class Weight:
     """How one of the question's words is matched: the sources' stem it stands for (typos
     forgiven) or, failing that, how close in meaning each of the sources' words is to it."""
 
-    known: str | None
+    known: frozenset[str]
     near: dict
 
 
@@ -263,7 +263,7 @@ def _weights(question: Question, units: list[Unit]) -> dict[str, Weight]:
     spoken = sorted(set().union(*(unit.words for unit in units)))
     weights = {}
     for stem in question.stems:
-        known = stem if stem.startswith("@") else words.known_as(stem, vocabulary)
+        known = frozenset({stem}) if stem.startswith("@") else words.known_as(stem, vocabulary)
         near = {} if known or stem not in written else _near(written[stem], spoken)
         weights[stem] = Weight(known, near)
     return weights
@@ -283,7 +283,7 @@ def _coverage(weights: dict[str, Weight], stems: frozenset[str], unit_words: fro
         return 0.0
     covered = 0.0
     for weight in weights.values():
-        if weight.known and _covers(weight.known, stems):
+        if any(_covers(known, stems) for known in weight.known):
             covered += 1
         elif weight.near:
             covered += max((weight.near.get(word, 0.0) for word in unit_words), default=0.0)
@@ -376,9 +376,17 @@ def _compose(chosen: list[Unit], scored: list[Unit]) -> str:
     """The best unit and its close runners-up from the same source, in the source's order; a
     list's opening line with the whole list; an item with the line that opens its list."""
     best = chosen[0]
-    intro = next((u for u in scored if u.kind == "intro" and u.source == best.source and u.group == best.group), None)
-    if best.kind == "item" and intro and intro.coverage >= best.coverage:
-        best = intro  # the line that opens the list answers as much: the question is about the list
+    # A list's opening line that answers as much as the best unit means the question is about the list.
+    intro = next(
+        (
+            u
+            for u in chosen
+            if u.kind == "intro" and u.source == best.source and u.score >= best.score - RUNNER_UP_MARGIN
+        ),
+        None,
+    )
+    if intro and intro.coverage >= best.coverage:
+        best = intro
     if best.kind == "intro":
         items = sorted((u for u in scored if u.source == best.source and u.group == best.group and u.kind == "item"),
                        key=lambda unit: unit.position)[:MAX_LIST_ITEMS]  # fmt: skip

@@ -64,26 +64,26 @@ def stems(text: str, language: str) -> set[str]:
     return {stem(word, language) for word in content_words(text)}
 
 
-def known_as(word_stem: str, vocabulary: set[str]) -> str | None:
-    """The vocabulary's stem this (possibly misspelt) stem stands for, if any."""
-    if word_stem in vocabulary:
-        return word_stem
+def known_as(word_stem: str, vocabulary: set[str]) -> frozenset[str]:
+    """The vocabulary's stems this (possibly misspelt) stem stands for; empty when none."""
     if len(word_stem) < TYPO_MIN_LENGTH:
-        return None
-    # Inflections the stemmer left apart ("akzepti", "akzeptiert"; "post", "postal") and compounds
-    # ("expressversand"); a short stem only with a short ending ("pass" is not "password").
-    for known in vocabulary:
-        shorter, longer = sorted((known, word_stem), key=len)
-        if longer.startswith(shorter) and (
-            len(shorter) >= COMPOUND_MIN_LENGTH or (len(shorter) >= TYPO_MIN_LENGTH and len(longer) - len(shorter) <= 3)
-        ):
-            return known
+        return frozenset({word_stem} & vocabulary)
+    # The same stem, inflections the stemmer left apart ("akzepti", "akzeptiert"; "post",
+    # "postal") and compounds ("expressversand"); a short stem only with a short ending ("pass"
+    # is not "password").
+    same = {known for known in vocabulary if _same_word(known, word_stem)}
+    if same:
+        return frozenset(same)
     # "lnog" for "long": the same letters, the first one in place.
     for known in vocabulary:
         if known[:1] == word_stem[:1] and len(known) == len(word_stem) and sorted(known) == sorted(word_stem):
-            return known
-    close = difflib.get_close_matches(word_stem, vocabulary, n=1, cutoff=TYPO_CUTOFF)
-    return close[0] if close else None
+            return frozenset({known})
+    return frozenset(difflib.get_close_matches(word_stem, vocabulary, n=1, cutoff=TYPO_CUTOFF))
+
+
+def _same_word(known: str, word_stem: str) -> bool:
+    shorter, longer = sorted((known, word_stem), key=len)
+    return longer.startswith(shorter) and (len(shorter) >= COMPOUND_MIN_LENGTH or len(longer) - len(shorter) <= 3)
 
 
 # Places ------------------------------------------------------------------------------------
