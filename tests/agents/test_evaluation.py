@@ -22,7 +22,11 @@ def test_the_shipped_dataset_is_large_varied_and_split():
         assert {case.expected_outcome for case in cases} == {"answered", "handover", "review"}
         assert any(case.history for case in cases)
         assert {case.expected_language for case in cases} >= {"de", "fr", "es"}
-        assert {case.expected_tool for case in cases} >= {"get_order_status", "request_refund", "update_shipping_address"}
+        assert {case.expected_tool for case in cases} >= {
+            "get_order_status",
+            "request_refund",
+            "update_shipping_address",
+        }
         assert len({case.expected_source for case in cases if case.expected_source}) >= 10
 
 

@@ -257,14 +257,14 @@ class Weight:
 def _weights(question: Question, units: list[Unit]) -> dict[str, Weight]:
     """Every content word of the question counts the same: the passages were retrieved for these
     words, so a word in all of them is the topic, not noise; one in none is what they do not
-    answer, unless a word of the same meaning is there ("delivery" for "shipping")."""
+    answer. A unit without the word may have one of the same meaning ("shipping" for "delivery")."""
     vocabulary = set().union(*(unit.stems | unit.title_stems for unit in units))
     written = dict(question.written)
     spoken = sorted(set().union(*(unit.words for unit in units)))
     weights = {}
     for stem in question.stems:
         known = frozenset({stem}) if stem.startswith("@") else words.known_as(stem, vocabulary)
-        near = {} if known or stem not in written else _near(written[stem], spoken)
+        near = _near(written[stem], spoken) if stem in written else {}
         weights[stem] = Weight(known, near)
     return weights
 

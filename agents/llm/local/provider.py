@@ -62,7 +62,7 @@ def respond(messages: list[dict], optional_params: dict) -> tuple[str | None, li
     tools = optional_params.get("tools") or []
     if messages and messages[-1].get("role") == "tool":
         content, call = after_tool(messages, tools)
-        return (None if call and not content else _reply(content, as_json)), ([_tool_call(*call)] if call else None)
+        return (None if call and not content else _reply(content, as_json)), _calls(call, tools)
     smalltalk = answers.smalltalk_reply(text)
     if smalltalk:
         return _reply(smalltalk, as_json), None
@@ -71,7 +71,7 @@ def respond(messages: list[dict], optional_params: dict) -> tuple[str | None, li
         acted = _act(text, earlier, tool_calls.follows_a_question(messages), tools, sources)
         if acted:
             content, call = acted
-            return (_reply(content, as_json) if content else None), ([_tool_call(*call)] if call else None)
+            return (_reply(content, as_json) if content else None), _calls(call, tools)
     content, cited = answers.grounded_answer(text, sources, earlier)
     if as_json and not cited:
         # Nothing in the sources answers it: a person should, and the model says so in its own field.
@@ -137,6 +137,18 @@ def _classification(messages: list[dict], text: str) -> str:
         support = answers.best_support(text, prompts.sources_of(messages))
         intent, confidence = intents.classify(text, prompts.examples_of(messages), support)
     return json.dumps({"intent": intent, "confidence": confidence})
+
+
+def _calls(call: tuple | None, tools: list[dict]) -> list | None:
+    """The OpenAI-style tool call, with only the arguments the tool declares."""
+    if not call:
+        return None
+    name, arguments = call
+    spec = tool_calls.spec_named(tools, name) or {}
+    declared = (spec.get("function", {}).get("parameters") or {}).get("properties")
+    if declared is not None:
+        arguments = {key: value for key, value in arguments.items() if key in declared}
+    return [_tool_call(name, arguments)]
 
 
 def _tool_call(name: str, arguments: dict) -> ChatCompletionMessageToolCall:

@@ -23,7 +23,8 @@ def after_tool(messages: list[dict], tools: list[dict]) -> tuple[str | None, tup
     except ValueError:
         return messages[-1].get("content") or "", None
     if isinstance(result, dict) and result.get("error"):
-        return _failure(call, str(result["error"]), language), None
+        number = (call.get("arguments") or {}).get("order_number") or tool_calls.order_number_in(question)
+        return _failure(number, str(result["error"]), language), None
     name = call.get("name")
     if name == tool_calls.STATUS and isinstance(result, dict):
         request = tool_calls.request_of(
@@ -59,8 +60,7 @@ def _call_answered(messages: list[dict]) -> dict:
     return {}
 
 
-def _failure(call: dict, error: str, language: str) -> str:
-    number = (call.get("arguments") or {}).get("order_number")
+def _failure(number: str | None, error: str, language: str) -> str:
     if number and any(words in error.lower() for words in NOT_FOUND_WORDS):
         return say("unknown_order", language, number=number)
     return say("failed", language, error=error)
