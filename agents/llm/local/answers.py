@@ -247,8 +247,8 @@ def _words_of(text: str) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Weight:
-    """How one of the question's words is matched: the sources' stem it stands for (typos
-    forgiven) or, failing that, how close in meaning each of the sources' words is to it."""
+    """How one of the question's words is matched: the sources' stems it stands for (typos
+    forgiven), and how close in meaning each of the sources' words is to it."""
 
     known: frozenset[str]
     near: dict
@@ -257,24 +257,21 @@ class Weight:
 def _weights(question: Question, units: list[Unit]) -> dict[str, Weight]:
     """Every content word of the question counts the same: the passages were retrieved for these
     words, so a word in all of them is the topic, not noise; one in none is what they do not
-    answer. A unit without the word may have one of the same meaning ("shipping" for "delivery")."""
+    answer. A unit without the word may have one of the same meaning ("shipping" for "delivery"),
+    which counts fully when no source has the word, half when one does."""
     vocabulary = set().union(*(unit.stems | unit.title_stems for unit in units))
     written = dict(question.written)
     spoken = sorted(set().union(*(unit.words for unit in units)))
+    meanings = vectors_of(spoken) if spoken else None
     weights = {}
     for stem in question.stems:
         known = frozenset({stem}) if stem.startswith("@") else words.known_as(stem, vocabulary)
-        near = _near(written[stem], spoken) if stem in written else {}
+        near = {}
+        if stem in written and meanings is not None:
+            closeness = meanings @ vectors_of([written[stem]])[0] * (0.5 if known else 1.0)
+            near = {word: float(value) for word, value in zip(spoken, closeness, strict=True) if value >= NEAR_FROM / 2}
         weights[stem] = Weight(known, near)
     return weights
-
-
-def _near(word: str, vocabulary: list[str]) -> dict[str, float]:
-    """The sources' words whose meaning is close to `word`, with how close."""
-    if not vocabulary:
-        return {}
-    closeness = vectors_of(vocabulary) @ vectors_of([word])[0]
-    return {other: float(value) for other, value in zip(vocabulary, closeness, strict=True) if value >= NEAR_FROM}
 
 
 def _coverage(weights: dict[str, Weight], stems: frozenset[str], unit_words: frozenset[str]) -> float:
