@@ -53,7 +53,18 @@ def search(query: str, *, inbox_id: int | None = None, limit: int = 5, language:
     vector = llm.embed_texts([query])[0]
     scores = reciprocal_rank_fusion([nearest_chunk_ids(chunks, vector), matching_chunk_ids(chunks, query)])
     best = sorted(scores, key=scores.__getitem__, reverse=True)[:limit]
-    return _passages(best, scores, vector)
+    return _passages(_with_opening(chunks, best, limit), scores, vector)
+
+
+def _with_opening(chunks: QuerySet, best: list[int], limit: int) -> list[int]:
+    """The best chunks, with the opening chunk of the best one's document in the last place when
+    it is not among them: a general question ("What is your return policy?") is answered by the
+    article's opening, which a search for its words may rank below the article's sections."""
+    if len(best) < 2:
+        return best
+    openings = chunks.filter(document__chunks__pk=best[0], position=0).exclude(pk__in=best)
+    opening = openings.values_list("pk", flat=True).first()
+    return best if opening is None else [*best[: limit - 1], opening]
 
 
 def searchable_chunks(inbox_id: int | None = None) -> QuerySet:
@@ -105,7 +116,7 @@ def _passages(chunk_ids: list[int], scores: dict[int, float], vector) -> list[Pa
             document_title=row.document.title,
             heading=row.heading,
             text=row.text,
-            score=scores[row.pk],
+            score=scores.get(row.pk, 0.0),
             similarity=_similarity(row),
         )
         for row in (by_id.get(chunk_id) for chunk_id in chunk_ids)
