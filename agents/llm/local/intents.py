@@ -23,7 +23,7 @@ ANSWERABLE = {FAQ, "account", "refund", "order_status"}
 OPEN = {UNKNOWN, "smalltalk"}
 # Knowledge-base support (the best passage unit's score) from which a question counts as
 # answerable whatever the examples say, and the confidence it then gets at that support.
-SUPPORTED_FROM, SUPPORTED_CONFIDENCE = 0.45, 0.6
+SUPPORTED_FROM, SUPPORTED_CONFIDENCE = 0.4, 0.6
 # Tone: this many signals make a complaint, whatever the words are about.
 COMPLAINT_FROM = 2
 
