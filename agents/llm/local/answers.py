@@ -259,7 +259,7 @@ def _weights(question: Question, units: list[Unit]) -> dict[str, Weight]:
     words, so a word in all of them is the topic, not noise; one in none is what they do not
     answer. A unit without the word may have one of the same meaning ("shipping" for "delivery"),
     which counts fully when no source has the word, half when one does."""
-    vocabulary = set().union(*(unit.stems | unit.title_stems for unit in units))
+    vocabulary = frozenset().union(*(unit.stems | unit.title_stems for unit in units))
     written = dict(question.written)
     spoken = sorted(set().union(*(unit.words for unit in units)))
     meanings = vectors_of(spoken) if spoken else None
@@ -328,8 +328,7 @@ def _label_fit(question: Question, unit: Unit) -> float:
         return 0.0
     label_words = [word for word in words.content_words(words.without_places(unit.label))
                    if word not in PLACE_LABEL_WORDS]  # fmt: skip
-    vocabulary = set(question.stems)
-    asked = [word for word in label_words if words.known_as(words.stem(word, unit.language), vocabulary)]
+    asked = [word for word in label_words if words.known_as(words.stem(word, unit.language), question.stems)]
     return OTHER_LABEL if label_words and not asked else 0.0
 
 

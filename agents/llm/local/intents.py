@@ -37,6 +37,11 @@ def _words(text: str) -> frozenset[str]:
 
 def vectors_of(texts: list[str]) -> np.ndarray:
     """Embeddings of texts the model sees again and again (examples, passages), kept in memory."""
+    return _matrix(tuple(texts))
+
+
+@functools.lru_cache(maxsize=512)
+def _matrix(texts: tuple[str, ...]) -> np.ndarray:
     missing = [text for text in set(texts) if text not in _vectors]
     if missing:
         for text, vector in zip(missing, embed_texts(missing), strict=True):

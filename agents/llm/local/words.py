@@ -64,7 +64,8 @@ def stems(text: str, language: str) -> set[str]:
     return {stem(word, language) for word in content_words(text)}
 
 
-def known_as(word_stem: str, vocabulary: set[str]) -> frozenset[str]:
+@functools.lru_cache(maxsize=8192)
+def known_as(word_stem: str, vocabulary: frozenset[str]) -> frozenset[str]:
     """The vocabulary's stems this (possibly misspelt) stem stands for; empty when none."""
     if len(word_stem) < TYPO_MIN_LENGTH:
         return frozenset({word_stem} & vocabulary)
@@ -140,6 +141,7 @@ _OUTSIDE_EU = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=8192)
 def without_places(text: str) -> str:
     """The text with its place names taken out (they are matched as places, not as words)."""
     plain = _EU.sub(" ", folded(text))
@@ -151,7 +153,8 @@ def without_places(text: str) -> str:
 OUTSIDE_EU = "@outside-eu"
 
 
-def place_tokens(text: str) -> set[str]:
+@functools.lru_cache(maxsize=8192)
+def place_tokens(text: str) -> frozenset[str]:
     """What a text says about places: "@italy" for each country named, "@eu" when the EU is,
     "@outside-eu" when the text is about places outside it."""
     found = {f"@{country}" for country in countries(text)}
@@ -160,7 +163,7 @@ def place_tokens(text: str) -> set[str]:
         found.add(OUTSIDE_EU)
     elif _EU.search(plain):
         found.add("@eu")
-    return found
+    return frozenset(found)
 
 
 def region_token(country: str) -> str:
