@@ -81,6 +81,9 @@ class Unit:
     context: str = ""
     score: float = 0.0
     coverage: float = 0.0
+    # The same, of the question's words that are not places: a place alone answers nothing
+    # ("What is the population of Italy?").
+    topic: float = 0.0
     stems: frozenset[str] = frozenset()
     title_stems: frozenset[str] = frozenset()
     words: frozenset[str] = frozenset()
@@ -207,6 +210,7 @@ def scored_units(question: Question, sources: list[tuple[int, str, str]]) -> lis
         unit.title_stems = _stems_of(titles[unit.source], unit.language)
         unit.words = _words_of(unit.context)
     weights = _weights(question, units)
+    topics = {stem: weight for stem, weight in weights.items() if not stem.startswith("@")}
     # Meaning half from the unit's own words, half with its title: the title tells the sources
     # apart, the words the units of one source.
     asked = embed_texts([question.text])[0]
@@ -214,6 +218,7 @@ def scored_units(question: Question, sources: list[tuple[int, str, str]]) -> lis
     meaning = (own + vectors_of([unit.context for unit in units]) @ asked) / 2
     for unit, similarity in zip(units, meaning, strict=True):
         unit.coverage = _coverage(weights, unit.stems | unit.title_stems, unit.words)
+        unit.topic = _topic(question, topics, unit)
         by_title = _coverage(weights, unit.title_stems, frozenset())
         unit.score = (
             MEANING * float(similarity)
@@ -332,8 +337,18 @@ def _label_fit(question: Question, unit: Unit) -> float:
     return OTHER_LABEL if label_words and not asked else 0.0
 
 
+def _topic(question: Question, topics: dict[str, Weight], unit: Unit) -> float:
+    """The share of what the question is about that the unit covers: its words other than
+    places, and the kind of fact it asks for (a duration for "how long … to Poland?")."""
+    asked = len(topics) + bool(question.asks)
+    if not asked:
+        return 1.0
+    covered = _coverage(topics, unit.stems | unit.title_stems, unit.words) * len(topics)
+    return (covered + (_kind_fit(question, unit.text) > 0)) / asked
+
+
 def _relevant(unit: Unit) -> bool:
-    return unit.score >= RELEVANT_FROM and unit.coverage >= COVERED_FROM
+    return unit.score >= RELEVANT_FROM and unit.coverage >= COVERED_FROM and unit.topic >= COVERED_FROM
 
 
 # Answering ----------------------------------------------------------------------------------

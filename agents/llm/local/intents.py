@@ -103,6 +103,7 @@ ANGRY = re.compile(
 )
 AGAIN = re.compile(
     r"\b(?:again|(?:second|third|fourth|fifth) time|(?:two|three|four|five|several|many) times|still nobody|"
+    r"still (?:not|no|nothing)|encore|"
     r"nobody (?:answers|replies|helps)|no one (?:answers|replies)|schon wieder|zum (?:zweiten|dritten) mal|"
     r"niemand|encore une fois|de nouveau|personne ne|otra vez|de nuevo|nadie)\b"
 )
