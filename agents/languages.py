@@ -1,12 +1,16 @@
 """Which of the widget's languages a text is written in (py3langid, its model ships in the wheel)."""
 
 import functools
+import re
 
 LANGUAGES = ("en", "de", "fr", "es")
 DEFAULT = "en"
 # Below this probability a text is too short or too mixed to tell ("Klarna?", "do u acept paypal"):
-# it is read as the default language, which every article exists in.
-SURE_FROM = 0.9
+# it is read as the default language, which every article exists in...
+SURE_FROM = 0.8
+# ...unless it is written with letters or marks only that language uses ("¿Aceptan Google Pay?").
+MARKS = {"es": re.compile(r"[¿¡ñ]"), "de": re.compile(r"[äöüß]"), "fr": re.compile(r"[çœèêëîï]|-(?:vous|je|il)\b")}
+LIKELY_FROM = 0.5
 
 
 @functools.cache
@@ -23,4 +27,7 @@ def language_of(text: str) -> str:
     if not text.strip():
         return DEFAULT
     language, probability = _identifier().classify(text)
-    return language if probability >= SURE_FROM else DEFAULT
+    if probability >= SURE_FROM:
+        return language
+    marked = MARKS.get(language)
+    return language if marked and probability >= LIKELY_FROM and marked.search(text.lower()) else DEFAULT

@@ -121,13 +121,18 @@ def _asks(text: str, language: str) -> str | None:
     found = {words.stem(word, language) for word in said} | {words.stem(word, DEFAULT) for word in said}
     if re.search(r"combien de temps|cu[aá]nto tarda|how long|wie lange", text, re.I):
         return "duration"
-    if found & ASKS_PRICE:
+    if _any_of(found, ASKS_PRICE):
         return "price"
-    if found & ASKS_DURATION:
+    if _any_of(found, ASKS_DURATION):
         return "duration"
     if found & ASKS_WHEN:
         return "when"
     return None
+
+
+def _any_of(stems: set[str], kinds: set[str]) -> bool:
+    """Whether a stem is one of the kinds' words, or an inflection the stemmer kept ("cheapest")."""
+    return any(stem in kinds or any(len(kind) >= 4 and stem.startswith(kind) for kind in kinds) for stem in stems)
 
 
 def units_of(number: int, rank: int, title: str, text: str) -> list[Unit]:
@@ -322,7 +327,7 @@ def _kind_fit(question: Question, text: str) -> float:
     if question.asks == "duration":
         return SAME_KIND if DURATION.search(text) else OTHER_KIND
     if question.asks == "when":
-        return SAME_KIND / 2 if DURATION.search(text) else 0.0
+        return SAME_KIND / 4 if DURATION.search(text) else 0.0
     return 0.0
 
 

@@ -24,6 +24,10 @@ OPEN = {UNKNOWN, "smalltalk"}
 # Knowledge-base support (the best passage unit's score) from which a question counts as
 # answerable whatever the examples say, and the confidence it then gets at that support.
 SUPPORTED_FROM, SUPPORTED_CONFIDENCE = 0.4, 0.6
+# A calm question for help: "how do I …?", "what can I do?", "can I …?".
+QUESTION = re.compile(
+    r"\b(?:how|what|can|could|where|wie|was|kann|ou|comment|que|puis|como|que|donde|puedo)\b[^.!]*\?", re.I
+)
 # Tone: this many signals make a complaint, whatever the words are about.
 COMPLAINT_FROM = 2
 
@@ -71,6 +75,9 @@ def classify(text: str, examples: list[tuple[str, str]], support: float = 0.0) -
         return COMPLAINT, max(confidence, 0.8)
     if support >= SUPPORTED_FROM and (intent in OPEN or (intent == COMPLAINT and not signals)):
         intent = FAQ
+    elif intent == COMPLAINT and not signals and support and QUESTION.search(text):
+        # "I received the wrong size, how do I exchange it?" asks for help the articles give.
+        intent, confidence = FAQ, max(confidence, SUPPORTED_CONFIDENCE)
     if intent in ANSWERABLE and support >= SUPPORTED_FROM:
         confidence = max(confidence, min(0.95, SUPPORTED_CONFIDENCE + (support - SUPPORTED_FROM)))
     return intent, round(confidence, 3)
