@@ -5,6 +5,8 @@ import re
 
 LANGUAGES = ("en", "de", "fr", "es")
 DEFAULT = "en"
+# PostgreSQL's text search configuration for each: its stop words and stemmer.
+TEXT_SEARCH = {"en": "english", "de": "german", "fr": "french", "es": "spanish"}
 # Below this probability a text is too short or too mixed to tell ("Klarna?", "do u acept paypal"):
 # it is read as the default language, which every article exists in...
 SURE_FROM = 0.8

@@ -15,7 +15,7 @@ from pgvector.django import CosineDistance
 
 from agents import llm
 from agents.languages import DEFAULT as DEFAULT_LANGUAGE
-from agents.languages import language_of
+from agents.languages import TEXT_SEARCH, language_of
 from agents.models import KnowledgeChunk, KnowledgeDocument
 
 RRF_K = 60
@@ -48,10 +48,10 @@ def search(query: str, *, inbox_id: int | None = None, limit: int = 5, language:
     """
     if not query.strip():
         return []
-    languages = {language or language_of(query), DEFAULT_LANGUAGE}
-    chunks = searchable_chunks(inbox_id).filter(document__language__in=languages)
+    language = language or language_of(query)
+    chunks = searchable_chunks(inbox_id).filter(document__language__in={language, DEFAULT_LANGUAGE})
     vector = llm.embed_texts([query])[0]
-    scores = reciprocal_rank_fusion([nearest_chunk_ids(chunks, vector), matching_chunk_ids(chunks, query)])
+    scores = reciprocal_rank_fusion([nearest_chunk_ids(chunks, vector), matching_chunk_ids(chunks, query, language)])
     best = sorted(scores, key=scores.__getitem__, reverse=True)[:limit]
     return _passages(_with_opening(chunks, best, limit), scores, vector)
 
@@ -86,14 +86,19 @@ def nearest_chunk_ids(chunks: QuerySet, vector, limit: int = CANDIDATES, ef_sear
         return list(nearest.values_list("pk", flat=True)[:limit])
 
 
-def matching_chunk_ids(chunks: QuerySet, query: str, limit: int = CANDIDATES) -> list[int]:
+def matching_chunk_ids(
+    chunks: QuerySet, query: str, language: str = DEFAULT_LANGUAGE, limit: int = CANDIDATES
+) -> list[int]:
     """Chunk ids by full-text rank, headings weighing more than body text."""
     # Any of the question's words, not all: a customer's sentence rarely has every word in one
-    # passage. websearch_to_tsquery drops the stop words and stems the rest.
+    # passage. websearch_to_tsquery drops the stop words and stems the rest, in the question's
+    # language for its documents and in English for the English ones.
     words = [word for word in re.findall(r"\w+", query.lower()) if word != "or"]
     if not words:
         return []
-    tsquery = SearchQuery(" or ".join(words), search_type="websearch", config="english")
+    configs = dict.fromkeys([TEXT_SEARCH.get(language, TEXT_SEARCH[DEFAULT_LANGUAGE]), TEXT_SEARCH[DEFAULT_LANGUAGE]])
+    tsqueries = [SearchQuery(" or ".join(words), search_type="websearch", config=config) for config in configs]
+    tsquery = tsqueries[0] if len(tsqueries) == 1 else tsqueries[0] | tsqueries[1]
     matching = chunks.filter(search=tsquery).annotate(rank=SearchRank(F("search"), tsquery))
     return list(matching.order_by("-rank", "pk").values_list("pk", flat=True)[:limit])
 

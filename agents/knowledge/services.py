@@ -15,6 +15,8 @@ from django.db import transaction
 from agents import llm
 from agents.knowledge.chunking import Chunk, chunk_text
 from agents.knowledge.extraction import extract_text, read_upload
+from agents.languages import DEFAULT as DEFAULT_LANGUAGE
+from agents.languages import TEXT_SEARCH
 from agents.models import KnowledgeChunk, KnowledgeDocument
 
 logger = logging.getLogger(__name__)
@@ -136,9 +138,10 @@ def _replace_chunks(document_id: int, digest: str, chunks: list[Chunk], vectors:
                            embedding=vector)
             for chunk, vector in zip(chunks, vectors, strict=True)
         )  # fmt: skip
+        # Stemmed and stripped of stop words in the document's own language ("vous" is no word to find).
+        config = TEXT_SEARCH.get(document.language, TEXT_SEARCH[DEFAULT_LANGUAGE])
         document.chunks.update(
-            search=SearchVector("heading", weight="A", config="english")
-            + SearchVector("text", weight="B", config="english")
+            search=SearchVector("heading", weight="A", config=config) + SearchVector("text", weight="B", config=config)
         )
         fields = {"progress": 100, "error": "", "content_hash": digest, "embedding_model": llm.EMBEDDING_MODEL}
         _set_state(document, status=Status.READY, **fields)

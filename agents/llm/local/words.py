@@ -9,7 +9,7 @@ import snowballstemmer
 
 from agents.guardrails.language import folded
 
-WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 STEMMERS = {"en": "english", "de": "german", "fr": "french", "es": "spanish"}
 # Function words carry no meaning to match on. Question words stay: "where" and "when" tell
 # apart what is asked.
