@@ -53,8 +53,8 @@ FIRST_IN_SECTION, EARLIER_SOURCE = 0.04, 0.04
 # An article's opening section answers the questions its title answers ("What's your return policy?").
 LEAD = 0.1
 # A unit this close to the best one, from the same article, is said too.
-RUNNER_UP_MARGIN = 0.08
-MAX_UNITS, MAX_LIST_ITEMS = 2, 7
+RUNNER_UP_MARGIN = 0.12
+MAX_UNITS, MAX_LIST_ITEMS = 3, 7
 # A word of the sources this close in meaning to a question's word stands for it, as much.
 NEAR_FROM = 0.5
 # Below these the best unit does not answer the question: say so instead of guessing.
@@ -382,45 +382,41 @@ def grounded_answer(
     chosen = own or units
     if not chosen:
         return say("not_found", asked.language), []
-    text = _compose(chosen, scored)
+    text, cited = _compose(chosen, scored)
     if chosen[0].language != asked.language:
         text = f"{say('english_only', asked.language)}\n{text}".strip()
-    return f"{text} [{chosen[0].source}]", [chosen[0].source]
+    return text, cited
 
 
-def _compose(chosen: list[Unit], scored: list[Unit]) -> str:
-    """The best unit and its close runners-up from the same source, in the source's order; a
-    list's opening line with the whole list; an item with the line that opens its list."""
+def _compose(chosen: list[Unit], scored: list[Unit]) -> tuple[str, list[int]]:
+    """The best unit and its close runners-up, each source's in its order and cited after them;
+    a list's opening line with the whole list; an item with the line that opens its list.
+    Returns the text and the sources cited, the best unit's first."""
     best = chosen[0]
     # A list's opening line that answers as much as the best unit means the question is about the list.
-    intro = next(
-        (
-            u
-            for u in chosen
-            if u.kind == "intro" and u.source == best.source and u.score >= best.score - RUNNER_UP_MARGIN
-        ),
-        None,
-    )
+    close = [unit for unit in chosen if unit.source == best.source and unit.score >= best.score - RUNNER_UP_MARGIN]
+    intro = next((unit for unit in close if unit.kind == "intro"), None)
     if intro and intro.coverage >= best.coverage:
-        best = intro
-    if best.kind == "intro":
-        items = sorted((u for u in scored if u.source == best.source and u.group == best.group and u.kind == "item"),
+        items = sorted((u for u in scored if u.source == best.source and u.group == intro.group and u.kind == "item"),
                        key=lambda unit: unit.position)[:MAX_LIST_ITEMS]  # fmt: skip
-        return f"{best.text} {'; '.join(unit.text.rstrip('.;') for unit in items)}."
+        return f"{intro.text} {'; '.join(unit.text.rstrip('.;') for unit in items)}. [{best.source}]", [best.source]
     said = [best]
     for unit in chosen[1:]:
         if len(said) == MAX_UNITS or unit.score < best.score - RUNNER_UP_MARGIN:
             break
-        if unit.source == best.source and unit.kind != "intro" and not _repeats(unit, said):
+        if unit.kind != "intro" and not _repeats(unit, said):
             said.append(unit)
-    said.sort(key=lambda unit: unit.position)
-    parts, introduced = [], set()
-    for unit in said:
-        if unit.intro and unit.group not in introduced:
-            parts.append(unit.intro)
-            introduced.add(unit.group)
-        parts.append(unit.text)
-    return " ".join(parts)
+    sources = list(dict.fromkeys(unit.source for unit in said))
+    parts = []
+    for source in sources:
+        introduced = set()
+        for unit in sorted((unit for unit in said if unit.source == source), key=lambda unit: unit.position):
+            if unit.intro and unit.group not in introduced:
+                parts.append(unit.intro)
+                introduced.add(unit.group)
+            parts.append(unit.text)
+        parts[-1] += f" [{source}]"
+    return " ".join(parts), sources
 
 
 def _repeats(unit: Unit, said: list[Unit]) -> bool:

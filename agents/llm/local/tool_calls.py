@@ -62,6 +62,11 @@ ORDER_TALK = re.compile(
     rf"\b(?:{ORDER_WORD}|delivery|shipment|paket|lieferung|sendung|colis|livraison|paquete|envio|"
     rf"my|meine?|ma|mon|mes|mi|mis|has|have|is|was|did|hat|ist|wurde|{STATUS_WORDS})\w*"
 )
+# "How do I track my parcel?" asks how to do something, not where the parcel is.
+ASKS_HOW = re.compile(
+    r"^\W*(?:how (?:do|can|should) (?:i|we)|where (?:do|can|should) (?:i|we)|can i|wie kann ich|wo kann ich|"
+    r"comment (?:puis|peut|faire)|ou (?:puis|dois)-?je|como (?:puedo|hago)|donde (?:puedo|debo))\b"
+)
 MY_ORDER = re.compile(
     r"\b(?:my|meine?|ma|mon|mes|mi|mis)\s+(?:\w+\s+)?(?:order|parcel|package|delivery|shipment|bestellung|paket|"
     r"lieferung|sendung|commande|colis|livraison|pedido|paquete|envio)"
@@ -149,7 +154,7 @@ def _request(text: str) -> Request:
         return Request(REFUND, number, amount, None, reason)
     if number:
         return Request(STATUS, number, None, None, reason)
-    if MY_ORDER.search(plain) and ASKS_STATUS.search(plain):
+    if MY_ORDER.search(plain) and ASKS_STATUS.search(plain) and not ASKS_HOW.search(plain):
         return Request(STATUS, None, None, None, reason)
     return Request(None, None, amount, address, reason)
 
