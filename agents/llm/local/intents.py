@@ -19,8 +19,10 @@ FAMILIAR_FROM, FAMILIAR_AT = 0.12, 0.45
 NEIGHBOURS = 2
 # Intents whose questions the help articles may answer: good evidence from them is enough.
 ANSWERABLE = {FAQ, "account", "refund", "order_status"}
-# Intents a well-supported question is taken from: never a request for a person.
+# Intents a well-supported question is taken from.
 OPEN = {UNKNOWN, "smalltalk"}
+HUMAN_REQUEST = "human_request"
+PERSON_SURE_FROM = 0.55
 # Knowledge-base support (the best passage unit's score) from which a question counts as
 # answerable whatever the examples say, and the confidence it then gets at that support.
 SUPPORTED_FROM, SUPPORTED_CONFIDENCE = 0.4, 0.6
@@ -73,7 +75,10 @@ def classify(text: str, examples: list[tuple[str, str]], support: float = 0.0) -
     signals = tone(text)
     if signals >= COMPLAINT_FROM:
         return COMPLAINT, max(confidence, 0.8)
-    if support >= SUPPORTED_FROM and (intent in OPEN or (intent == COMPLAINT and not signals)):
+    # A question about reaching people ("Can I call you?") only resembles asking for one: the
+    # articles answer it. A real request for a person resembles its examples closely.
+    unsure_person = intent == HUMAN_REQUEST and confidence < PERSON_SURE_FROM
+    if support >= SUPPORTED_FROM and (intent in OPEN or unsure_person or (intent == COMPLAINT and not signals)):
         intent = FAQ
     elif intent == COMPLAINT and not signals and support and QUESTION.search(text):
         # "I received the wrong size, how do I exchange it?" asks for help the articles give.
