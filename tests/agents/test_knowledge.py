@@ -369,7 +369,8 @@ def test_uploading_a_markdown_file_in_the_admin_ingests_it(client, site_admin, l
     upload = SimpleUploadedFile("returns-faq.md", RETURNS.encode(), content_type="text/markdown")
 
     response = client.post(
-        reverse("admin:agents_knowledgedocument_add"), {"title": "", "format": "text", "body": "", "upload": upload}
+        reverse("admin:agents_knowledgedocument_add"),
+        {"title": "", "language": "en", "format": "text", "body": "", "upload": upload},
     )
 
     assert response.status_code == 302, response.content.decode()[:2000]

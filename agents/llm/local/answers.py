@@ -382,16 +382,17 @@ def grounded_answer(
     chosen = own or units
     if not chosen:
         return say("not_found", asked.language), []
-    text, cited = _compose(chosen, scored)
+    articles = {number: title.split(" — ")[0] for number, title, _ in sources}
+    text, cited = _compose(chosen, scored, articles)
     if chosen[0].language != asked.language:
         text = f"{say('english_only', asked.language)}\n{text}".strip()
     return text, cited
 
 
-def _compose(chosen: list[Unit], scored: list[Unit]) -> tuple[str, list[int]]:
-    """The best unit and its close runners-up, each source's in its order and cited after them;
-    a list's opening line with the whole list; an item with the line that opens its list.
-    Returns the text and the sources cited, the best unit's first."""
+def _compose(chosen: list[Unit], scored: list[Unit], articles: dict[int, str]) -> tuple[str, list[int]]:
+    """The best unit and its close runners-up, each article's in its order and cited after them
+    (by the first of its sources said); a list's opening line with the whole list; an item with
+    the line that opens its list. Returns the text and the sources cited, the best unit's first."""
     best = chosen[0]
     # A list's opening line that answers as much as the best unit means the question is about the list.
     close = [unit for unit in chosen if unit.source == best.source and unit.score >= best.score - RUNNER_UP_MARGIN]
@@ -406,15 +407,21 @@ def _compose(chosen: list[Unit], scored: list[Unit]) -> tuple[str, list[int]]:
             break
         if unit.kind != "intro" and not _repeats(unit, said):
             said.append(unit)
-    sources = list(dict.fromkeys(unit.source for unit in said))
+    # Passages of one article are cited once, by the first of them that was said.
+    cite = {}
+    for unit in said:
+        cite.setdefault(articles.get(unit.source, unit.source), unit.source)
+    sources = list(dict.fromkeys(cite[articles.get(unit.source, unit.source)] for unit in said))
     parts = []
     for source in sources:
         introduced = set()
-        for unit in sorted((unit for unit in said if unit.source == source), key=lambda unit: unit.position):
+        article = articles.get(source, source)
+        in_article = (unit for unit in said if articles.get(unit.source, unit.source) == article)
+        for unit in sorted(in_article, key=lambda unit: (unit.rank, unit.position)):
             if unit.intro and unit.group not in introduced:
                 parts.append(unit.intro)
                 introduced.add(unit.group)
-            parts.append(unit.text)
+            parts.append(unit.text if unit.text[-1:] in ".!?:;" else f"{unit.text}.")
         parts[-1] += f" [{source}]"
     return " ".join(parts), sources
 
