@@ -24,6 +24,7 @@ def _identifier():
     return identifier
 
 
+@functools.lru_cache(maxsize=4096)
 def language_of(text: str) -> str:
     """The text's language among `LANGUAGES`, or `DEFAULT` when it cannot tell."""
     if not text.strip():

@@ -205,7 +205,13 @@ def _table_rows(lines: list[str]) -> list[tuple[str, str]]:
 
 
 def scored_units(question: Question, sources: list[tuple[int, str, str]]) -> list[Unit]:
-    """Every unit of the sources, scored against the question, best first."""
+    """Every unit of the sources, scored against the question, best first. Classifying and then
+    answering a message score the same passages for the same question: the second time is free."""
+    return _scored(question, tuple(sources))
+
+
+@functools.lru_cache(maxsize=64)
+def _scored(question: Question, sources: tuple[tuple[int, str, str], ...]) -> list[Unit]:
     units = [unit for rank, (number, title, text) in enumerate(sources) for unit in units_of(number, rank, title, text)]
     if not units or not question.text.strip():
         return []
