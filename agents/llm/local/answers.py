@@ -39,6 +39,11 @@ ASKS_PRICE = {"cost", "price", "much", "expens", "cheap", "kostet", "kost", "pre
 ASKS_DURATION = {"long", "day", "time", "take", "fast", "quick", "soon", "lang", "dauert", "dauer", "tag", "schnell",
                  "temp", "delai", "jour", "tard", "plazo", "dia", "rapid", "dur", "dure", "duracion", "valid",
                  "gultig"}  # fmt: skip
+# "What is the shipping fee?" asks a price; "Is the shipping fee refunded?" does not.
+PRICE_NOUNS = {"fee", "charg", "gebuhr", "frai", "gast", "tarif"}
+WH_QUESTION = re.compile(
+    r"^\W*(?:what|which|how|was|welche|wie|quel|quels|quelle|combien|cual|que|qué|cuanto|cuánto)\b", re.I
+)
 ASKED_KINDS = ASKS_PRICE | ASKS_DURATION
 # "When …?" often wants a duration ("When do I get my money back?"), not always ("When is my card
 # charged?"): a duration is preferred, nothing else is held against.
@@ -121,7 +126,7 @@ def _asks(text: str, language: str) -> str | None:
     found = {words.stem(word, language) for word in said} | {words.stem(word, DEFAULT) for word in said}
     if re.search(r"combien de temps|cu[aá]nto tarda|how long|wie lange", text, re.I):
         return "duration"
-    if _any_of(found, ASKS_PRICE):
+    if _any_of(found, ASKS_PRICE) or (_any_of(found, PRICE_NOUNS) and WH_QUESTION.search(text)):
         return "price"
     if _any_of(found, ASKS_DURATION):
         return "duration"
