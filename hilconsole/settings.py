@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "rest_framework.authtoken",
     "corsheaders",
     "channels",
     "django_htmx",
@@ -235,6 +236,17 @@ REST_FRAMEWORK = {
 DESK_AWAY_AFTER_SECONDS = env.int("DESK_AWAY_AFTER_SECONDS", default=60)
 DESK_OFFLINE_AFTER_SECONDS = env.int("DESK_OFFLINE_AFTER_SECONDS", default=300)
 DESK_HEARTBEAT_SECONDS = env.int("DESK_HEARTBEAT_SECONDS", default=20)
+# Outside agents' callbacks carry an HMAC-SHA256 of the body with this secret (X-HIL-Signature).
+APPROVALS_CALLBACK_SECRET = env.str(
+    "APPROVALS_CALLBACK_SECRET",
+    default=hmac.new(SECRET_KEY.encode(), b"approvals-callback", hashlib.sha256).hexdigest(),
+)
+# A draft reply held for review that nobody decided within this goes to a person instead.
+REVIEW_DRAFT_DEADLINE_SECONDS = env.int("REVIEW_DRAFT_DEADLINE_SECONDS", default=15 * 60)
+# A handover of an auto-assigning inbox still waiting after this long is offered again by beat.
+DESK_ASSIGNMENT_RETRY_SECONDS = env.int("DESK_ASSIGNMENT_RETRY_SECONDS", default=30)
+# How often an open desk page re-reads its lists, so an event it missed heals by itself.
+DESK_RESYNC_SECONDS = env.int("DESK_RESYNC_SECONDS", default=60)
 
 # The widget API.
 WIDGET_MAX_MESSAGE_CHARS = env.int("WIDGET_MAX_MESSAGE_CHARS", default=4000)

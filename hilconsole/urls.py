@@ -19,6 +19,7 @@ urlpatterns = [
     path("demo-shop/api/", include("agents.demo_shop.urls")),
     path("api/widget/v1/", include("conversations.urls")),
     path("api/v1/", include("agents.urls")),
+    path("api/v1/", include("reviews.api_urls")),
     re_path(r"^api/", api_not_found),
 ]
 

@@ -282,8 +282,7 @@ def test_a_question_is_searched_in_its_language_and_in_english_only():
     def titles(question):
         return [passage.document_title for passage in search(question, limit=10)]
 
-    assert titles("Wie lange dauert der Versand nach Deutschland?")[0] == "Versand"
-    assert "Livraison" not in titles("Wie lange dauert der Versand nach Deutschland?")
+    assert set(titles("Wie lange dauert der Versand nach Deutschland?")) == {"Versand", "Shipping"}
     assert titles("How long does shipping to Germany take?") == ["Shipping"]
     assert set(titles("Combien de temps prend la livraison en Allemagne ?")) == {"Livraison", "Shipping"}
 
