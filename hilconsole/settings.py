@@ -220,6 +220,9 @@ AI_TURN_BUSY_RETRY_SECONDS = env.float("AI_TURN_BUSY_RETRY_SECONDS", default=0.1
 AI_TURN_STALLED_SECONDS = env.float("AI_TURN_STALLED_SECONDS", default=60.0)
 
 # Readiness: Celery counts as ready when a worker answered a ping this recently.
+# Prometheus scrapes /metrics with "Authorization: Bearer <METRICS_TOKEN>" (empty: staff sessions only).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 READYZ_CELERY_WINDOW_SECONDS = env.int("READYZ_CELERY_WINDOW_SECONDS", default=10)
 READYZ_TIMEOUT_SECONDS = env.float("READYZ_TIMEOUT_SECONDS", default=1.0)
 
