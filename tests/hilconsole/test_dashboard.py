@@ -202,8 +202,9 @@ def test_metrics_show_every_family_after_a_few_turns(client, settings, support_i
 
 
 @pytest.mark.django_db(transaction=True)
-def test_metrics_agree_across_processes_and_keep_counting_after_a_rollup(live_worker, live_server_url,
-                                                                         live_support_inbox, site_admin, client):  # fmt: skip
+def test_metrics_agree_across_processes_and_keep_counting_after_a_rollup(
+    live_worker, live_server_url, live_support_inbox, site_admin, client
+):
     """Turns answered in the worker process, scraped from the web process: both read PostgreSQL."""
     for text in ["How long does shipping take?", "I want to talk to a human"]:
         conversation, _, _ = services.conversation_open(live_support_inbox, name="Cleo")
@@ -215,8 +216,8 @@ def test_metrics_agree_across_processes_and_keep_counting_after_a_rollup(live_wo
     session = client.cookies[django_settings.SESSION_COOKIE_NAME].value
 
     def scrape() -> str:
-        request = urllib.request.Request(f"{live_server_url}/metrics",
-                                         headers={"Cookie": f"{django_settings.SESSION_COOKIE_NAME}={session}"})  # fmt: skip
+        cookie = f"{django_settings.SESSION_COOKIE_NAME}={session}"
+        request = urllib.request.Request(f"{live_server_url}/metrics", headers={"Cookie": cookie})
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.read().decode()
 
