@@ -220,6 +220,9 @@ AI_TURN_BUSY_RETRY_SECONDS = env.float("AI_TURN_BUSY_RETRY_SECONDS", default=0.1
 AI_TURN_STALLED_SECONDS = env.float("AI_TURN_STALLED_SECONDS", default=60.0)
 
 # Readiness: Celery counts as ready when a worker answered a ping this recently.
+# Retention deletes old rows this many at a time (each batch its own short transaction).
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
+
 # Prometheus scrapes /metrics with "Authorization: Bearer <METRICS_TOKEN>" (empty: staff sessions only).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
