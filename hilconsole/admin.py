@@ -47,7 +47,12 @@ def snapshot(obj: models.Model) -> dict:
 
 
 def changes(before: dict, after: dict) -> tuple[dict, dict]:
-    """Only what differs, secrets as "changed" (their values never reach the log)."""
+    """Only what differs, secrets as "changed" (their values never reach the log). A creation
+    or a deletion is recorded whole, on its one side."""
+    if not before or not after:
+        hidden = {name: SECRET_CHANGED if name in SECRET_FIELDS and value else value
+                  for name, value in (before or after).items()}  # fmt: skip
+        return (hidden, {}) if before else ({}, hidden)
     old, new = {}, {}
     for name in sorted(set(before) | set(after)):
         if before.get(name) == after.get(name):
@@ -86,16 +91,17 @@ class AuditedAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         before = request.__dict__.pop("_audit_before", {})
+        # Both sides as stored, so a value the database normalises (20 → 20.0000) is no change.
         audit_admin_change(request.user, "changed" if change else "created", form.instance, before,
-                           snapshot(form.instance))  # fmt: skip
+                           stored(form.instance))  # fmt: skip
 
     def save_formset(self, request, form, formset, change):
         befores = {inline.instance.pk: stored(inline.instance) for inline in formset.initial_forms}
         super().save_formset(request, form, formset, change)
         for obj in formset.new_objects:
-            audit_admin_change(request.user, "created", obj, {}, snapshot(obj))
+            audit_admin_change(request.user, "created", obj, {}, stored(obj))
         for obj, _ in formset.changed_objects:
-            audit_admin_change(request.user, "changed", obj, befores.get(obj.pk, {}), snapshot(obj))
+            audit_admin_change(request.user, "changed", obj, befores.get(obj.pk, {}), stored(obj))
         for obj in formset.deleted_objects:
             # Deleted by now: its id is gone from the instance, so it is given back for the record.
             audit_deleted(request.user, obj, befores.get(obj.pk) or snapshot(obj))
