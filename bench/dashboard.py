@@ -125,8 +125,9 @@ def main() -> None:
     started = time.perf_counter()
     rollups_refresh()
     print(f"A routine refresh (today, yesterday, days with late rows) took {time.perf_counter() - started:.1f} s")
-    admin, _ = get_user_model().objects.get_or_create(username="bench-admin", defaults={"is_staff": True,
-                                                                                         "is_superuser": True})  # fmt: skip
+    admin, _ = get_user_model().objects.get_or_create(
+        username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
+    )
     client = Client()
     client.force_login(admin)
     shop = Inbox.objects.get(name="Shop")
