@@ -242,3 +242,19 @@ def test_concurrent_spend_from_several_processes_overshoots_a_cap_by_at_most_one
 def test_budgets_are_listed_in_the_admin_with_their_use(db, admin_client):
     call_command("check")
     assert admin_client.get("/admin/agents/budget/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_supervisors_see_a_paused_agent_on_their_desk(priced_answers, client, django_user_model, support_inbox):
+    from reviews.roles import SUPERVISOR
+    from reviews.services import inbox_grant
+    from tests.conftest import person
+
+    supervisor = person(django_user_model, "sue", SUPERVISOR)
+    inbox_grant(supervisor, support_inbox)
+    budgets.agent_pause(priced_answers.pk, actor="cost circuit breaker", reason="Too dear.")
+    client.force_login(supervisor)
+
+    page = client.get("/desk/").content.decode()
+
+    assert f"AI agent <strong>{priced_answers.name}</strong> is paused: Too dear." in page
