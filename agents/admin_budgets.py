@@ -1,5 +1,6 @@
 from django.contrib import admin
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from agents.llm import budgets
 from agents.models import Budget
@@ -27,7 +28,7 @@ class BudgetAdmin(AuditedAdmin):
         if not rows:
             return "—"
         return format_html_join(
-            format_html("<br>"), "{}: {} of {} USD ({})",
+            mark_safe("<br>"), "{}: {} of {} USD ({})",
             ((row["period"], f"{row['spent']:.4f}", row["cap"], f"{row['ratio']:.0%}") for row in rows),
         )  # fmt: skip
 

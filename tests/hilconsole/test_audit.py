@@ -218,7 +218,7 @@ def test_the_audit_log_filters_by_actor_action_object_and_date_and_searches(admi
     by_actor = admin_client.get(base, {"actor__id__exact": admin_user.pk}).context["cl"].result_list
     by_object = admin_client.get(base, {"target_type": "conversations.inbox"}).context["cl"].result_list
     searched = admin_client.get(base, {"q": "rotated"}).context["cl"].result_list
-    by_date = admin_client.get(base, {"created_at__gte": "2000-01-01", "created_at__lt": "2000-01-02"})
+    by_date = admin_client.get(base, {"created_at__year": "2000"})
 
     assert [e.action for e in by_action] == ["inbox.widget_token_rotated"]
     assert {e.action for e in by_actor} == {"inbox.changed", "inbox.widget_token_rotated"}
