@@ -44,7 +44,8 @@ def columns(items: Sequence[tuple[str, float]], *, unit: Callable[[float], str] 
         return NO_DATA
     height, width = 140, 520
     step = width / len(items)
-    top = max(value for _, value in items) or 1
+    highest = max(value for _, value in items)
+    top = highest or 1  # all zero: flat columns, labelled with the real maximum
     cols = format_html_join(
         "",
         '<rect x="{}" y="{}" width="{}" height="{}" fill="#417690"><title>{}: {}</title></rect>',
@@ -59,7 +60,7 @@ def columns(items: Sequence[tuple[str, float]], *, unit: Callable[[float], str] 
         'font-family="sans-serif">{}<text x="0" y="{}">{}</text><text x="{}" y="{}" text-anchor="end">{}</text>'
         '<text x="{}" y="10" text-anchor="end">max {}</text></svg>',
         title, width, height + 16, width, height + 16, cols, height + 13, items[0][0], width, height + 13,
-        items[-1][0], width, unit(top),
+        items[-1][0], width, unit(highest),
     )  # fmt: skip
 
 
