@@ -164,7 +164,13 @@ for model in (User, Group):
 
 @admin.register(User)
 class PersonAdmin(AuditedAdmin, auth_admin.UserAdmin):
-    pass
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:  # the form was valid and saved
+            person = User.objects.get(pk=id)
+            audit_record(actor=request.user, action="user.password_changed", target=person,
+                         after={"password": SECRET_CHANGED})  # fmt: skip
+        return response
 
 
 @admin.register(Group)

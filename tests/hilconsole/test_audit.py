@@ -183,6 +183,18 @@ def test_people_and_their_desk_profiles_are_audited(admin_client, support_agent)
     assert desk.after["skills"] == ["billing", "returns"]
 
 
+def test_a_password_set_in_the_admin_is_audited_without_the_password(admin_client, support_agent):
+    url = f"/admin/auth/user/{support_agent.pk}/password/"
+
+    response = admin_client.post(url, {"password1": "A-new-pass-4711", "password2": "A-new-pass-4711",
+                                       "usable_password": "true"})  # fmt: skip
+    admin_client.post(url, {"password1": "short", "password2": "different"})  # refused: no event
+
+    assert response.status_code == 302
+    [event] = events("user.password_changed")
+    assert (event.target_id, event.after) == (str(support_agent.pk), {"password": "changed"})
+
+
 def test_deleting_in_the_admin_is_audited(admin_client, support_inbox):
     budget = Budget.objects.create(name="temporary", scope="inbox", inbox=support_inbox, daily_usd=1)
 
