@@ -4,7 +4,7 @@ from django.contrib import admin
 from agents.llm import gateway
 from agents.llm.keys import encrypt_api_key
 from agents.models import Deployment, IntentExample, LLMCall, ModelProfile
-from hilconsole.admin import ReadOnlyAdmin
+from hilconsole.admin import AuditedAdmin, ReadOnlyAdmin
 
 
 class DeploymentForm(forms.ModelForm):
@@ -67,7 +67,7 @@ class DeploymentInline(admin.TabularInline):
 
 
 @admin.register(ModelProfile)
-class ModelProfileAdmin(admin.ModelAdmin):
+class ModelProfileAdmin(AuditedAdmin):
     list_display = ["name", "description", "deployment_models"]
     inlines = [DeploymentInline]
 
@@ -91,7 +91,7 @@ class LLMCallAdmin(ReadOnlyAdmin):
 
 
 @admin.register(IntentExample)
-class IntentExampleAdmin(admin.ModelAdmin):
+class IntentExampleAdmin(AuditedAdmin):
     list_display = ["intent", "text"]
     list_filter = ["intent"]
     search_fields = ["text"]

@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from agents.llm import budgets
 from agents.models import (
     AIAgent,
     ModelProfile,
@@ -25,7 +26,7 @@ from agents.pipelines import services
 from agents.pipelines.graph import graph_problems
 from agents.pipelines.trace import run_trace
 from agents.tools.approvals import condition_problem
-from hilconsole.admin import ReadOnlyAdmin
+from hilconsole.admin import AuditedAdmin, ReadOnlyAdmin, audit_admin_change, snapshot
 
 GRAPH_WIDGET = forms.Textarea(attrs={"rows": 30, "cols": 100, "class": "vLargeTextField", "spellcheck": "false"})
 
@@ -50,7 +51,7 @@ class VersionedForm(forms.ModelForm):
             self.initial[self.content_field] = getattr(latest, self.content_field)
 
 
-class VersionedAdmin(admin.ModelAdmin):
+class VersionedAdmin(AuditedAdmin):
     """Saving the owner saves its edited content as the next version, when it changed."""
 
     list_display = ["name", "latest"]
@@ -61,13 +62,14 @@ class VersionedAdmin(admin.ModelAdmin):
         return f"v{latest.number}" if latest else "—"
 
     def save_model(self, request, owner, form, change):
-        owner.save()
+        super().save_model(request, owner, form, change)
         latest = owner.latest_version()
         content = form.cleaned_data[form.content_field]
         if latest is None or getattr(latest, form.content_field) != content:
             version = self.version_create(
                 owner, content, note=form.cleaned_data["note"], author=request.user.get_username()
             )
+            audit_admin_change(request.user, "created", version, {}, snapshot(version))
             messages.info(request, f"Saved as {version}. {self.pin_hint}")
 
 
@@ -167,7 +169,7 @@ class PipelineVersionAdmin(ReadOnlyAdmin):
         if not request.user.has_perm("agents.change_aiagent"):
             raise PermissionDenied("Pinning a version changes AI agents, which you may not change.")
         version = get_object_or_404(PipelineVersion.objects.select_related("pipeline"), pk=version_id)
-        pinned = services.pipeline_version_pin(version)
+        pinned = services.pipeline_version_pin(version, actor=request.user)
         names = ", ".join(agent.name for agent in pinned)
         if pinned:
             messages.success(request, f"{names} now run {version}.")
@@ -227,6 +229,7 @@ class AIAgentForm(forms.ModelForm):
             "holding_message",
             "draft_review",
             "draft_review_threshold",
+            "breaker_usd_per_hour",
         ]
 
     def clean_draft_review_threshold(self):
@@ -290,7 +293,7 @@ class ApprovalRuleInline(admin.TabularInline):
 
 
 @admin.register(AIAgent)
-class AIAgentAdmin(admin.ModelAdmin):
+class AIAgentAdmin(AuditedAdmin):
     form = AIAgentForm
     inlines = [ApprovalRuleInline]
     list_display = [
@@ -300,12 +303,55 @@ class AIAgentAdmin(admin.ModelAdmin):
         "default_profile",
         "confidence_threshold",
         "inboxes_shown",
+        "running",
     ]
     filter_horizontal = ["allowed_tools"]
+    readonly_fields = ["pause_state"]
+    actions = ["pause_agents"]
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        return ["pause_state", *(field for field in fields if field != "pause_state")] if obj else fields
 
     @admin.display(description="inboxes")
     def inboxes_shown(self, agent):
         return ", ".join(inbox.name for inbox in agent.inboxes.all()) or "—"
+
+    @admin.display(description="answering", boolean=True)
+    def running(self, agent):
+        return agent.paused_at is None
+
+    @admin.display(description="state")
+    def pause_state(self, agent):
+        if agent.paused_at is None:
+            return "Answering customers."
+        url = reverse("admin:agents_aiagent_resume", args=[agent.pk])
+        return format_html(
+            # Submits the page's own form (it carries the CSRF token) to the resume view.
+            'Paused since {}: {} <button type="submit" formaction="{}" formmethod="post" class="button">'
+            "Resume</button>",
+            agent.paused_at.strftime("%Y-%m-%d %H:%M"), agent.paused_reason, url,
+        )  # fmt: skip
+
+    @admin.action(description="Pause the selected AI agents (their inboxes hand every turn to people)")
+    def pause_agents(self, request, queryset):
+        paused = [agent.name for agent in queryset if budgets.agent_pause(agent.pk, actor=request.user,
+                                                                             reason="Paused by an admin.")]  # fmt: skip
+        messages.success(request, f"Paused: {', '.join(paused) or 'none (already paused)'}.")
+
+    def get_urls(self):
+        resume = self.admin_site.admin_view(require_POST(self.resume_view))
+        return [path("<int:agent_id>/resume/", resume, name="agents_aiagent_resume"), *super().get_urls()]
+
+    def resume_view(self, request, agent_id: int):
+        if not request.user.has_perm("agents.change_aiagent"):
+            raise PermissionDenied("Resuming changes an AI agent, which you may not change.")
+        agent = get_object_or_404(AIAgent, pk=agent_id)
+        if budgets.agent_resume(agent.pk, actor=request.user):
+            messages.success(request, f"{agent} answers customers again.")
+        else:
+            messages.info(request, f"{agent} was not paused.")
+        return redirect("admin:agents_aiagent_change", agent.pk)
 
 
 # Runs ---------------------------------------------------------------------------------------

@@ -1,10 +1,9 @@
 import jsonschema
 from django import forms
 from django.contrib import admin
-from guardian.admin import GuardedModelAdmin
 
 from agents.models import DemoOrder, Tool, ToolCall
-from hilconsole.admin import ReadOnlyAdmin
+from hilconsole.admin import AuditedGuardedAdmin, ReadOnlyAdmin
 
 
 class ToolForm(forms.ModelForm):
@@ -25,7 +24,7 @@ class ToolForm(forms.ModelForm):
 
 
 @admin.register(Tool)
-class ToolAdmin(GuardedModelAdmin):
+class ToolAdmin(AuditedGuardedAdmin):
     """Tools declared in code are mirrored here: the admin holds their kill switch (`enabled`) and
     how reviewers decide on their calls. "Object permissions" grants `approve_tool` (who may
     approve calls) to people or groups. An outside agent's tool is added here, with its schema,

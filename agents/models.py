@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
@@ -53,6 +55,7 @@ class LLMCall(models.Model):
     class Outcome(models.TextChoices):
         OK = "ok"
         ERROR = "error"
+        REFUSED = "refused", "refused (over budget, or its AI agent is paused)"
 
     profile = models.ForeignKey(ModelProfile, null=True, blank=True, on_delete=models.SET_NULL)
     purpose = models.CharField(max_length=40, help_text="completion, embedding, …")
@@ -67,6 +70,9 @@ class LLMCall(models.Model):
     conversation = models.ForeignKey(
         "conversations.Conversation", null=True, blank=True, on_delete=models.SET_NULL, related_name="llm_calls"
     )
+    agent = models.ForeignKey(
+        "agents.AIAgent", null=True, blank=True, on_delete=models.SET_NULL, related_name="llm_calls"
+    )
     run_id = models.BigIntegerField(null=True, blank=True)
     step_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -74,6 +80,8 @@ class LLMCall(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "LLM call"
+        # The cost circuit breaker sums an agent's last hour after each of its calls.
+        indexes = [models.Index(fields=["agent", "created_at"])]
 
     def __str__(self):
         return f"{self.purpose} via {self.deployment_model or '?'} ({self.outcome})"
@@ -404,6 +412,17 @@ class AIAgent(models.Model):
     draft_review_threshold = models.FloatField(
         default=0.7, help_text="With “below confidence”: replies whose intent confidence is under this are reviewed."
     )
+    breaker_usd_per_hour = models.DecimalField(
+        "pause above (USD per hour)",
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Cost circuit breaker: when the agent's model calls of the last hour cost more, it is paused "
+        "and its inboxes hand every new turn to people until an admin resumes it. Empty: never.",
+    )
+    paused_at = models.DateTimeField(null=True, blank=True, editable=False)
+    paused_reason = models.CharField(max_length=300, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -512,3 +531,115 @@ class RunStep(models.Model):
 
     def __str__(self):
         return f"{self.run_id}#{self.index} {self.node}"
+
+
+# Budgets ------------------------------------------------------------------------------------
+
+
+class Budget(models.Model):
+    """Spending caps for an AI agent, an inbox, or each customer (of one inbox, or of all).
+
+    The gateway checks every budget that applies before a model call and charges the call's
+    cost after it (agents.llm.budgets). Hours, days and months roll over in the inbox's time zone
+    (an AI agent's in the console's TIME_ZONE, since it may answer inboxes in several).
+    """
+
+    class Scope(models.TextChoices):
+        AI_AGENT = "ai_agent", "an AI agent"
+        INBOX = "inbox", "an inbox"
+        CUSTOMER = "customer", "each customer"
+
+    class OnExceeded(models.TextChoices):
+        HAND_OVER = "hand_over", "hand the conversation to a person"
+        CHEAPER_PROFILE = "cheaper_profile", "switch to a cheaper model profile"
+
+    name = models.CharField(max_length=120)
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    ai_agent = models.ForeignKey(
+        AIAgent, null=True, blank=True, on_delete=models.CASCADE, related_name="budgets", verbose_name="AI agent"
+    )
+    inbox = models.ForeignKey(
+        "conversations.Inbox",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="budgets",
+        help_text="For an inbox; for each customer, only that inbox's customers (empty: every inbox's).",
+    )
+    hourly_usd = models.DecimalField("USD per hour", max_digits=12, decimal_places=4, null=True, blank=True)
+    daily_usd = models.DecimalField("USD per day", max_digits=12, decimal_places=4, null=True, blank=True)
+    monthly_usd = models.DecimalField("USD per month", max_digits=12, decimal_places=4, null=True, blank=True)
+    conversation_tokens = models.PositiveIntegerField(
+        "tokens per conversation", null=True, blank=True, help_text="Prompt and completion tokens of all its calls."
+    )
+    alert_ratio = models.FloatField(
+        "alert at", default=0.8, help_text="Share of a cap (0–1) at which the dashboard warns."
+    )
+    on_exceeded = models.CharField(max_length=20, choices=OnExceeded.choices, default=OnExceeded.HAND_OVER)
+    cheaper_profile = models.ForeignKey(
+        ModelProfile,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="With “switch to a cheaper model profile”: the profile calls use once a cap is reached.",
+    )
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.scope == self.Scope.AI_AGENT and not self.ai_agent_id:
+            raise ValidationError({"ai_agent": "Choose the AI agent this budget is for."})
+        if self.scope == self.Scope.INBOX and not self.inbox_id:
+            raise ValidationError({"inbox": "Choose the inbox this budget is for."})
+        if self.scope != self.Scope.AI_AGENT and self.ai_agent_id:
+            raise ValidationError({"ai_agent": "Only a budget for an AI agent names one."})
+        if self.scope == self.Scope.AI_AGENT and self.inbox_id:
+            raise ValidationError({"inbox": "A budget for an AI agent names no inbox."})
+        caps = (self.hourly_usd, self.daily_usd, self.monthly_usd, self.conversation_tokens)
+        if all(cap is None for cap in caps):
+            raise ValidationError("Give at least one cap.")
+        if not 0 < self.alert_ratio <= 1:
+            raise ValidationError({"alert_ratio": "A share between 0 and 1, such as 0.8."})
+        if self.on_exceeded == self.OnExceeded.CHEAPER_PROFILE and not self.cheaper_profile_id:
+            raise ValidationError({"cheaper_profile": "Choose the profile to switch to."})
+
+    def caps(self) -> dict[str, Decimal]:
+        """The USD caps set, by period."""
+        caps = {"hour": self.hourly_usd, "day": self.daily_usd, "month": self.monthly_usd}
+        return {period: cap for period, cap in caps.items() if cap is not None}
+
+
+class BudgetUsage(models.Model):
+    """What one budget's subject spent in one period. `reserved` holds the estimates of calls
+    under way: a call is let through only while spent + reserved is under the cap, and a
+    conditional UPDATE makes that check and the reservation one atomic step, so concurrent
+    workers overshoot a cap by at most one call's estimate."""
+
+    PERIODS = ("hour", "day", "month")
+
+    budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="usages")
+    subject_id = models.BigIntegerField(default=0, help_text="The customer, for a budget of each customer.")
+    period = models.CharField(max_length=5)
+    starts_at = models.DateTimeField()
+    spent_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0)
+    reserved_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0)
+    calls = models.PositiveIntegerField(default=0)
+    alerted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget", "subject_id", "period", "starts_at"], name="one_usage_per_budget_period"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.budget} {self.period} from {self.starts_at:%Y-%m-%d %H:%M}"

@@ -1,8 +1,10 @@
 import hashlib
 import hmac
 import secrets
+import zoneinfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -24,6 +26,11 @@ def person_name(user) -> str:
     # Read through the reverse one-to-one of the desk profile, which may not exist.
     profile = getattr(user, "human_agent", None)
     return (profile and profile.display_name) or user.first_name or user.get_username()
+
+
+def validate_time_zone(name: str) -> None:
+    if name not in zoneinfo.available_timezones():
+        raise ValidationError(f"{name!r} is not a time zone name such as Europe/Berlin.")
 
 
 class AutoAssignment(models.TextChoices):
@@ -87,6 +94,17 @@ class Inbox(models.Model):
         "offline grace (seconds)",
         default=120,
         help_text="How long an agent may be offline before their open conversations go back to the queue.",
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="Budgets' days and months roll over at midnight here (an IANA name such as Europe/Berlin).",
+    )
+    retention_days = models.PositiveIntegerField(
+        "keep conversations for (days)",
+        default=90,
+        help_text="Messages, AI run details and tool calls older than this are deleted every night.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -29,6 +29,7 @@ from conversations.models import (
     CustomerToken,
     Inbox,
     Message,
+    new_widget_token,
     person_name,
     token_digest,
 )
@@ -70,6 +71,19 @@ def inbox_assign_ai_agent(inbox_id: int, ai_agent) -> Inbox:
     inbox.save(update_fields=["ai_agent"])
     audit_record(actor="system", action="inbox.ai_agent_assigned", target=inbox, before={"ai_agent": before},
                  after={"ai_agent": getattr(ai_agent, "pk", None)})  # fmt: skip
+    return inbox
+
+
+@transaction.atomic
+def inbox_rotate_widget_token(inbox_id: int, *, actor) -> Inbox:
+    """A new widget token for the inbox: sites embedding the old one must switch to the new tag
+    (a leaked token stops working at once). Customers' open sessions keep working."""
+    inbox = Inbox.objects.select_for_update().get(pk=inbox_id)
+    before = inbox.widget_token
+    inbox.widget_token = new_widget_token()
+    inbox.save(update_fields=["widget_token"])
+    audit_record(actor=actor, action="inbox.widget_token_rotated", target=inbox, before={"widget_token": before},
+                 after={"widget_token": inbox.widget_token})  # fmt: skip
     return inbox
 
 

@@ -211,6 +211,8 @@ LLM_ALLOWED_FAILS = env.int("LLM_ALLOWED_FAILS", default=3)
 LLM_COOLDOWN_SECONDS = env.int("LLM_COOLDOWN_SECONDS", default=30)
 LLM_KEYS_FERNET_KEY = env.str("LLM_KEYS_FERNET_KEY", default="")
 LLM_PROFILE_REFRESH_SECONDS = env.float("LLM_PROFILE_REFRESH_SECONDS", default=5.0)
+# The completion a budget check expects of a call whose answer it cannot know yet.
+LLM_BUDGET_COMPLETION_TOKENS = env.int("LLM_BUDGET_COMPLETION_TOKENS", default=500)
 
 # AI turns: how soon a turn waiting for another turn of its conversation tries again, and after
 # how long without progress the beat sweep hands a stalled turn to a worker again.
@@ -218,6 +220,12 @@ AI_TURN_BUSY_RETRY_SECONDS = env.float("AI_TURN_BUSY_RETRY_SECONDS", default=0.1
 AI_TURN_STALLED_SECONDS = env.float("AI_TURN_STALLED_SECONDS", default=60.0)
 
 # Readiness: Celery counts as ready when a worker answered a ping this recently.
+# Retention deletes old rows this many at a time (each batch its own short transaction).
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
+
+# Prometheus scrapes /metrics with "Authorization: Bearer <METRICS_TOKEN>" (empty: staff sessions only).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 READYZ_CELERY_WINDOW_SECONDS = env.int("READYZ_CELERY_WINDOW_SECONDS", default=10)
 READYZ_TIMEOUT_SECONDS = env.float("READYZ_TIMEOUT_SECONDS", default=1.0)
 

@@ -5,13 +5,17 @@ from django.views.generic import RedirectView
 
 from conversations.api import api_not_found
 from conversations.views import demo_shop
-from hilconsole import health
+from hilconsole import health, metrics
+from hilconsole.dashboard.views import dashboard
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="desk:home", permanent=False)),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # The admin's home is the dashboard (before the admin's own index, which it replaces).
+    path("admin/", admin.site.admin_view(dashboard), name="dashboard"),
     path("admin/", admin.site.urls),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("desk/", include("reviews.urls")),

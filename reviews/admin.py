@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.db import models
 
-from hilconsole.admin import ReadOnlyAdmin
+from hilconsole.admin import AuditedAdmin, ReadOnlyAdmin
 from reviews.models import CannedResponse, HumanAgent, RejectionReason, ReviewTask
 
 
 @admin.register(HumanAgent)
-class HumanAgentAdmin(admin.ModelAdmin):
+class HumanAgentAdmin(AuditedAdmin):
     list_display = ["__str__", "user", "skills", "max_concurrent", "status", "last_seen_at"]
     list_filter = ["status"]
     search_fields = ["user__username", "user__first_name", "display_name"]
@@ -27,7 +27,7 @@ class HumanAgentAdmin(admin.ModelAdmin):
 
 
 @admin.register(CannedResponse)
-class CannedResponseAdmin(admin.ModelAdmin):
+class CannedResponseAdmin(AuditedAdmin):
     list_display = ["shortcut", "title", "inbox", "updated_at"]
     list_filter = ["inbox"]
     search_fields = ["shortcut", "title", "content"]
@@ -46,7 +46,7 @@ class ReviewTaskAdmin(ReadOnlyAdmin):
 
 
 @admin.register(RejectionReason)
-class RejectionReasonAdmin(admin.ModelAdmin):
+class RejectionReasonAdmin(AuditedAdmin):
     """Reasons reviewers pick when they reject an action (the customer is told the reason)."""
 
     list_display = ["text", "tool", "position"]

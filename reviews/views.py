@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from agents.llm import budgets
 from conversations.errors import DomainError
 from conversations.events import assignee_name
 from conversations.models import Conversation, person_name
@@ -96,6 +97,10 @@ def desk_home(request):
             "works_an_inbox": selectors.inboxes_for(user).exists(),
             "heartbeat_seconds": settings.DESK_HEARTBEAT_SECONDS,
             "resync_seconds": settings.DESK_RESYNC_SECONDS,
+            # Supervisors learn at once that an AI agent stopped answering their inboxes.
+            "paused_agents": (
+                list(budgets.paused_agents(selectors.inboxes_for(user))) if user_is_supervisor(user) else []
+            ),
         }
         | desk_lists_context(user),
     )

@@ -4,7 +4,9 @@ Each model profile (`fast`, `balanced`, `powerful`) becomes a LiteLLM `Router` w
 deployments are tried in order: the Router retries with backoff (honouring Retry-After),
 falls back to the next deployment, and cools a failing deployment down. Every call is
 recorded as an `LLMCall` with tokens, cost, latency and outcome. When every deployment fails,
-`LLMUnavailable` is raised for the caller to turn into a handover.
+`LLMUnavailable` is raised for the caller to turn into a handover. Budgets (agents.llm.budgets)
+hold each call's estimated cost before it and are charged its real cost after it; a call over
+budget is refused with `BudgetExceeded`, a kind of `LLMUnavailable`.
 """
 
 import asyncio
@@ -24,7 +26,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import litellm  # noqa: E402
 from litellm import Router  # noqa: E402
 
-from agents.llm import keys, prompts  # noqa: E402
+from agents.llm import budgets, keys, prompts  # noqa: E402
+from agents.llm.budgets import BudgetExceeded  # noqa: E402, F401
+from agents.llm.errors import LLMUnavailable  # noqa: E402
 from agents.llm.local.provider import LocalModel  # noqa: E402
 from agents.models import Deployment, LLMCall  # noqa: E402
 
@@ -32,14 +36,6 @@ LOCAL_PREFIX = "local/"
 litellm.custom_provider_map = [{"provider": "local", "custom_handler": LocalModel()}]
 litellm.suppress_debug_info = True
 litellm.telemetry = False
-
-
-class LLMUnavailable(Exception):
-    """No deployment of the profile could answer. The message is safe to log, never to show."""
-
-    def __init__(self, message: str, *, llm_call_id: int | None = None):
-        super().__init__(message)
-        self.llm_call_id = llm_call_id
 
 
 @dataclass
@@ -62,6 +58,7 @@ class Links:
     conversation_id: int | None = None
     run_id: int | None = None
     step_id: int | None = None
+    agent_id: int | None = None
 
 
 def complete(
@@ -74,7 +71,9 @@ def complete(
     purpose: str = "completion",
 ) -> Completion:
     """One chat completion through the profile's deployments; recorded whatever happens."""
-    route = router_for(profile)
+    links = links or Links()
+    held = _hold(profile, messages, links, purpose)
+    route = router_for(held.profile)
     # With tools, LiteLLM would look for MCP servers (a proxy feature needing the `mcp` package).
     params = {"tools": tools, "_skip_mcp_handler": True} if tools else {}
     if json_response:
@@ -83,12 +82,53 @@ def complete(
     try:
         response = _on_gateway_loop(route.router.acompletion(model=route.names[0], messages=messages, **params))
     except Exception as error:
+        budgets.charge(held, Decimal(0))
         latency = (time.perf_counter() - started) * 1000
         call = _record(route, purpose, links, latency, error=error, tried=route.models)
-        raise LLMUnavailable(f"Every deployment of profile {profile!r} failed: {error}", llm_call_id=call.pk) from error
+        raise LLMUnavailable(
+            f"Every deployment of profile {route.name!r} failed: {error}", llm_call_id=call.pk
+        ) from error
     completion = _completion(response, route, (time.perf_counter() - started) * 1000)
     completion.llm_call_id = _record(route, purpose, links, completion.latency_ms, completion=completion).pk
+    budgets.charge(held, completion.cost_usd)
     return completion
+
+
+def _hold(profile: str, messages: list[dict], links: Links, purpose: str) -> budgets.Hold:
+    """The budgets' hold on this call, or a refusal recorded like any failed call."""
+    try:
+        return budgets.hold(
+            profile,
+            conversation_id=links.conversation_id,
+            agent_id=links.agent_id,
+            estimate=lambda name: estimate_cost(name, messages),
+        )
+    except BudgetExceeded as refusal:
+        route = router_for(profile)
+        refusal.llm_call_id = _record(route, purpose, links, 0, error=refusal, outcome=LLMCall.Outcome.REFUSED).pk
+        raise
+
+
+def estimate_cost(profile: str, messages: list[dict]) -> tuple[Decimal, int]:
+    """(USD, prompt tokens) a call is expected to cost: its prompt's tokens and an expected
+    completion (LLM_BUDGET_COMPLETION_TOKENS) at the dearest deployment of the profile, since
+    any of them may answer."""
+    route = router_for(profile)
+    prompt_tokens = litellm.token_counter(model=route.models[0], messages=messages)
+    completion_tokens = settings.LLM_BUDGET_COMPLETION_TOKENS
+    dearest = Decimal(0)
+    for model, (input_price, output_price) in zip(route.models, route.prices, strict=True):
+        if model.startswith(LOCAL_PREFIX):
+            continue
+        listed = litellm.model_cost.get(model.split("/", 1)[-1], {})
+        per_input = (
+            input_price / 1000 if input_price is not None else Decimal(str(listed.get("input_cost_per_token", 0)))
+        )
+        per_output = (
+            output_price / 1000 if output_price is not None else Decimal(str(listed.get("output_cost_per_token", 0)))
+        )
+        dearest = max(dearest, per_input * prompt_tokens + per_output * completion_tokens)
+    return dearest, prompt_tokens
 
 
 # One event loop per process -----------------------------------------------------------------
@@ -124,6 +164,8 @@ class _ProfileRouter:
     models: list[str]  # their LiteLLM model strings, in the same order
     profile_id: int
     checked_at: float
+    name: str = ""
+    prices: list[tuple[Decimal | None, Decimal | None]] = field(default_factory=list)  # per 1k tokens, in and out
 
 
 _routers: dict[str, _ProfileRouter] = {}
@@ -156,8 +198,9 @@ def router_for(profile_name: str) -> _ProfileRouter:
         if cached is None or cached.fingerprint != fingerprint:
             router, names = _build_router(profile_name, deployments)
             cached = _ProfileRouter(
-                fingerprint, router, names, [d.model for d in deployments], deployments[0].profile_id, 0.0
-            )
+                fingerprint, router, names, [d.model for d in deployments], deployments[0].profile_id, 0.0,
+                profile_name, [(d.input_price_per_1k, d.output_price_per_1k) for d in deployments],
+            )  # fmt: skip
             _routers[profile_name] = cached
         cached.checked_at = time.monotonic()
     return cached
@@ -261,13 +304,14 @@ def _fallbacks_taken(hidden: dict, route: _ProfileRouter) -> tuple[str, list[str
     return route.models[position], route.models[:position]
 
 
-def _record(route, purpose, links, latency_ms, *, completion=None, error=None, tried=()):
+def _record(route, purpose, links, latency_ms, *, completion=None, error=None, tried=(), outcome=None):
     links = links or Links()
     fields = {
         "profile_id": route.profile_id,
         "purpose": purpose,
         "latency_ms": latency_ms,
         "conversation_id": links.conversation_id,
+        "agent_id": links.agent_id,
         "run_id": links.run_id,
         "step_id": links.step_id,
     }
@@ -282,7 +326,10 @@ def _record(route, purpose, links, latency_ms, *, completion=None, error=None, t
             cost_usd=completion.cost_usd,
         )
     return LLMCall.objects.create(
-        **fields, outcome=LLMCall.Outcome.ERROR, fallbacks=list(tried), error=f"{type(error).__name__}: {error}"[:2000]
+        **fields,
+        outcome=outcome or LLMCall.Outcome.ERROR,
+        fallbacks=list(tried),
+        error=f"{type(error).__name__}: {error}"[:2000],
     )
 
 

@@ -25,7 +25,7 @@ from django.utils import timezone
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from agents.llm.gateway import LLMUnavailable
+from agents.llm.gateway import BudgetExceeded, LLMUnavailable
 from agents.models import PipelineRun, PipelineVersion, RunStep
 from agents.pipelines.graph import Graph
 from agents.pipelines.nodes import NODES, NodeResult, Pause, Turn
@@ -106,6 +106,11 @@ def _step(run: PipelineRun, graph: Graph, node_id: str, node: dict, sinks: Sinks
     started, clock = timezone.now(), time.perf_counter()
     try:
         result = NODES[node["type"]](turn, node)
+    except BudgetExceeded as error:
+        # Over budget or paused: a person answers rather than nobody (no apology for an outage).
+        record_failure(run, node_id, node, started, clock, error)
+        divert(run, graph, "budget_exceeded")
+        return
     except LLMUnavailable as error:
         record_failure(run, node_id, node, started, clock, error)
         divert(run, graph, "ai_unavailable")

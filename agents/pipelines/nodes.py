@@ -46,7 +46,10 @@ class Turn:
         return self.agent.profile_for(self.node_id)
 
     def links(self) -> gateway.Links:
-        return gateway.Links(conversation_id=self.run.conversation_id, run_id=self.run.pk, step_id=self.step_index)
+        return gateway.Links(
+            conversation_id=self.run.conversation_id, run_id=self.run.pk, step_id=self.step_index,
+            agent_id=self.run.agent_id,
+        )  # fmt: skip
 
     def outgoing(self, profile: str) -> tuple[str, list[dict]]:
         """The question and history as the profile's models may see them."""

@@ -6,6 +6,7 @@ from django.db.models import Max
 
 from agents.models import AIAgent, Pipeline, PipelineVersion, Prompt, PromptVersion, Versioned
 from agents.pipelines.graph import graph_problems
+from conversations.audit import audit_record
 
 
 @transaction.atomic
@@ -33,13 +34,16 @@ def _next_number(owner: Versioned) -> int:
 
 
 @transaction.atomic
-def pipeline_version_pin(version: PipelineVersion) -> list[AIAgent]:
+def pipeline_version_pin(version: PipelineVersion, *, actor=None) -> list[AIAgent]:
     """Make every AI agent of this pipeline run this version (a rollback, or a roll-out).
 
     Runs already under way finish on the version they started with.
     """
     agents = list(AIAgent.objects.select_for_update().filter(pipeline_version__pipeline=version.pipeline_id))
     for agent in agents:
+        before = agent.pipeline_version_id
         agent.pipeline_version = version
         agent.save(update_fields=["pipeline_version", "updated_at"])
+        audit_record(actor=actor, action="aiagent.pinned", target=agent, before={"pipeline_version_id": before},
+                     after={"pipeline_version_id": version.pk})  # fmt: skip
     return agents

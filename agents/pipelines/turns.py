@@ -53,6 +53,8 @@ REASONS = {
     "approval_required": "The AI wanted to take an action that needs approval",
     "prompt_injection": "The message looked like an attempt to manipulate the AI",
     "ai_unavailable": "The AI models could not be reached",
+    "budget_exceeded": "The AI reached its spending budget",
+    "agent_paused": "The AI agent is paused by its cost circuit breaker",
     "repeated_errors": "The AI pipeline failed repeatedly",
     "turn_limit": "The AI answered many times in a row without resolving it",
     "loop_limit": "The AI pipeline went round in circles",
@@ -270,7 +272,9 @@ def _new_run(conversation: Conversation, agent: AIAgent, waiting: list[Message],
         "timing": timing,
     }
     next_node = graph.start
-    if state["turns"] >= agent.turn_limit:
+    if agent.paused_at is not None:
+        state["reason"], next_node = "agent_paused", graph.handover_sink()
+    elif state["turns"] >= agent.turn_limit:
         state["reason"], next_node = "turn_limit", graph.handover_sink()
     return PipelineRun.objects.create(
         conversation=conversation,
