@@ -174,7 +174,7 @@ def test_find_one_conversation_s_trace(admin_client, support_inbox):
     for node in ("guard", "classify", "retrieve", "answer", "reply"):
         assert f"<td>{node}</td>" in page
     trace = admin_client.get(f"/api/v1/runs/{run.pk}/trace").json()
-    assert [step["node"] for step in trace["steps"]] == ["guard", "classify", "retrieve", "answer", "reply"]
+    assert [step["node"] for step in trace["steps"]] == ["guard", "retrieve", "classify", "answer", "reply"]
 
 
 def test_rotate_a_widget_token(admin_client, client, support_inbox):

@@ -64,7 +64,10 @@ def hand_over(inbox, name="Carla", text="I want to talk to a person", **brief) -
     """A customer's conversation, handed over by the AI and waiting in the queue."""
     conversation, _, _ = services.conversation_open(inbox, name=name)
     if text:
-        services.message_post_from_customer(conversation.pk, content=text, client_message_id=f"m-{next(_messages)}")
+        # No turn requested: this helper plays the AI's part itself, and a live worker must not race it.
+        services.message_post_from_customer(
+            conversation.pk, content=text, client_message_id=f"m-{next(_messages)}", request_ai_turn=False
+        )
     services.conversation_start_ai(conversation.pk)
     brief.setdefault("reason", "human_request")
     services.conversation_hand_over(conversation.pk, **brief)
