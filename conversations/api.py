@@ -1,7 +1,7 @@
 """The public widget API (`/api/widget/v1/`): a contract with every embedded widget.
 
-Errors are `{"error": {"code", "message"}}` (see `error_response`); a request never gets a 500
-for bad input. Rate limits are DRF throttles counted in Redis, per customer token and per IP.
+Errors are `{"error": {"code", "message"}}` (hilconsole.api); a request never gets a 500 for
+bad input. Rate limits are DRF throttles counted in Redis, per customer token and per IP.
 """
 
 import functools
@@ -12,20 +12,17 @@ from urllib.parse import urlsplit
 import redis
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, JsonResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from conversations import services
-from conversations.errors import DomainError
 from conversations.events import assignee_name, message_payload
 from conversations.models import Conversation, Inbox, Message
+from hilconsole.api import validated
 
 # Authentication ----------------------------------------------------------------------------
 
@@ -141,44 +138,6 @@ class PerCustomerThrottle(WidgetThrottle):
 # Errors ------------------------------------------------------------------------------------
 
 
-def error_response(code: str, message: str, **extra) -> dict:
-    return {"error": {"code": code, "message": message, **extra}}
-
-
-def api_exception_handler(exc, context):
-    """Every API error as `{"error": {"code", "message"}}`, keeping DRF's status and headers."""
-    if isinstance(exc, DomainError):
-        return Response(error_response(exc.code, exc.message), status=exc.status)
-    # Django's own 404 and 403 become DRF's, so they carry a code like every other error.
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound(str(exc) or None)
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied(str(exc) or None)
-    response = drf_exception_handler(exc, context)
-    if response is None:
-        return None
-    if isinstance(exc, exceptions.ValidationError):
-        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        message = "; ".join(f"{name}: {' '.join(map(str, errors))}" for name, errors in _flatten(fields))
-        response.data = error_response("invalid", message or "Invalid request body.", fields=fields)
-    else:
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
-        response.data = error_response(code, str(exc.detail))
-    return response
-
-
-def _flatten(fields: dict, prefix: str = ""):
-    for name, errors in fields.items():
-        if isinstance(errors, dict):
-            yield from _flatten(errors, f"{prefix}{name}.")
-        else:
-            yield f"{prefix}{name}", errors if isinstance(errors, list) else [errors]
-
-
-def api_not_found(request, *args, **kwargs):
-    return JsonResponse(error_response("not_found", "No such API endpoint."), status=404)
-
-
 class ContentTooLong(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "content_too_long"
@@ -206,13 +165,6 @@ class MessageIn(serializers.Serializer):
 class RatingIn(serializers.Serializer):
     rating = serializers.IntegerField(min_value=1, max_value=5)
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-
-
-def validated(serializer_class, data) -> dict:
-    """`data` (a request's body or query) checked by the serializer; a 400 otherwise."""
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class WidgetView(APIView):

@@ -225,7 +225,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "conversations.api.api_exception_handler",
+    "EXCEPTION_HANDLER": "hilconsole.api.api_exception_handler",
     # Behind a load balancer, the client's address is the last hop it added.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }

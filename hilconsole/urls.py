@@ -3,9 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from conversations.api import api_not_found
 from conversations.views import demo_shop
 from hilconsole import health
+from hilconsole.api import api_not_found
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="desk:home", permanent=False)),

@@ -16,10 +16,11 @@ from guardian.shortcuts import assign_perm
 
 from conversations import services as conversations
 from conversations.audit import audit_record
-from conversations.errors import AlreadyClaimed, DomainError, IllegalTransition
+from conversations.errors import AlreadyClaimed, IllegalTransition
 from conversations.events import desk_conversation_group
 from conversations.models import AutoAssignment, Conversation, Message, person_name
 from hilconsole.broadcast import broadcast_on_commit
+from hilconsole.errors import DomainError
 from reviews import selectors
 from reviews.events import escalation_event, message_added_event
 from reviews.models import CannedResponse, HumanAgent

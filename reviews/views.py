@@ -13,9 +13,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from conversations.errors import DomainError
 from conversations.events import assignee_name
 from conversations.models import Conversation, person_name
+from hilconsole.errors import DomainError
 from reviews import selectors, services
 from reviews.forms import CannedSearchForm, EarlierForm, PresenceForm, ReplyForm, TransferForm
 from reviews.roles import user_desk_roles, user_is_supervisor, user_may_use_desk

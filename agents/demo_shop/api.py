@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from agents.demo_shop import services
 from agents.models import DemoOrder
-from conversations.api import validated
+from hilconsole.api import validated
 
 KEY_HEADER = "X-Demo-Shop-Key"
 MAX_DELAY_SECONDS = 10.0

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents.models import DemoOrder
-from conversations.errors import DomainError
+from hilconsole.errors import DomainError
 
 S = DemoOrder.Status
 

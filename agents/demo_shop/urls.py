@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from agents.demo_shop import api
-from conversations.api import api_not_found
+from hilconsole.api import api_not_found
 
 app_name = "demo_shop"
 
