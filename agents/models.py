@@ -220,6 +220,7 @@ class DemoOrder(models.Model):
     total = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3, default="EUR")
     shipping_address = models.TextField(blank=True)
+    carrier = models.CharField(max_length=40, blank=True, help_text="Who delivers it, once it has shipped.")
     refunded_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
     placed_at = models.DateTimeField()
 

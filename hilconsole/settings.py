@@ -257,6 +257,9 @@ DEMO_SHOP_API_KEY = env.str(
 )
 # `?delay=<seconds>` makes the shop slow (to watch timeouts); honoured only with DEBUG or this.
 DEMO_SHOP_ALLOW_DELAY = env.bool("DEMO_SHOP_ALLOW_DELAY", default=False)
+# The demo page lets a visitor sign in as one of the demo shop's customers: it signs their id with
+# the inbox's identity secret for anyone who asks, so it is on only where the demo is a demo.
+DEMO_SHOP_SIGN_IN = env.bool("DEMO_SHOP_SIGN_IN", default=DEBUG)
 
 # HTTPS hardening, on whenever DEBUG is off (`check --deploy` passes in production).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

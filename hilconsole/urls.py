@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from conversations.views import demo_shop
+from agents.demo_shop.views import demo_shop
 from hilconsole import health
 from hilconsole.api import api_not_found
 

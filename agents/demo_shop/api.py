@@ -1,8 +1,11 @@
 """The demo shop's JSON API (`/demo-shop/api/`), the backend the demo tools call over HTTP.
 
 Callers authenticate with the shared secret in `X-Demo-Shop-Key` (settings.DEMO_SHOP_API_KEY).
-Errors are `{"error": {"code", "message"}}` like the rest of the console's APIs (the project's
-DRF exception handler). Writes may send `Idempotency-Key`: a repeat gets the first answer back.
+`?customer=<the shop's id of a customer>` scopes a request to that customer's orders: an order of
+anyone else is "No order …", exactly like one that does not exist. `orders/{number}/tracking`
+is what the shop's public tracking page shows anybody with the number. Errors are
+`{"error": {"code", "message"}}` like the rest of the console's APIs (the project's DRF
+exception handler). Writes may send `Idempotency-Key`: a repeat gets the first answer back.
 """
 
 import hmac
@@ -73,11 +76,19 @@ def delay_asked(request) -> float:
     return min(delay, MAX_DELAY_SECONDS)
 
 
-def _order(number: str) -> DemoOrder:
-    order = DemoOrder.objects.filter(number=number).first()
+def _order(number: str, customer: str = "") -> DemoOrder:
+    order = services.orders_of(customer).filter(number=number).first()
     if order is None:
         raise exceptions.NotFound(f"No order {number}.")
     return order
+
+
+class CustomerScope(serializers.Serializer):
+    customer = serializers.CharField(max_length=254, required=False, default="")
+
+
+def scope_of(request) -> str:
+    return validated(CustomerScope, request.query_params)["customer"]
 
 
 def _answer(result: tuple[dict, bool]) -> Response:
@@ -86,8 +97,16 @@ def _answer(result: tuple[dict, bool]) -> Response:
 
 
 class OrdersQuery(serializers.Serializer):
-    email = serializers.EmailField()
+    """Whose orders: the shop's id of the customer, or an email address (the shop's staff view)."""
+
+    customer = serializers.CharField(max_length=254, required=False)
+    email = serializers.EmailField(required=False)
     limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
+
+    def validate(self, data):
+        if bool(data.get("customer")) == bool(data.get("email")):
+            raise serializers.ValidationError("Name the customer, or give an email address: one of them.")
+        return data
 
 
 class RefundIn(serializers.Serializer):
@@ -102,26 +121,33 @@ class ShippingAddressIn(serializers.Serializer):
 class OrderList(ShopView):
     def get(self, request):
         query = validated(OrdersQuery, request.query_params)
-        orders = DemoOrder.objects.filter(customer_email__iexact=query["email"])[: query["limit"]]
+        orders = services.orders_of(query.get("customer") or query["email"])[: query["limit"]]
         return Response({"orders": [services.order_payload(order) for order in orders]})
 
 
 class OrderDetail(ShopView):
     def get(self, request, number):
-        return Response(services.order_payload(_order(number)))
+        return Response(services.order_payload(_order(number, scope_of(request))))
+
+
+class OrderTracking(ShopView):
+    def get(self, request, number):
+        return Response(services.order_tracking(_order(number)))
 
 
 class OrderRefund(ShopView):
     def post(self, request, number):
-        _order(number)
+        customer = scope_of(request)
+        _order(number, customer)
         data = validated(RefundIn, request.data)
         key = request.headers.get("Idempotency-Key", "")
-        return _answer(services.order_refund(number, **data, idempotency_key=key))
+        return _answer(services.order_refund(number, **data, customer=customer, idempotency_key=key))
 
 
 class OrderShippingAddress(ShopView):
     def post(self, request, number):
-        _order(number)
+        customer = scope_of(request)
+        _order(number, customer)
         data = validated(ShippingAddressIn, request.data)
         key = request.headers.get("Idempotency-Key", "")
-        return _answer(services.order_shipping_address_change(number, **data, idempotency_key=key))
+        return _answer(services.order_shipping_address_change(number, **data, customer=customer, idempotency_key=key))

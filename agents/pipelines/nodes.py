@@ -7,6 +7,7 @@ deployment of the node's model profile runs on this machine.
 """
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -18,6 +19,9 @@ from agents.llm import gateway, prompts
 from agents.llm.local.answers import extractive_summary
 from agents.models import AIAgent, PipelineRun
 from agents.tools import idempotency_key_for, tool_call, tool_is_gated, tools_for_llm
+from agents.tools.services import conversation_customer
+
+logger = logging.getLogger(__name__)
 
 CITATION = re.compile(r"\[(\d+)\]")
 HUMAN_REQUEST = "human_request"
@@ -145,8 +149,40 @@ def answer(turn: Turn, node: dict) -> NodeResult:
             break
     decision = loop.blocked or decision_of(completion.content or "")
     decision["reply"] = pii.restore(decision.get("reply", ""), turn.state.get("pii_values", {}))
+    decision = withheld_if_private(decision, loop.private, turn.run.conversation_id)
     decision["citations"] = citations(decision["reply"], turn.state.get("passages", []))
     return NodeResult(decision, completions=loop.completions, tools=loop.trace)
+
+
+# Fields of a tool's answer that only the customer they belong to may read.
+PRIVATE_FIELDS = frozenset({"shipping_address", "address", "customer_email", "email", "phone"})
+SIGN_IN_FIRST = (
+    "For your privacy I can only share an order's details with the customer who placed it. "
+    "Please sign in on our website and ask me again."
+)
+
+
+def withheld_if_private(decision: dict, private: set[str], conversation_id: int) -> dict:
+    """Whatever model wrote the reply, it shows no tool's private field (an address, an email)
+    to a visitor whose identity the shop did not vouch for: the tools should not have returned
+    one, and this makes sure such a value never reaches the widget."""
+    reply = decision.get("reply", "")
+    if not private or not any(value in reply for value in private):
+        return decision
+    found = conversation_customer(conversation_id)
+    if found and found[1].verified:
+        return decision
+    return {**decision, "reply": SIGN_IN_FIRST, "withheld": "private_data"}
+
+
+def private_values(content) -> set[str]:
+    """The private fields' values anywhere in a tool's answer."""
+    if isinstance(content, list):
+        return set().union(*map(private_values, content)) if content else set()
+    if not isinstance(content, dict):
+        return set()
+    found = {str(value) for key, value in content.items() if key in PRIVATE_FIELDS and value}
+    return found.union(*(private_values(value) for value in content.values()))
 
 
 class ToolLoop:
@@ -157,6 +193,8 @@ class ToolLoop:
         self.seen: set[str] = set()
         self.blocked: dict | None = None
         self.loop_detected = False
+        # The private fields' values that tools answered with in this loop.
+        self.private: set[str] = set()
 
     def offered(self) -> list[dict] | None:
         return self.tools if self.tools and self.rounds_left > 0 and not self.loop_detected else None
@@ -188,6 +226,11 @@ class ToolLoop:
             self.trace.append({"name": call["name"], "outcome": "loop_detected"})
             return json.dumps({"error": "You already made this exact call; answer with what you have."})
         self.seen.add(signature)
+        if call["name"] not in self.turn.state["allowed_tools"]:
+            # A model may ask for any tool by name, offered or not (a remote model can be talked into it).
+            logger.warning("Run %s asked for %s, a tool its AI agent may not use", self.turn.run.pk, call["name"])
+            self.trace.append({"name": call["name"], "outcome": "not_allowed"})
+            return json.dumps({"error": f"The tool {call['name']} is not available to you; do not call it."})
         if tool_is_gated(call["name"]):
             self.trace.append({"name": call["name"], "outcome": "needs_approval"})
             self.blocked = {
@@ -204,6 +247,8 @@ class ToolLoop:
         self.trace.append(
             {"name": call["name"], "outcome": "ok" if result.ok else result.code, "replayed": result.replayed}
         )
+        if result.ok:
+            self.private |= private_values(result.content)
         text = result.message_for_llm()
         if not gateway.profile_is_local(self.turn.profile()):
             text = pii.redact(text, values).text

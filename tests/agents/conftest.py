@@ -42,3 +42,15 @@ def demo_shop_api(live_server_url, settings, forget_tool_answers) -> str:
 @pytest.fixture
 def demo_orders_committed(transactional_db, forget_tool_answers):
     demo_orders_ensure()
+
+
+@pytest.fixture
+def ana(db):
+    """A conversation of Ana, a customer of the demo shop (orders 100234 and 100235) whom the shop
+    vouched for: the tools act for her."""
+    from conversations.services import conversation_open, inbox_ensure
+
+    inbox, _ = inbox_ensure(name="Demo shop", allowed_origins=[], greeting="Hi")
+    email = "ana.silva@demo.example"
+    conversation, _, _ = conversation_open(inbox, identifier=email, identifier_hash=inbox.identifier_hash(email))
+    return conversation

@@ -2,7 +2,8 @@
 
 `ok` answers, `tool` asks for a tool call, `limited` answers 429 with Retry-After once and then
 answers, `broken` always fails with 500, `slow` answers after 3 s, `shopper` looks up order
-100234 and then replies in the pipeline's JSON format with what the tool returned, `echo` replies
+100234 and then replies in the pipeline's JSON format with what the tool returned, `dumper` does
+the same but replies with the tool's whole answer, as a careless model would, `echo` replies
 (in that format) with what the customer said. `bodies` keeps every request body.
 
 `hold(model, when)` makes matching requests wait until `release(model)`; `arrived[model]` is set
@@ -92,8 +93,8 @@ class OpenAIServer:
         if model == "slow":
             time.sleep(3)
         message = {"role": "assistant", "content": f"Hello from {model}"}
-        if model == "shopper":
-            message = _shopper(body["messages"])
+        if model in ("shopper", "dumper"):
+            message = _shopper(body["messages"], dump=model == "dumper")
         if model == "echo":
             said = next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
             message = {"role": "assistant", "content": json.dumps({"action": "reply", "reply": f"You said: {said}"})}
@@ -129,10 +130,11 @@ class OpenAIServer:
         )
 
 
-def _shopper(messages: list[dict]) -> dict:
+def _shopper(messages: list[dict], dump: bool = False) -> dict:
     if messages[-1]["role"] == "tool":
         found = json.loads(messages[-1]["content"])
-        reply = {"action": "reply", "reply": f"Order {found.get('number')} is {found.get('status')}."}
+        said = messages[-1]["content"] if dump else f"Order {found.get('number')} is {found.get('status')}."
+        reply = {"action": "reply", "reply": said}
         return {"role": "assistant", "content": json.dumps(reply)}
     call = {"name": "get_order_status", "arguments": '{"order_number": "100234"}'}
     return {
