@@ -8,17 +8,15 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
-from guardian.ctypes import get_content_type
-from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import get_users_with_perms
 
 from agents import selectors as agents_selectors
 from conversations.models import Conversation, Inbox, Message
+from conversations.selectors import WORK_INBOX, inbox_ids_worked_by  # noqa: F401  (reviews.services grants it)
 from reviews.models import CannedResponse, HumanAgent
 from reviews.roles import user_is_supervisor
 
 S = Conversation.Status
-WORK_INBOX = "conversations.work_inbox"
 QUEUE_LIMIT = 100
 TRANSCRIPT_PAGE = 100
 
@@ -29,19 +27,8 @@ def inbox_ids_for(user, *, fresh: bool = False) -> frozenset[int]:
     if not user.is_authenticated:
         return frozenset()
     if fresh or not hasattr(user, "_work_inbox_ids"):
-        user._work_inbox_ids = _granted_inbox_ids(user)
+        user._work_inbox_ids = inbox_ids_worked_by(user)
     return user._work_inbox_ids
-
-
-def _granted_inbox_ids(user) -> frozenset[int]:
-    """Inboxes granted to the user or to one of their groups (django-guardian's rows), in one
-    query: every desk request asks, and guardian's general get_objects_for_user takes four."""
-    if user.is_superuser:
-        return frozenset(Inbox.objects.values_list("pk", flat=True))
-    grant = {"content_type": get_content_type(Inbox), "permission__codename": WORK_INBOX.split(".")[1]}
-    direct = UserObjectPermission.objects.filter(user=user, **grant).values_list("object_pk")
-    via_groups = GroupObjectPermission.objects.filter(group__user=user, **grant).values_list("object_pk")
-    return frozenset(int(pk) for (pk,) in direct.union(via_groups))
 
 
 def inboxes_for(user) -> QuerySet[Inbox]:
