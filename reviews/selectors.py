@@ -14,7 +14,7 @@ from agents import selectors as agents_selectors
 from conversations.models import Conversation, Inbox, Message
 from conversations.selectors import WORK_INBOX, inbox_ids_worked_by  # noqa: F401  (reviews.services grants it)
 from reviews.models import CannedResponse, HumanAgent
-from reviews.roles import user_is_supervisor
+from reviews.roles import DESK_ROLES, user_is_supervisor
 
 S = Conversation.Status
 QUEUE_LIMIT = 100
@@ -165,8 +165,13 @@ def previous_conversations(conversation: Conversation, user, limit: int = 10) ->
 
 
 def people_working(inbox: Inbox) -> QuerySet:
-    """The users granted the inbox, directly or through a group."""
-    return get_users_with_perms(inbox, only_with_perms_in=["work_inbox"], with_group_users=True, with_superusers=False)
+    """The people on the desk granted the inbox, directly or through a group: active, with a
+    desk role (or superusers). Nobody else may be handed its conversations or see them listed."""
+    granted = get_users_with_perms(
+        inbox, only_with_perms_in=["work_inbox"], with_group_users=True, with_superusers=False
+    )
+    on_the_desk = Q(is_superuser=True) | Q(groups__name__in=DESK_ROLES)
+    return granted.filter(on_the_desk, is_active=True).distinct()
 
 
 def colleagues_for(conversation: Conversation, user) -> list[HumanAgent]:

@@ -45,6 +45,14 @@ class NotYours(DomainError):
     code = "not_yours"
 
 
+class NoSuchColleague(DomainError):
+    status = 404
+    code = "not_found"
+
+
+NO_SUCH_COLLEAGUE = "No such colleague works this inbox."
+
+
 class NothingToSuggest(DomainError):
     status = 409
     code = "no_suggestion"
@@ -293,8 +301,9 @@ def handover_transfer_to_skill(user, conversation_id: int, skill: str) -> Conver
 
 def handover_transfer_to_agent(user, conversation_id: int, colleague) -> Conversation:
     conversation = _owned(user, conversation_id)
-    if not selectors.may_work_inbox(colleague, conversation.inbox_id):
-        raise DomainError(f"{person_name(colleague)} does not work the {conversation.inbox} inbox.")
+    if not selectors.people_working(conversation.inbox).filter(pk=colleague.pk).exists():
+        # Not "Sam does not work this inbox": the desk never names people outside the inbox.
+        raise NoSuchColleague(NO_SUCH_COLLEAGUE)
     target = human_agent_ensure(colleague)
     with transaction.atomic():
         target = HumanAgent.objects.select_for_update().select_related("user").get(pk=target.pk)

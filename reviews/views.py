@@ -235,7 +235,7 @@ def transfer(request, conversation_id):
         )
     colleague = get_user_model().objects.filter(pk=form.cleaned_data["to_agent"]).first()
     if colleague is None:
-        return notice(request, "No such colleague.", back=conversation_id)
+        return notice(request, services.NO_SUCH_COLLEAGUE, status=404, back=conversation_id)
     services.handover_transfer_to_agent(request.user, conversation_id, colleague)
     return done(request, f"Transferred to {person_name(colleague)}.", reverse("desk:home"))
 
