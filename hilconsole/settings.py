@@ -235,6 +235,9 @@ REST_FRAMEWORK = {
 DESK_AWAY_AFTER_SECONDS = env.int("DESK_AWAY_AFTER_SECONDS", default=60)
 DESK_OFFLINE_AFTER_SECONDS = env.int("DESK_OFFLINE_AFTER_SECONDS", default=300)
 DESK_HEARTBEAT_SECONDS = env.int("DESK_HEARTBEAT_SECONDS", default=20)
+# How often an open desk socket re-reads its user's access (account, role, inbox grants) even
+# when nothing told it that they changed.
+DESK_PERMISSION_RECHECK_SECONDS = env.float("DESK_PERMISSION_RECHECK_SECONDS", default=30.0)
 
 # The widget API.
 WIDGET_MAX_MESSAGE_CHARS = env.int("WIDGET_MAX_MESSAGE_CHARS", default=4000)

@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class ReviewsConfig(AppConfig):
     name = "reviews"
+
+    def ready(self):
+        from reviews import access
+
+        access.connect()
