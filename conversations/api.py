@@ -6,6 +6,7 @@ bad input. Rate limits are DRF throttles counted in Redis, per customer token an
 
 import functools
 import math
+import re
 import time
 from urllib.parse import urlsplit
 
@@ -43,18 +44,28 @@ class InboxTokenAuthentication(BaseAuthentication):
         return "X-Inbox-Token"
 
 
+def bearer_token(request) -> str | None:
+    """The token of `Authorization: Bearer <token>`; None without one."""
+    parts = get_authorization_header(request).split()
+    if not parts or parts[0].lower() != b"bearer":
+        return None
+    if len(parts) != 2:
+        raise exceptions.AuthenticationFailed("Send the header as: Authorization: Bearer <customer_token>.")
+    return parts[1].decode(errors="replace")
+
+
 class CustomerTokenAuthentication(BaseAuthentication):
     """`Authorization: Bearer <customer_token>`. request.auth is the Customer."""
 
     def authenticate(self, request):
-        parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != b"bearer":
+        token = bearer_token(request)
+        if token is None:
             return None
-        if len(parts) != 2:
-            raise exceptions.AuthenticationFailed("Send the header as: Authorization: Bearer <customer_token>.")
-        customer = services.customer_for_token(parts[1].decode(errors="replace"))
+        customer = services.customer_for_token(token)
         if customer is None:
-            raise exceptions.AuthenticationFailed("Unknown customer token.", code="unknown_customer_token")
+            raise exceptions.AuthenticationFailed(
+                "Unknown or expired customer token: start a new conversation.", code="unknown_customer_token"
+            )
         return AnonymousUser(), customer
 
     def authenticate_header(self, request):
@@ -148,7 +159,13 @@ class ContentTooLong(exceptions.APIException):
 
 class CustomerIn(serializers.Serializer):
     identifier = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    identifier_hash = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+    identifier_hash = serializers.RegexField(
+        r"^[0-9a-fA-F]{64}$",
+        required=False,
+        allow_blank=True,
+        default="",
+        error_messages={"invalid": "Must be the HMAC-SHA256 of the identifier: 64 hexadecimal characters."},
+    )
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
 
@@ -202,13 +219,16 @@ class CustomerConversationView(WidgetView):
 
 
 MESSAGE_PAGE = 100
+# A message id: ASCII digits, few enough for a PostgreSQL bigint.
+MESSAGE_ID = re.compile(r"[0-9]{1,18}")
 
 
 class ConversationMessages(CustomerConversationView):
     def get(self, request, conversation_id):
         conversation = self.conversation(conversation_id)
         after = request.query_params.get("after", "0")
-        if not after.isdigit():
+        # Not str.isdigit(): it takes "²" and "١٢", which int() then refuses.
+        if not MESSAGE_ID.fullmatch(after):
             raise exceptions.ValidationError({"after": ["Must be a message id (a whole number ≥ 0)."]})
         visible = conversation.messages.exclude(sender=Message.Sender.NOTE).filter(id__gt=int(after))
         page = list(visible.select_related("author", "conversation__customer")[: MESSAGE_PAGE + 1])
@@ -240,3 +260,17 @@ class ConversationRating(CustomerConversationView):
         data = validated(RatingIn, request.data)
         services.conversation_rate(conversation.pk, rating=data["rating"], comment=data["comment"])
         return Response({"rating": data["rating"]}, status=status.HTTP_201_CREATED)
+
+
+class CustomerTokenRotation(WidgetView):
+    """A new customer token for this widget session; the one sent stops working at once."""
+
+    authentication_classes = [CustomerTokenAuthentication]
+
+    def post(self, request):
+        token = services.customer_token_rotate(bearer_token(request))
+        if token is None:  # rotated by a concurrent request a moment ago
+            raise exceptions.AuthenticationFailed(
+                "This customer token was just replaced.", code="unknown_customer_token"
+            )
+        return Response({"customer_token": token}, status=status.HTTP_201_CREATED)

@@ -241,6 +241,8 @@ DESK_PERMISSION_RECHECK_SECONDS = env.float("DESK_PERMISSION_RECHECK_SECONDS", d
 
 # The widget API.
 WIDGET_MAX_MESSAGE_CHARS = env.int("WIDGET_MAX_MESSAGE_CHARS", default=4000)
+# A customer token unused this long stops working (the widget then starts a new conversation).
+WIDGET_TOKEN_IDLE_DAYS = env.int("WIDGET_TOKEN_IDLE_DAYS", default=30)
 WIDGET_RATE_LIMITS = {
     "per_customer": env.str("WIDGET_RATE_PER_CUSTOMER", default="60/min"),
     "per_ip": env.str("WIDGET_RATE_PER_IP", default="600/min"),
