@@ -128,7 +128,8 @@ def start_server(port: int, processes: int = 2, **env: str) -> subprocess.Popen:
     }  # fmt: skip
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "hilconsole.asgi:application", "--port", str(port),
-         "--workers", str(processes), "--no-access-log", "--log-level", "warning"],
+         "--workers", str(processes), "--ws-max-size", str(settings.WEBSOCKET_MAX_FRAME_BYTES),
+         "--no-access-log", "--log-level", "warning"],
         cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 60

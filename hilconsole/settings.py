@@ -247,6 +247,9 @@ WIDGET_RATE_LIMITS = {
     "per_customer": env.str("WIDGET_RATE_PER_CUSTOMER", default="60/min"),
     "per_ip": env.str("WIDGET_RATE_PER_IP", default="600/min"),
 }
+# The longest WebSocket frame the ASGI server accepts (uvicorn --ws-max-size); longer ones are
+# refused before any consumer sees them.
+WEBSOCKET_MAX_FRAME_BYTES = env.int("WEBSOCKET_MAX_FRAME_BYTES", default=64 * 1024)
 # CORS for the widget API only, and only for origins an inbox allows (conversations.apps).
 CORS_URLS_REGEX = r"^/api/widget/.*$"
 CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "x-inbox-token"]

@@ -29,6 +29,7 @@ from django.template.loader import render_to_string
 
 from conversations.events import conversation_group, desk_conversation_group
 from conversations.models import Conversation
+from hilconsole.sockets import FRAME_TOO_LONG, FrameThrottle, frame_too_long
 from reviews import events, selectors, services
 from reviews.roles import user_is_supervisor, user_may_use_desk
 from reviews.views import workspace_state_context
@@ -73,6 +74,8 @@ class DeskSocket(AsyncWebsocketConsumer):
 
     async def connect(self):
         self.accepted, self.gone, self.joined = False, False, set()
+        # Typing frames reach the customer a few times a second at most.
+        self.typing = FrameThrottle()
         refusal = await database_sync_to_async(self.refusal)()
         if refusal:
             await self.refuse(refusal)
@@ -178,6 +181,10 @@ class DeskSocket(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
+        if frame_too_long(text_data, bytes_data):
+            self.gone = True
+            await self.close(code=FRAME_TOO_LONG)
+            return
         try:
             frame = json.loads(text_data or "")
         except ValueError:
@@ -250,7 +257,7 @@ class WorkspaceConsumer(DeskSocket):
 
     async def on_frame(self, frame: dict) -> None:
         if frame.get("type") == "typing":
-            if await self.still_allowed():
+            if self.typing.allows() and await self.still_allowed():
                 await database_sync_to_async(services.human_agent_typing)(
                     self.user, self.conversation_id, bool(frame.get("active"))
                 )

@@ -210,7 +210,10 @@ def live_server_url(console_env):
     """The real ASGI server (uvicorn: HTTP and WebSockets) on a free port."""
     port = console_env["LIVE_SERVER_PORT"]
     url = f"http://127.0.0.1:{port}"
-    argv = python_command("-m", "uvicorn", "hilconsole.asgi:application", "--host", "127.0.0.1", "--port", str(port))
+    argv = python_command(
+        "-m", "uvicorn", "hilconsole.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+        "--ws-max-size", str(settings.WEBSOCKET_MAX_FRAME_BYTES),
+    )  # fmt: skip
     server = ConsoleProcess("web", argv, console_env, lambda: _answers_http(f"{url}/healthz"), LOG_DIR)
     server.start()
     yield url

@@ -1,6 +1,9 @@
 """The desk's live updates: Channels (Redis layer) → htmx out-of-band swaps of the page's own
 partials, on every eligible desk and no other."""
 
+import asyncio
+import json
+
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
@@ -322,5 +325,49 @@ def test_signing_out_closes_the_desk_sockets_of_that_session_only(ana, inbox, ha
         conversation = await hand_over_async(inbox)
         await frames(elsewhere, f'id="queue-{conversation.pk}" class')
         await elsewhere.disconnect()
+
+    run(scenario)()
+
+
+# Hostile frames ----------------------------------------------------------------------------
+
+
+def test_an_agents_typing_reaches_the_customer_a_few_times_a_second_at_most(ana, handover):
+    services.handover_claim(ana, handover.pk)
+    workspace = desk_socket(ana, f"/ws/desk/conversations/{handover.pk}/")
+
+    async def scenario():
+        layer = get_channel_layer()
+        widget = await layer.new_channel()
+        await layer.group_add(conversation_group(handover.pk), widget)
+        await connected(workspace)
+
+        for _ in range(30):
+            await workspace.send_json_to({"type": "typing", "active": True})
+        await workspace.receive_nothing(timeout=0.5)
+
+        passed = 0
+        while True:
+            try:
+                await asyncio.wait_for(layer.receive(widget), timeout=0.3)
+            except TimeoutError:
+                break
+            passed += 1
+        assert 1 <= passed <= 3
+        await workspace.disconnect()
+
+    run(scenario)()
+
+
+@pytest.mark.parametrize("path", ["/ws/desk/", "workspace"])
+def test_an_over_long_frame_closes_a_desk_socket_with_1009(ana, handover, path):
+    socket = desk_socket(ana, f"/ws/desk/conversations/{handover.pk}/" if path == "workspace" else path)
+
+    async def scenario():
+        await connected(socket)
+
+        await socket.send_to(text_data=json.dumps({"type": "heartbeat", "pad": "x" * 10_000}))
+
+        assert await close_code(socket) == 1009
 
     run(scenario)()
