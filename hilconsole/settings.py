@@ -2,8 +2,10 @@
 
 Every setting has a working local default: with no DATABASE_URL or REDIS_URL the embedded
 PostgreSQL + pgvector and Redis (see `hilconsole.embedded`) are started on demand, so a fresh
-clone runs with no `.env`. Production sets DEBUG=false, SECRET_KEY, ALLOWED_HOSTS,
-DATABASE_URL and REDIS_URL; `manage.py check --deploy` then passes.
+clone runs with no `.env`. DEBUG is off unless asked for (`make run` and the tests turn it on),
+and with DEBUG off the console refuses to start without the production settings: a strong
+SECRET_KEY, ALLOWED_HOSTS and a DEMO_SHOP_API_KEY of its own. With those and DATABASE_URL and
+REDIS_URL, `manage.py check --deploy` passes.
 """
 
 import hashlib
@@ -36,10 +38,10 @@ class StrictEnv(environ.Env):
 
 env = StrictEnv()
 
-# Local development is the default; production sets DEBUG=false and gets the hardening below.
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless asked for (make run, make test): a forgotten variable must not expose debug pages.
+DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-local-development-only-key")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Where customers' browsers reach the console (the widget's <script src> in the admin).
 PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000")
@@ -280,12 +282,40 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 # Health probes come from the load balancer over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
+# Error pages and reports hide the service URLs too, and log lines are scrubbed of them.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "hilconsole.redaction.ConsoleExceptionReporterFilter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {
+            "()": "hilconsole.redaction.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # LiteLLM logs every call at INFO; the gateway records calls as LLMCall rows instead.
     "loggers": {name: {"level": "WARNING"} for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx")},
 }
+
+
+def unsafe_production_settings() -> list[str]:
+    """What makes these settings unsafe outside development (checked with DEBUG off)."""
+    problems = []
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-"):
+        problems.append("SECRET_KEY must be set to a random value of at least 50 characters.")
+    if not ALLOWED_HOSTS:
+        problems.append("ALLOWED_HOSTS must name the host names the console is served on.")
+    if "DEMO_SHOP_API_KEY" not in env or len(DEMO_SHOP_API_KEY) < 32:
+        problems.append("DEMO_SHOP_API_KEY must be set to a random value of at least 32 characters.")
+    return problems
+
+
+# Fail closed: with DEBUG off the console does not start on settings that would make it unsafe.
+if not DEBUG and (_problems := unsafe_production_settings()):
+    sys.exit(
+        "HIL Console refuses to start: DEBUG is off (the default) and\n"
+        + "".join(f"  - {problem}\n" for problem in _problems)
+        + "For local development use `make run` / `make test`, or set DEBUG=true."
+    )

@@ -68,6 +68,7 @@ class Command(BaseCommand):
             **os.environ,
             "DATABASE_URL": settings.DATABASE_URL,
             "REDIS_URL": settings.REDIS_URL,
+            "DEBUG": "true" if settings.DEBUG else "false",
             "PYTHONUNBUFFERED": "1",
         }
 
