@@ -212,6 +212,8 @@ LLM_ALLOWED_FAILS = env.int("LLM_ALLOWED_FAILS", default=3)
 LLM_COOLDOWN_SECONDS = env.int("LLM_COOLDOWN_SECONDS", default=30)
 LLM_KEYS_FERNET_KEY = env.str("LLM_KEYS_FERNET_KEY", default="")
 LLM_PROFILE_REFRESH_SECONDS = env.float("LLM_PROFILE_REFRESH_SECONDS", default=5.0)
+# Hosts a deployment's api_base may name even though they are link-local (by default none).
+LLM_API_BASE_ALLOWED_HOSTS = env.list("LLM_API_BASE_ALLOWED_HOSTS", default=[])
 
 # AI turns: how soon a turn waiting for another turn of its conversation tries again, and after
 # how long without progress the beat sweep hands a stalled turn to a worker again.

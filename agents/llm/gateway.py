@@ -261,6 +261,9 @@ def _fallbacks_taken(hidden: dict, route: _ProfileRouter) -> tuple[str, list[str
     return route.models[position], route.models[:position]
 
 
+ERROR_KEPT_CHARS = 500
+
+
 def _record(route, purpose, links, latency_ms, *, completion=None, error=None, tried=()):
     links = links or Links()
     fields = {
@@ -281,9 +284,10 @@ def _record(route, purpose, links, latency_ms, *, completion=None, error=None, t
             completion_tokens=completion.completion_tokens,
             cost_usd=completion.cost_usd,
         )
-    return LLMCall.objects.create(
-        **fields, outcome=LLMCall.Outcome.ERROR, fallbacks=list(tried), error=f"{type(error).__name__}: {error}"[:2000]
-    )
+    # Provider error bodies may quote the key that was sent: stored without it, and short.
+    in_use = [deployment["litellm_params"].get("api_key") for deployment in route.router.model_list]
+    error_text = keys.without_credentials(f"{type(error).__name__}: {error}", in_use)[:ERROR_KEPT_CHARS]
+    return LLMCall.objects.create(**fields, outcome=LLMCall.Outcome.ERROR, fallbacks=list(tried), error=error_text)
 
 
 # What the pipelines ask for ----------------------------------------------------------------

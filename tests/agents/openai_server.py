@@ -4,7 +4,8 @@
 answers, `broken` always fails with 500, `slow` answers after 3 s, `shopper` looks up order
 100234 and then replies in the pipeline's JSON format with what the tool returned, `dumper` does
 the same but replies with the tool's whole answer, as a careless model would, `echo` replies
-(in that format) with what the customer said. `bodies` keeps every request body.
+(in that format) with what the customer said, `leaky` refuses with a long error that quotes the
+key it was sent. `bodies` keeps every request body.
 
 `hold(model, when)` makes matching requests wait until `release(model)`; `arrived[model]` is set
 when one starts waiting, so a test can act while a caller is inside a model call.
@@ -66,6 +67,9 @@ class OpenAIServer:
                 owner.authorization.append(self.headers.get("Authorization", ""))
                 owner.wait_if_held(model, body)
                 status, headers, payload = owner.respond(model, owner.requests[model], body)
+                if model == "leaky":
+                    said = f"Incorrect API key provided: {self.headers.get('Authorization', '')}. " + "Details. " * 400
+                    status, payload = 401, {"error": {"message": said, "type": "invalid_request_error"}}
                 data = json.dumps(payload).encode()
                 try:
                     self.send_response(status)
