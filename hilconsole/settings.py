@@ -11,6 +11,7 @@ REDIS_URL, `manage.py check --deploy` passes.
 import hashlib
 import hmac
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -91,6 +92,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "guardian",
     "django_celery_beat",
+    "axes",
     "hilconsole",
     "conversations",
     "agents",
@@ -108,6 +110,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hilconsole.urls"
@@ -130,6 +134,8 @@ TEMPLATES = [
 ]
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a sign-in while its account or address is locked out.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -139,6 +145,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in limits for the desk and the admin (django-axes, counted in Redis): after
+# LOGIN_FAILURE_LIMIT failed attempts for one account, or from one address, signing in there is
+# refused for LOGIN_LOCKOUT_MINUTES; a successful sign-in clears that account's count.
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "hilconsole.logins.locked_out"
+AXES_CLIENT_IP_CALLABLE = "hilconsole.logins.client_ip"
+# Attempts live in Redis, not in axes's tables: its admin pages would always be empty.
+AXES_ENABLE_ADMIN = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "desk:home"
 LOGOUT_REDIRECT_URL = "login"
