@@ -262,6 +262,11 @@ DESK_HEARTBEAT_SECONDS = env.int("DESK_HEARTBEAT_SECONDS", default=20)
 # when nothing told it that they changed.
 DESK_PERMISSION_RECHECK_SECONDS = env.float("DESK_PERMISSION_RECHECK_SECONDS", default=30.0)
 
+# Request bodies: larger ones get 413 before they are read (hilconsole.body_limits). The admin's
+# pages may carry an upload (a knowledge document) of up to UPLOAD_MAX_BYTES on top.
+REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=1024 * 1024)
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
+
 # The widget API.
 WIDGET_MAX_MESSAGE_CHARS = env.int("WIDGET_MAX_MESSAGE_CHARS", default=4000)
 # A customer token unused this long stops working (the widget then starts a new conversation).
