@@ -4,7 +4,8 @@
 answers, `broken` always fails with 500, `slow` answers after 3 s, `shopper` looks up order
 100234 and then replies in the pipeline's JSON format with what the tool returned, `dumper` does
 the same but replies with the tool's whole answer, as a careless model would, `echo` replies
-(in that format) with what the customer said, `leaky` refuses with a long error that quotes the
+(in that format) with what the customer said, `refunder` asks for a 500 EUR refund of order
+100234 (as a model talked into it would), `leaky` refuses with a long error that quotes the
 key it was sent. `bodies` keeps every request body.
 
 `hold(model, when)` makes matching requests wait until `release(model)`; `arrived[model]` is set
@@ -102,6 +103,16 @@ class OpenAIServer:
         if model == "echo":
             said = next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
             message = {"role": "assistant", "content": json.dumps({"action": "reply", "reply": f"You said: {said}"})}
+        if model == "refunder":
+            call = {
+                "name": "request_refund",
+                "arguments": '{"order_number": "100234", "amount": 500, "reason": "As told"}',
+            }
+            message = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "call_1", "type": "function", "function": call}],
+            }
         if model == "tool":
             message = {
                 "role": "assistant",
