@@ -13,6 +13,9 @@ from urllib.parse import urlsplit
 import redis
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.validators import RegexValidator
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
@@ -23,7 +26,7 @@ from rest_framework.views import APIView
 from conversations import services
 from conversations.events import assignee_name, message_payload
 from conversations.models import Conversation, Inbox, Message
-from hilconsole.api import validated
+from hilconsole.api import error_responses, validated
 
 # Authentication ----------------------------------------------------------------------------
 
@@ -70,6 +73,22 @@ class CustomerTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="widget"'
+
+
+class InboxTokenScheme(OpenApiAuthenticationExtension):
+    target_class = InboxTokenAuthentication
+    name = "inboxToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "X-Inbox-Token"}
+
+
+class CustomerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = CustomerTokenAuthentication
+    name = "customerToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "The customer_token a new conversation returned."}
 
 
 def inbox_of(request) -> Inbox:
@@ -175,13 +194,62 @@ class ConversationIn(serializers.Serializer):
 
 
 class MessageIn(serializers.Serializer):
-    content = serializers.CharField(trim_whitespace=True)
+    content = serializers.CharField(validators=[RegexValidator(r"\S", "A message needs some text.")])
     client_message_id = serializers.CharField(max_length=64)
 
 
 class RatingIn(serializers.Serializer):
     rating = serializers.IntegerField(min_value=1, max_value=5)
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+# What the widget API answers, for the OpenAPI schema.
+
+
+class InboxOut(serializers.Serializer):
+    name = serializers.CharField()
+    greeting = serializers.CharField()
+    csat_enabled = serializers.BooleanField()
+
+
+class ConversationOut(serializers.Serializer):
+    conversation_id = serializers.IntegerField()
+    customer_token = serializers.CharField(help_text="Shown once; send it as Authorization: Bearer <customer_token>.")
+    status = serializers.ChoiceField(Conversation.Status.choices)
+    inbox = InboxOut()
+
+
+class MessageOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    sender = serializers.ChoiceField(Message.Sender.choices)
+    author_name = serializers.CharField(allow_blank=True)
+    content = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    client_message_id = serializers.CharField(allow_null=True)
+    sources = serializers.ListField(
+        child=serializers.CharField(), help_text="Titles of the articles an AI reply cites."
+    )
+
+
+class HistoryOut(serializers.Serializer):
+    status = serializers.ChoiceField(Conversation.Status.choices)
+    assignee_name = serializers.CharField(allow_null=True)
+    csat_given = serializers.BooleanField()
+    messages = MessageOut(many=True)
+    has_more = serializers.BooleanField()
+
+
+class RatingOut(serializers.Serializer):
+    rating = serializers.IntegerField()
+
+
+class CustomerTokenOut(serializers.Serializer):
+    customer_token = serializers.CharField()
+
+
+AFTER = OpenApiParameter(
+    "after", int, description="Only messages after this message id (0, the default: from the start).", required=False
+)
 
 
 class WidgetView(APIView):
@@ -192,6 +260,17 @@ class WidgetView(APIView):
 class ConversationCreate(WidgetView):
     authentication_classes = [InboxTokenAuthentication]
 
+    @extend_schema(
+        tags=["widget"],
+        operation_id="widget_conversation_start",
+        summary="Start a conversation, or resume a verified customer's open one",
+        request=ConversationIn,
+        responses={
+            201: ConversationOut,
+            200: OpenApiResponse(ConversationOut, description="A verified customer's open conversation, resumed."),
+            **error_responses(400, 401, 403, 413, 415, 429),
+        },
+    )
     def post(self, request):
         data = validated(ConversationIn, request.data)
         customer = {key: value.strip() for key, value in data["customer"].items()}
@@ -224,6 +303,13 @@ MESSAGE_ID = re.compile(r"[0-9]{1,18}")
 
 
 class ConversationMessages(CustomerConversationView):
+    @extend_schema(
+        tags=["widget"],
+        operation_id="widget_messages_list",
+        summary="The conversation's messages (100 a page; internal notes never)",
+        parameters=[AFTER],
+        responses={200: HistoryOut, **error_responses(400, 401, 403, 404, 429)},
+    )
     def get(self, request, conversation_id):
         conversation = self.conversation(conversation_id)
         after = request.query_params.get("after", "0")
@@ -242,6 +328,17 @@ class ConversationMessages(CustomerConversationView):
             }
         )
 
+    @extend_schema(
+        tags=["widget"],
+        operation_id="widget_message_send",
+        summary="Send a customer message (idempotent on client_message_id)",
+        request=MessageIn,
+        responses={
+            202: MessageOut,
+            200: OpenApiResponse(MessageOut, description="This client_message_id was sent before: the same message."),
+            **error_responses(400, 401, 403, 404, 409, 413, 415, 429),
+        },
+    )
     def post(self, request, conversation_id):
         conversation = self.conversation(conversation_id)
         data = validated(MessageIn, request.data)
@@ -255,6 +352,13 @@ class ConversationMessages(CustomerConversationView):
 
 
 class ConversationRating(CustomerConversationView):
+    @extend_schema(
+        tags=["widget"],
+        operation_id="widget_conversation_rate",
+        summary="Rate the conversation (once, after a person resolved it)",
+        request=RatingIn,
+        responses={201: RatingOut, **error_responses(400, 401, 403, 404, 409, 413, 415, 429)},
+    )
     def post(self, request, conversation_id):
         conversation = self.conversation(conversation_id)
         data = validated(RatingIn, request.data)
@@ -267,6 +371,13 @@ class CustomerTokenRotation(WidgetView):
 
     authentication_classes = [CustomerTokenAuthentication]
 
+    @extend_schema(
+        tags=["widget"],
+        operation_id="widget_customer_token_rotate",
+        summary="Replace the customer token; the one sent stops working",
+        request=None,
+        responses={201: CustomerTokenOut, **error_responses(401, 403, 413, 429)},
+    )
     def post(self, request):
         token = services.customer_token_rotate(bearer_token(request))
         if token is None:  # rotated by a concurrent request a moment ago

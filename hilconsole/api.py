@@ -6,7 +6,9 @@ Errors are `{"error": {"code", "message"}}`; a request never gets a 500 for bad 
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -47,6 +49,7 @@ def _flatten(fields: dict, prefix: str = ""):
             yield f"{prefix}{name}", errors if isinstance(errors, list) else [errors]
 
 
+@csrf_exempt  # a JSON 404 for any method: not a CSRF failure page for a POST with a session cookie
 def api_not_found(request, *args, **kwargs):
     return JsonResponse(error_response("not_found", "No such API endpoint."), status=404)
 
@@ -56,3 +59,33 @@ def validated(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+# The error shape in the OpenAPI schema (drf-spectacular) ------------------------------------------
+
+
+class ErrorDetail(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(required=False, help_text="For 400 invalid: the message(s) for each field.")
+
+
+class ErrorOut(serializers.Serializer):
+    error = ErrorDetail()
+
+
+ERROR_MEANINGS = {
+    400: "Invalid request (the message names the field).",
+    401: "Missing or unknown credentials.",
+    403: "Not allowed.",
+    404: "No such thing (or none of yours).",
+    409: "Refused in the current state.",
+    413: "The request or its content is too long.",
+    415: "The body is not JSON.",
+    429: "Rate-limited: retry after the Retry-After header's seconds.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """The documented error answers of an operation, for `extend_schema(responses=...)`."""
+    return {status: OpenApiResponse(ErrorOut, description=ERROR_MEANINGS[status]) for status in statuses}

@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "corsheaders",
     "channels",
     "django_htmx",
@@ -249,8 +251,28 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "hilconsole.api.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Behind a load balancer, the client's address is the last hop it added.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+}
+
+# The OpenAPI schema of the JSON APIs (drf-spectacular) at /api/schema/, browsable at /api/docs/
+# with Swagger UI served from the console itself (no CDN). Public, like the widget it documents.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "HIL Console API",
+    "DESCRIPTION": "The widget API customers' browsers call, the staff API, and the demo shop's backend. "
+    'Errors are {"error": {"code", "message"}}.',
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ConversationStatusEnum": "conversations.models.Conversation.Status",
+        "OrderStatusEnum": "agents.models.DemoOrder.Status",
+    },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # The desk: a desk whose socket sent no heartbeat for this long shows its agent away, then

@@ -15,6 +15,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -23,7 +25,7 @@ from rest_framework.views import APIView
 
 from agents.demo_shop import services
 from agents.models import DemoOrder
-from hilconsole.api import validated
+from hilconsole.api import error_responses, validated
 
 KEY_HEADER = "X-Demo-Shop-Key"
 MAX_DELAY_SECONDS = 10.0
@@ -40,6 +42,14 @@ class ShopKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         return KEY_HEADER
+
+
+class ShopKeyScheme(OpenApiAuthenticationExtension):
+    target_class = ShopKeyAuthentication
+    name = "demoShopKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": KEY_HEADER}
 
 
 class ShopClient(BasePermission):
@@ -84,7 +94,7 @@ def _order(number: str, customer: str = "") -> DemoOrder:
 
 
 class CustomerScope(serializers.Serializer):
-    customer = serializers.CharField(max_length=254, required=False, default="")
+    customer = serializers.CharField(max_length=254, required=False, default="", trim_whitespace=False)
 
 
 def scope_of(request) -> str:
@@ -97,16 +107,10 @@ def _answer(result: tuple[dict, bool]) -> Response:
 
 
 class OrdersQuery(serializers.Serializer):
-    """Whose orders: the shop's id of the customer, or an email address (the shop's staff view)."""
-
-    customer = serializers.CharField(max_length=254, required=False)
-    email = serializers.EmailField(required=False)
+    customer = serializers.CharField(
+        max_length=254, trim_whitespace=False, help_text="The shop's id of the customer (their email address)."
+    )
     limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
-
-    def validate(self, data):
-        if bool(data.get("customer")) == bool(data.get("email")):
-            raise serializers.ValidationError("Name the customer, or give an email address: one of them.")
-        return data
 
 
 class RefundIn(serializers.Serializer):
@@ -118,24 +122,92 @@ class ShippingAddressIn(serializers.Serializer):
     address = serializers.CharField(max_length=500)
 
 
+# What the shop answers, for the OpenAPI schema.
+
+
+class OrderOut(serializers.Serializer):
+    number = serializers.CharField()
+    customer_email = serializers.EmailField()
+    status = serializers.ChoiceField(DemoOrder.Status.choices)
+    total = serializers.DecimalField(max_digits=10, decimal_places=2)
+    currency = serializers.CharField()
+    refunded_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    refundable_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    shipping_address = serializers.CharField(allow_blank=True)
+    carrier = serializers.CharField(allow_blank=True)
+    placed_at = serializers.DateTimeField()
+
+
+class OrdersOut(serializers.Serializer):
+    orders = OrderOut(many=True)
+
+
+class TrackingOut(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.ChoiceField(DemoOrder.Status.choices)
+    carrier = serializers.CharField(allow_blank=True)
+
+
+class RefundDone(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    reason = serializers.CharField()
+
+
+class RefundOut(serializers.Serializer):
+    order = OrderOut()
+    refund = RefundDone()
+
+
+class AddressChangeOut(serializers.Serializer):
+    order = OrderOut()
+
+
+CUSTOMER = OpenApiParameter("customer", str, description="Only that customer's orders: the shop's id of them.")
+
+
+class Slowness(serializers.Serializer):
+    delay = serializers.FloatField(
+        min_value=0, required=False, help_text="Answer this many seconds later (at most 10), where allowed."
+    )
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, description="A repeat with the same key gets the first answer."
+)
+
+
+def shop_schema(operation: str, summary: str, answer, *, parameters=(), request=None, refusals=(400, 401, 404)):
+    return extend_schema(
+        operation_id=f"shop_{operation}", tags=["demo shop"], summary=summary, request=request,
+        parameters=[*parameters, Slowness], responses={200: answer, **error_responses(*refusals)},
+    )  # fmt: skip
+
+
 class OrderList(ShopView):
+    @shop_schema("orders_list", "A customer's orders, newest first", OrdersOut, parameters=[OrdersQuery])
     def get(self, request):
         query = validated(OrdersQuery, request.query_params)
-        orders = services.orders_of(query.get("customer") or query["email"])[: query["limit"]]
+        orders = services.orders_of(query["customer"])[: query["limit"]]
         return Response({"orders": [services.order_payload(order) for order in orders]})
 
 
 class OrderDetail(ShopView):
+    @shop_schema("order", "One order", OrderOut, parameters=[CUSTOMER])
     def get(self, request, number):
         return Response(services.order_payload(_order(number, scope_of(request))))
 
 
 class OrderTracking(ShopView):
+    @shop_schema("order_tracking", "What the public tracking page shows of an order", TrackingOut)
     def get(self, request, number):
         return Response(services.order_tracking(_order(number)))
 
 
 class OrderRefund(ShopView):
+    @shop_schema(
+        "order_refund", "Refund part or all of an order", RefundOut, parameters=[CUSTOMER, IDEMPOTENCY_KEY],
+        request=RefundIn, refusals=(400, 401, 404, 409, 413, 415),
+    )  # fmt: skip
     def post(self, request, number):
         customer = scope_of(request)
         _order(number, customer)
@@ -145,6 +217,10 @@ class OrderRefund(ShopView):
 
 
 class OrderShippingAddress(ShopView):
+    @shop_schema(
+        "order_shipping_address", "Ship an order that has not left yet to another address", AddressChangeOut,
+        parameters=[CUSTOMER, IDEMPOTENCY_KEY], request=ShippingAddressIn, refusals=(400, 401, 404, 409, 413, 415),
+    )  # fmt: skip
     def post(self, request, number):
         customer = scope_of(request)
         _order(number, customer)

@@ -75,28 +75,21 @@ def test_the_tracking_of_an_order_shows_its_status_and_carrier_only(shop):
     assert error_of(shop("GET", "orders/999999/tracking")) == (404, "not_found")
 
 
-def test_a_customers_orders_are_listed_newest_first_whatever_the_case_of_the_email(shop):
-    response = shop("GET", "orders", params={"email": "Marc.Dubois@demo.example"})
-    as_customer = shop("GET", "orders", params={"customer": "marc.dubois@demo.example", "limit": 1})
+def test_a_customers_orders_are_listed_newest_first_whatever_the_case_of_their_id(shop):
+    response = shop("GET", "orders", params={"customer": "Marc.Dubois@demo.example"})
+    limited = shop("GET", "orders", params={"customer": "marc.dubois@demo.example", "limit": 1})
 
     assert response.status_code == 200
     assert [found["number"] for found in response.json()["orders"]] == ["100871", "100412"]
-    assert [found["number"] for found in as_customer.json()["orders"]] == ["100871"]
+    assert [found["number"] for found in limited.json()["orders"]] == ["100871"]
 
 
-def test_listing_orders_without_a_valid_email_is_a_400_naming_the_field(shop):
-    response = shop("GET", "orders", params={"email": "not-an-email"})
-
-    assert error_of(response) == (400, "invalid")
-    assert response.json()["error"]["message"].startswith("email:")
-
-
-def test_listing_orders_needs_either_a_customer_or_an_email(shop):
-    for params in ({}, {"email": "ana.silva@demo.example", "customer": "marc.dubois@demo.example"}):
+def test_listing_orders_needs_the_customer(shop):
+    for params in ({}, {"customer": ""}, {"customer": "x" * 300}):
         response = shop("GET", "orders", params=params)
 
         assert error_of(response) == (400, "invalid")
-        assert "one of them" in response.json()["error"]["message"]
+        assert response.json()["error"]["message"].startswith("customer:")
 
 
 def test_an_unknown_order_is_a_404(shop):
