@@ -220,6 +220,8 @@ def release(request, conversation_id):
 @require_POST
 @desk_view
 def transfer(request, conversation_id):
+    # First: outside the agent's inboxes the conversation does not exist, whatever the form says.
+    selectors.access_conversation(request.user, conversation_id)
     form = TransferForm(request.POST)
     if not form.is_valid():
         return form_notice(request, form, back=conversation_id)
