@@ -302,3 +302,33 @@ def test_a_rotated_customer_token_opens_no_socket_and_its_successor_does(started
         await (await signed_in(started.conversation_id, new)).disconnect()
 
     run(scenario)
+
+
+@pytest.mark.parametrize(
+    "frame", [b"\xff\xfe\x00", b'{"type": "auth", "token": 7}', "[]", "null", '{"type": ["auth"]}']
+)
+def test_a_hostile_first_frame_closes_the_socket_with_4401(started, frame):
+    async def scenario():
+        socket = socket_to(started.conversation_id)
+        await socket.connect()
+        await socket.send_to(**({"bytes_data": frame} if isinstance(frame, bytes) else {"text_data": frame}))
+        assert await close_code(socket) == 4401
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("frame", ["[1, 2]", '"typing"', '{"type": {"a": 1}}', '{"type": "typing", "active": [1]}'])
+def test_a_hostile_frame_after_signing_in_never_drops_the_socket(started, frame):
+    async def scenario():
+        socket = await signed_in(started.conversation_id, started.token)
+
+        await socket.send_to(text_data=frame)
+        await sync_to_async(services.message_post_from_ai)(started.conversation_id, content="Still here")
+
+        received = [await socket.receive_json_from(timeout=3)]  # an error frame first, for most
+        while received[-1]["type"] != "message":
+            received.append(await socket.receive_json_from(timeout=3))
+        assert received[-1]["message"]["content"] == "Still here"
+        await socket.disconnect()
+
+    run(scenario)
