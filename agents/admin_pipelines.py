@@ -10,10 +10,21 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from agents.models import AIAgent, ModelProfile, Pipeline, PipelineRun, PipelineVersion, Prompt, PromptVersion, RunStep
+from agents.models import (
+    AIAgent,
+    ModelProfile,
+    Pipeline,
+    PipelineRun,
+    PipelineVersion,
+    Prompt,
+    PromptVersion,
+    RunStep,
+    ToolApprovalRule,
+)
 from agents.pipelines import services
 from agents.pipelines.graph import graph_problems
 from agents.pipelines.trace import run_trace
+from agents.tools.approvals import condition_problem
 from hilconsole.admin import ReadOnlyAdmin
 
 GRAPH_WIDGET = forms.Textarea(attrs={"rows": 30, "cols": 100, "class": "vLargeTextField", "spellcheck": "false"})
@@ -213,7 +224,16 @@ class AIAgentForm(forms.ModelForm):
             "apology_message",
             "max_consecutive_errors",
             "turn_limit",
+            "holding_message",
+            "draft_review",
+            "draft_review_threshold",
         ]
+
+    def clean_draft_review_threshold(self):
+        threshold = self.cleaned_data["draft_review_threshold"]
+        if not 0 <= threshold <= 1:
+            raise ValidationError("A confidence threshold is between 0 and 1.")
+        return threshold
 
     def clean_confidence_threshold(self):
         threshold = self.cleaned_data["confidence_threshold"]
@@ -247,9 +267,32 @@ class AIAgentForm(forms.ModelForm):
         return cleaned
 
 
+class ApprovalRuleForm(forms.ModelForm):
+    class Meta:
+        model = ToolApprovalRule
+        fields = ["tool", "condition", "note"]
+
+    def clean_condition(self):
+        condition = self.cleaned_data["condition"]
+        problem = condition_problem(condition)
+        if problem:
+            raise forms.ValidationError(problem)
+        return condition
+
+
+class ApprovalRuleInline(admin.TabularInline):
+    """A safe tool whose call waits for a reviewer when the rule holds (gated tools always wait)."""
+
+    model = ToolApprovalRule
+    form = ApprovalRuleForm
+    extra = 0
+    verbose_name = "approval rule"
+
+
 @admin.register(AIAgent)
 class AIAgentAdmin(admin.ModelAdmin):
     form = AIAgentForm
+    inlines = [ApprovalRuleInline]
     list_display = [
         "name",
         "pipeline_version",

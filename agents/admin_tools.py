@@ -1,16 +1,40 @@
+import jsonschema
+from django import forms
 from django.contrib import admin
+from guardian.admin import GuardedModelAdmin
 
 from agents.models import DemoOrder, Tool, ToolCall
 from hilconsole.admin import ReadOnlyAdmin
 
 
-@admin.register(Tool)
-class ToolAdmin(admin.ModelAdmin):
-    """Tools are declared in code; the admin sees them and holds the kill switch (`enabled`)."""
+class ToolForm(forms.ModelForm):
+    class Meta:
+        model = Tool
+        fields = ["name", "description", "argument_schema", "enabled", "review_risk", "decision_deadline_seconds",
+                  "escalate_after_seconds", "on_expiry"]  # fmt: skip
 
-    list_display = ["name", "risk", "enabled", "declared", "timeout_seconds", "retries", "cache_ttl_seconds"]
+    def clean_argument_schema(self):
+        schema = self.cleaned_data["argument_schema"]
+        try:
+            jsonschema.Draft202012Validator.check_schema(schema)
+        except jsonschema.SchemaError as error:
+            raise forms.ValidationError(f"Not a valid JSON schema: {error.message}")
+        if schema.get("type", "object") != "object":
+            raise forms.ValidationError('The arguments are an object: use {"type": "object", "properties": {...}}.')
+        return schema
+
+
+@admin.register(Tool)
+class ToolAdmin(GuardedModelAdmin):
+    """Tools declared in code are mirrored here: the admin holds their kill switch (`enabled`) and
+    how reviewers decide on their calls. "Object permissions" grants `approve_tool` (who may
+    approve calls) to people or groups. An outside agent's tool is added here, with its schema,
+    before it asks for approvals through the API."""
+
+    form = ToolForm
+    list_display = ["name", "risk", "enabled", "review_risk", "decision_deadline_seconds", "declared", "external"]
     list_editable = ["enabled"]
-    list_filter = ["risk", "enabled", "declared"]
+    list_filter = ["risk", "enabled", "declared", "external"]
     search_fields = ["name", "description"]
     fields = [
         "name",
@@ -18,16 +42,30 @@ class ToolAdmin(admin.ModelAdmin):
         "risk",
         "enabled",
         "declared",
+        "external",
+        "review_risk",
+        "decision_deadline_seconds",
+        "escalate_after_seconds",
+        "on_expiry",
         "timeout_seconds",
         "retries",
         "cache_ttl_seconds",
         "argument_schema",
         "updated_at",
     ]
-    readonly_fields = [field for field in fields if field != "enabled"]
+    REVIEW_FIELDS = ["enabled", "review_risk", "decision_deadline_seconds", "escalate_after_seconds", "on_expiry"]
 
-    def has_add_permission(self, request):
-        return False
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None or obj.external:
+            return ["risk", "declared", "external", "timeout_seconds", "retries", "cache_ttl_seconds", "updated_at"]
+        return [field for field in self.fields if field not in self.REVIEW_FIELDS]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            # Added here, it can only be an outside agent's tool: the console never calls it.
+            obj.external, obj.declared, obj.risk = True, False, Tool.Risk.GATED
+            obj.timeout_seconds, obj.retries, obj.cache_ttl_seconds = 0, 0, 0
+        super().save_model(request, obj, form, change)
 
     def has_delete_permission(self, request, obj=None):
         # Recorded calls point at the row; a tool removed from code is marked undeclared instead.

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from agents.models import PipelineRun
-from agents.pipelines import runner
+from agents.pipelines import turns
 from conversations import services as conversations
 from conversations.models import Inbox
 
@@ -104,12 +104,12 @@ def evaluate_case(case: Case, inbox: Inbox) -> CaseResult:
                 conversation.pk, content=item["content"], client_message_id=f"eval-{number}", request_ai_turn=False
             )
         else:
-            conversations.message_post_from_ai(conversation.pk, content=item["content"])
+            conversations.message_post_from_ai(conversation.pk, content=item["content"], answers_earlier=True)
     conversations.message_post_from_customer(
         conversation.pk, content=case.message, client_message_id="eval", request_ai_turn=False
     )
     started = time.perf_counter()
-    runner.turn_run(conversation.pk)
+    turns.turn_run(conversation.pk)
     latency_ms = (time.perf_counter() - started) * 1000
     run = PipelineRun.objects.filter(conversation=conversation).order_by("-started_at").first()
     return CaseResult(
@@ -132,6 +132,8 @@ def outcome_of(run: PipelineRun | None) -> str:
         return "handover"  # an inbox without an AI agent hands every conversation to people
     if run.status == PipelineRun.Status.FINISHED:
         return "answered"
+    if run.status == PipelineRun.Status.WAITING:
+        return "review"  # an action (or a reply) waits for a reviewer's decision
     if run.status == PipelineRun.Status.HANDED_OVER:
         return "review" if run.reason == "approval_required" else "handover"
     return run.status

@@ -1,5 +1,6 @@
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import ValidationError
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
@@ -168,11 +169,26 @@ class KnowledgeChunk(models.Model):
 
 
 class Tool(models.Model):
-    """Mirror of a tool declared in code (agents/tools/), so admins can see it and switch it off."""
+    """Mirror of a tool declared in code (agents/tools/), so admins can see it and switch it off,
+    or a tool of an outside agent that asks reviewers for decisions through the approvals API.
+
+    Who may approve its calls is a django-guardian object permission (`approve_tool`), granted to
+    people or groups on the tool's "Object permissions" page.
+    """
 
     class Risk(models.TextChoices):
         SAFE = "safe"
         GATED = "gated", "gated (a reviewer approves each call)"
+
+    class ReviewRisk(models.TextChoices):
+        LOW = "low"
+        MEDIUM = "medium"
+        HIGH = "high"
+        CRITICAL = "critical"
+
+    class OnExpiry(models.TextChoices):
+        REJECT = "reject", "reject the call (the AI tells the customer)"
+        HAND_OVER = "hand_over", "hand the conversation to a person"
 
     name = models.SlugField(max_length=80, unique=True)
     description = models.TextField()
@@ -183,10 +199,27 @@ class Tool(models.Model):
     cache_ttl_seconds = models.PositiveIntegerField()
     enabled = models.BooleanField(default=True, help_text="Off: no AI agent can call it, effective at once.")
     declared = models.BooleanField(default=True, help_text="Still declared in code.")
+    external = models.BooleanField(
+        default=False,
+        help_text="An outside agent's tool: it asks reviewers through the approvals API, the console never calls it.",
+    )
+    review_risk = models.CharField(
+        max_length=10, choices=ReviewRisk.choices, default=ReviewRisk.MEDIUM, help_text="How reviewers see its calls."
+    )
+    decision_deadline_seconds = models.PositiveIntegerField(
+        "decide within (seconds)", default=48 * 3600, help_text="A call nobody decided by then expires."
+    )
+    escalate_after_seconds = models.PositiveIntegerField(
+        "escalate after (seconds)",
+        default=24 * 3600,
+        help_text="An undecided call is highlighted to supervisors after this long.",
+    )
+    on_expiry = models.CharField(max_length=10, choices=OnExpiry.choices, default=OnExpiry.REJECT)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
+        permissions = [("approve_tool", "May approve calls of this tool")]
 
     def __str__(self):
         return self.name
@@ -310,6 +343,12 @@ class PromptVersion(Version):
         return f"{self.prompt} v{self.number}"
 
 
+class DraftReview(models.TextChoices):
+    OFF = "off"
+    BELOW_CONFIDENCE = "below_confidence", "below a confidence threshold"
+    ALL = "all", "every reply"
+
+
 class AIAgent(models.Model):
     """What answers an inbox: a pinned pipeline version with its models, prompt and limits."""
 
@@ -352,6 +391,19 @@ class AIAgent(models.Model):
     turn_limit = models.PositiveSmallIntegerField(
         default=12, help_text="AI replies in a row before a person takes over."
     )
+    holding_message = models.TextField(
+        default="A colleague is checking this, you will hear back here.",
+        help_text="Sent while an action or a reply waits for a reviewer's decision.",
+    )
+    draft_review = models.CharField(
+        max_length=20,
+        choices=DraftReview.choices,
+        default=DraftReview.OFF,
+        help_text="Replies a reviewer approves before the customer sees them.",
+    )
+    draft_review_threshold = models.FloatField(
+        default=0.7, help_text="With “below confidence”: replies whose intent confidence is under this are reviewed."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -364,6 +416,31 @@ class AIAgent(models.Model):
 
     def profile_for(self, node_id: str) -> str:
         return self.node_profiles.get(node_id) or self.default_profile.name
+
+
+class ToolApprovalRule(models.Model):
+    """When an AI agent's call of a tool waits for a reviewer although the tool is safe (a gated
+    tool always does): a JMESPath condition over the call's arguments, such as amount > `50`."""
+
+    agent = models.ForeignKey(AIAgent, on_delete=models.CASCADE, related_name="approval_rules")
+    tool = models.ForeignKey(Tool, on_delete=models.CASCADE, related_name="approval_rules")
+    condition = models.CharField(
+        max_length=500, help_text="JMESPath over the arguments; the call waits for a reviewer when it holds."
+    )
+    note = models.CharField(max_length=200, blank=True, help_text="Why, in a few words.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["agent", "tool"], name="one_approval_rule_per_agent_tool")]
+
+    def __str__(self):
+        return f"{self.tool} when {self.condition}"
+
+    def clean(self):
+        from agents.tools.approvals import condition_problem
+
+        problem = condition_problem(self.condition)
+        if problem:
+            raise ValidationError({"condition": problem})
 
 
 class PipelineRun(models.Model):

@@ -5,7 +5,8 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 from agents.knowledge import services as knowledge
-from agents.pipelines import runner
+from agents.models import PipelineRun
+from agents.pipelines import turns
 
 
 @shared_task(name="agents.ingest_document")
@@ -28,8 +29,21 @@ def run_turn(self, conversation_id: int, requested_at: float | None = None) -> l
     carry a message that turn has not seen.
     """
     try:
-        return runner.turn_run(conversation_id, requested_at=requested_at)
-    except runner.TurnBusy as busy:
+        return turns.turn_run(conversation_id, requested_at=requested_at)
+    except turns.TurnBusy as busy:
+        delay = min(settings.AI_TURN_BUSY_RETRY_SECONDS * 2 ** min(self.request.retries, 4), 2.0)
+        raise self.retry(countdown=delay, exc=busy) from busy
+
+
+@shared_task(name="agents.resume_run", bind=True, max_retries=None)
+def resume_run(self, run_id: int) -> list[int]:
+    """A run that got its decision goes on. A repeat finds it advanced (or advancing) already."""
+    conversation_id = PipelineRun.objects.filter(pk=run_id).values_list("conversation_id", flat=True).first()
+    if conversation_id is None:
+        return []
+    try:
+        return turns.turn_run(conversation_id)
+    except turns.TurnBusy as busy:
         delay = min(settings.AI_TURN_BUSY_RETRY_SECONDS * 2 ** min(self.request.retries, 4), 2.0)
         raise self.retry(countdown=delay, exc=busy) from busy
 
@@ -37,7 +51,7 @@ def run_turn(self, conversation_id: int, requested_at: float | None = None) -> l
 @shared_task(name="agents.resume_stalled_turns")
 def resume_stalled_turns() -> list[int]:
     """Beat: hand stalled turns to a worker again (a dead worker's run, a lost turn request)."""
-    stalled = runner.conversations_needing_a_turn(idle_seconds=settings.AI_TURN_STALLED_SECONDS)
+    stalled = turns.conversations_needing_a_turn(idle_seconds=settings.AI_TURN_STALLED_SECONDS)
     for conversation_id in stalled:
         run_turn.delay(conversation_id)
     return stalled

@@ -150,6 +150,33 @@ def start_server(port: int, processes: int = 2, **env: str) -> subprocess.Popen:
             time.sleep(0.1)
 
 
+def floor_medians() -> dict[str, float]:
+    """The median of each layer's round trip (a worker must be running), for benchmarks that put
+    their figures next to the floor."""
+    return {
+        "postgres commit": statistics.median(postgres_commit()),
+        "redis round trip": statistics.median(redis_publish_subscribe()),
+        "celery no-op": statistics.median(celery_round_trip()),
+        "channels round trip": statistics.median(channels_round_trip()),
+    }
+
+
+def floors_line(floors: dict[str, float]) -> str:
+    shown = ", ".join(f"{name} {value:.3f}" for name, value in floors.items())
+    return f"  floors (infra_floor, median ms): {shown}; sum {sum(floors.values()):.3f}"
+
+
+def stop(*processes: subprocess.Popen) -> None:
+    """Stop the benchmark's processes, then its embedded services (unless BENCH_KEEP_SERVICES)."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(30)
+    connection.close()
+    if settings.EMBEDDED_SERVICES is not None and not os.environ.get("BENCH_KEEP_SERVICES"):
+        embedded.stop(settings.EMBEDDED_SERVICES)
+
+
 def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[-1]
 

@@ -26,7 +26,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import infra_floor  # noqa: E402  (sets up Django on the benchmark's services)
 from aiohttp import ClientSession, TCPConnector  # noqa: E402
-from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Sum  # noqa: E402
@@ -38,7 +37,6 @@ from agents.models import AIAgent, LLMCall, PipelineRun  # noqa: E402
 from agents.pipelines.defaults import support_agent_ensure  # noqa: E402
 from conversations.models import Conversation, Message  # noqa: E402
 from conversations.services import inbox_assign_ai_agent, inbox_ensure  # noqa: E402
-from hilconsole import embedded  # noqa: E402
 from tests.processes import free_port  # noqa: E402
 
 TURNS = int(os.environ.get("BENCH_TURNS", "500"))
@@ -160,12 +158,7 @@ def main() -> None:
     inbox = prepare_inbox()
     Conversation.objects.filter(inbox=inbox).delete()
     worker = infra_floor.start_worker("bench-turns", WORKER_PROCESSES)
-    floors = {
-        "postgres commit": statistics.median(infra_floor.postgres_commit()),
-        "redis round trip": statistics.median(infra_floor.redis_publish_subscribe()),
-        "celery no-op": statistics.median(infra_floor.celery_round_trip()),
-        "channels round trip": statistics.median(infra_floor.channels_round_trip()),
-    }
+    floors = infra_floor.floor_medians()
     connection.close()
     port = free_port()
     server = infra_floor.start_server(port)
@@ -176,13 +169,7 @@ def main() -> None:
         answered, elapsed = asyncio.run(throughput(base, inbox))
         found = stages(timings)
     finally:
-        server.terminate()
-        worker.terminate()
-        server.wait(30)
-        worker.wait(30)
-        connection.close()
-        if settings.EMBEDDED_SERVICES is not None and not os.environ.get("BENCH_KEEP_SERVICES"):
-            embedded.stop(settings.EMBEDDED_SERVICES)
+        infra_floor.stop(server, worker)
     report(found, floors, answered, elapsed)
 
 
@@ -200,8 +187,7 @@ def report(found: dict[str, list[float]], floors: dict[str, float], answered: in
     print(f"turn_overhead: {len(found['end to end'])} turns one at a time, widget POST → AI reply on the socket")
     print("  local model; uvicorn 2 processes, Celery worker 2 processes, load generator on the same "
           f"{os.cpu_count()} cores")  # fmt: skip
-    print("  floors (infra_floor, median ms): " + ", ".join(f"{name} {value:.3f}" for name, value in floors.items())
-          + f"; sum {floor_sum:.3f}")  # fmt: skip
+    print(infra_floor.floors_line(floors))
     print(f"{'stage':<42} {'p50 ms':>9} {'p95 ms':>9} {'p50/floors':>11}")
     for label, samples in found.items():
         p50, p95 = statistics.median(samples), infra_floor.p95(samples)

@@ -16,7 +16,8 @@ def message_payload(message: Message) -> dict:
         "author_name": message.author_name,
         "content": message.content,
         "created_at": message.created_at.isoformat(),
-        "client_message_id": message.client_message_id,
+        # The widget matches its own messages by it; other senders' keys are the console's business.
+        "client_message_id": message.client_message_id if message.sender == Message.Sender.CUSTOMER else None,
         # The help articles an AI reply cites, by title.
         "sources": [citation["title"] for citation in (message.metadata or {}).get("citations", [])],
     }

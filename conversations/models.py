@@ -202,6 +202,13 @@ class Conversation(models.Model):
     first_response_at = models.DateTimeField(null=True, blank=True)
     first_response_seconds = models.FloatField(null=True, blank=True)
     resolution_seconds = models.FloatField(null=True, blank=True)
+    # The newest message a person has dealt with (replied after it, or resolved having seen it):
+    # the AI answers only customer messages after it and after those its runs covered.
+    handled_through = models.BigIntegerField(default=0)
+    # Who last gave it back to the queue: auto-assignment does not hand it straight back to them.
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -235,8 +242,11 @@ class Message(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            # A retried post (same client id) must never store the message twice.
-            models.UniqueConstraint(fields=["conversation", "client_message_id"], name="one_message_per_client_id")
+            # A retried post (same client id) must never store the message twice. Per sender: a
+            # customer's id can never take the key of an AI reply ("run-5-reply") or block it.
+            models.UniqueConstraint(
+                fields=["conversation", "sender", "client_message_id"], name="one_message_per_sender_client_id"
+            )
         ]
 
     def __str__(self):

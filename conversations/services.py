@@ -191,8 +191,8 @@ def message_post_from_customer(
         conversation = (
             Conversation.objects.select_for_update(of=("self",)).select_related("customer").get(pk=conversation_id)
         )
-        existing = conversation.messages.filter(client_message_id=client_message_id).first()
-        if existing:
+        existing = conversation.messages.filter(sender=Message.Sender.CUSTOMER, client_message_id=client_message_id)
+        if existing := existing.first():
             return existing, False
         if conversation.is_closed:
             _move(conversation, S.NEW, actor="customer", action="conversation.reopened")
@@ -205,38 +205,91 @@ def message_post_from_customer(
 
 
 def message_post_from_ai(
-    conversation_id: int, *, content: str, metadata: dict | None = None, client_message_id: str | None = None
+    conversation_id: int,
+    *,
+    content: str,
+    metadata: dict | None = None,
+    client_message_id: str | None = None,
+    answers_earlier: bool = False,
 ) -> Message:
-    """The AI's message. With a `client_message_id` (a run's reply key) a repeat stores nothing."""
+    """The AI's message. With a `client_message_id` (a run's reply key) a repeat stores nothing.
+
+    A run's messages answer what its run covered. One written outside any run (a conversation's
+    history brought in from elsewhere) says `answers_earlier`: it deals with what came before it.
+    """
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
-        existing = client_message_id and conversation.messages.filter(client_message_id=client_message_id).first()
-        if existing:
-            return existing
-        return _store_message(
+        if client_message_id:
+            existing = conversation.messages.filter(sender=Message.Sender.AI, client_message_id=client_message_id)
+            if existing := existing.first():
+                return existing
+        message = _store_message(
             conversation, Message.Sender.AI, content, metadata=metadata or {}, client_message_id=client_message_id
         )
-
-
-def message_post_from_human(conversation_id: int, *, agent, content: str, internal: bool = False) -> Message:
-    """A support agent's reply, or an internal note (never shown to the customer)."""
-    with transaction.atomic():
-        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
-        if not internal and conversation.status != S.HUMAN_ACTIVE:
-            raise IllegalTransition(f"Only an active human conversation takes replies (it is {conversation.status}).")
-        sender = Message.Sender.NOTE if internal else Message.Sender.HUMAN
-        message = _store_message(conversation, sender, content, author=agent)
-        if not internal and conversation.first_response_at is None:
-            _record_first_response(conversation, message.created_at)
+        if answers_earlier:
+            Conversation.objects.filter(pk=conversation.pk).update(handled_through=message.pk)
         return message
 
 
-def _record_first_response(conversation: Conversation, at) -> None:
-    """Call holding the conversation row lock. The clock starts when the customer was handed over."""
+def message_post_from_human(
+    conversation_id: int, *, agent, content: str, internal: bool = False, assignee_id: int | None = None
+) -> Message:
+    """A support agent's reply, or an internal note (never shown to the customer).
+
+    A reply goes out only while the conversation is still with the person the agent saw it
+    with (`assignee_id`, the agent themselves by default): see `_check_assignee`.
+    """
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        if internal:
+            return _store_message(conversation, Message.Sender.NOTE, content, author=agent)
+        if conversation.status != S.HUMAN_ACTIVE:
+            raise IllegalTransition(f"Only an active human conversation takes replies (it is {conversation.status}).")
+        _check_assignee(conversation, agent if assignee_id is None else assignee_id)
+        message = _store_message(conversation, Message.Sender.HUMAN, content, author=agent)
+        # A person's reply deals with everything the customer wrote before it.
+        update = {"handled_through": message.pk}
+        if conversation.first_response_at is None:
+            update |= _first_response(conversation, message.created_at)
+        Conversation.objects.filter(pk=conversation.pk).update(**update)
+        return message
+
+
+def message_post_on_behalf(conversation_id: int, *, author_id: int, content: str, client_message_id: str) -> Message:
+    """A person's words sent within an AI turn: a reviewer who answers the customer instead of
+    letting the AI act. Keyed like the AI's replies, so a repeated turn sends it once."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        existing = conversation.messages.filter(sender=Message.Sender.HUMAN, client_message_id=client_message_id)
+        if existing := existing.first():
+            return existing
+        message = _store_message(
+            conversation, Message.Sender.HUMAN, content, author_id=author_id, client_message_id=client_message_id
+        )
+        Conversation.objects.filter(pk=conversation.pk).update(handled_through=message.pk)
+        return message
+
+
+def _first_response(conversation: Conversation, at) -> dict:
+    """The first-response fields to write. The clock starts when the customer was handed over."""
     waiting_since = conversation.handover_at or conversation.pending_human_at or conversation.created_at
-    conversation.first_response_at = at
-    conversation.first_response_seconds = (at - waiting_since).total_seconds()
-    conversation.save(update_fields=["first_response_at", "first_response_seconds"])
+    return {"first_response_at": at, "first_response_seconds": (at - waiting_since).total_seconds()}
+
+
+def _check_assignee(conversation: Conversation, expected) -> None:
+    """Call holding the conversation row lock. An agent's action applies to the conversation
+    as they saw it: transferred or requeued meanwhile, it is no longer theirs to act on, and
+    acting anyway would answer or close someone else's customer."""
+    expected_id = getattr(expected, "pk", expected)
+    if conversation.assignee_id != expected_id:
+        now_with = assignee_name(conversation)
+        if now_with:
+            where = f"is now with {now_with}"
+        elif conversation.status == S.PENDING_HUMAN:
+            where = "is back in the queue"
+        else:
+            where = f"is {conversation.status.replace('_', ' ')} now"
+        raise IllegalTransition(f"This conversation changed hands meanwhile: it {where}.", code="assignee_changed")
 
 
 def message_post_system(conversation_id: int, *, content: str) -> Message:
@@ -361,6 +414,8 @@ def conversation_hand_over(
         "handover_intent": intent,
         "handover_confidence": confidence,
         "required_skills": required_skills or [],
+        # A new handover is new work: whoever released an earlier one may take this one.
+        "released_by": None,
         # The service levels are those of this handover, not of an earlier one.
         "escalated_at": None,
         "first_response_at": None,
@@ -395,10 +450,10 @@ def _request_assignment(conversation: Conversation) -> None:
     """Call inside the transaction that queued the conversation."""
     if conversation.inbox.auto_assignment == AutoAssignment.OFF:
         return
-    # Assignment is the desk's (reviews) work; it runs once the queueing is committed.
-    from reviews.tasks import assign_handover
-
-    transaction.on_commit(lambda: assign_handover.delay(conversation.pk))
+    # Assignment is the desk's (reviews app's) work, sent by name once the queueing is committed.
+    # Robust: a broker error must not undo the committed queueing nor skip other callbacks; the
+    # desk's assignment sweep hands out whatever waited too long.
+    transaction.on_commit(lambda: celery_app.send_task("reviews.assign_handover", args=[conversation.pk]), robust=True)
 
 
 def conversation_claim(conversation_id: int, *, agent, assigned_by=None) -> Conversation:
@@ -427,11 +482,29 @@ def conversation_human_join(conversation_id: int, *, agent) -> Conversation:
     return conversation_claim(conversation_id, agent=agent)
 
 
-def conversation_release(conversation_id: int, *, agent, required_skills: list[str] | None = None) -> Conversation:
-    """The agent gives the conversation back to the queue (optionally for other skills)."""
-    changes = {"assignee": None} if required_skills is None else {"assignee": None, "required_skills": required_skills}
+def conversation_release(
+    conversation_id: int, *, agent, required_skills: list[str] | None = None, assignee_id: int | None = None
+) -> Conversation:
+    """The agent gives the conversation back to the queue (optionally for other skills).
+
+    Auto-assignment then passes over them (`released_by`): they gave it back for a reason.
+    """
+    changes = {"assignee": None, "released_by": agent}
+    if required_skills is not None:
+        changes["required_skills"] = required_skills
     action = "conversation.released" if required_skills is None else "conversation.transferred_to_skill"
-    return _requeue(conversation_id, actor=agent, action=action, **changes)
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        _check_active_with(conversation, agent if assignee_id is None else assignee_id)
+        _move(conversation, S.PENDING_HUMAN, actor=agent, action=action, **changes)
+        _request_assignment(conversation)
+    return conversation
+
+
+def _check_active_with(conversation: Conversation, assignee) -> None:
+    """Call holding the row lock: the conversation is a person's, and still the one expected."""
+    if conversation.status == S.HUMAN_ACTIVE:
+        _check_assignee(conversation, assignee)
 
 
 def conversation_requeue_from_absent_agent(conversation_id: int, *, agent) -> Conversation | None:
@@ -447,14 +520,7 @@ def conversation_requeue_from_absent_agent(conversation_id: int, *, agent) -> Co
     return conversation
 
 
-def _requeue(conversation_id: int, *, actor, action: str, **changes) -> Conversation:
-    with transaction.atomic():
-        conversation = _transition(conversation_id, S.PENDING_HUMAN, actor=actor, action=action, **changes)
-        _request_assignment(conversation)
-    return conversation
-
-
-def conversation_transfer(conversation_id: int, *, agent, to) -> Conversation:
+def conversation_transfer(conversation_id: int, *, agent, to, assignee_id: int | None = None) -> Conversation:
     """Hand an active conversation to a named colleague; the customer sees the new name."""
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
@@ -462,6 +528,7 @@ def conversation_transfer(conversation_id: int, *, agent, to) -> Conversation:
             raise IllegalTransition(
                 f"Only an active human conversation can be transferred (it is {conversation.status})."
             )
+        _check_assignee(conversation, agent if assignee_id is None else assignee_id)
         if conversation.assignee_id == to.pk:
             raise IllegalTransition(f"{assignee_name(conversation)} already has this conversation.")
         before = {"assignee": conversation.assignee_id}
@@ -499,22 +566,39 @@ def conversation_escalate(conversation_id: int) -> Conversation | None:
     return conversation
 
 
-def conversation_resolve(conversation_id: int, *, agent) -> Conversation:
+def conversation_resolve(
+    conversation_id: int, *, agent, seen_through: int, assignee_id: int | None = None
+) -> Conversation:
+    """The agent closes the conversation, having read up to message `seen_through`.
+
+    A customer message stored after what the agent saw ("thanks! also…" sent while they clicked)
+    refuses the resolve: closing would leave it unanswered with nobody asked to answer it.
+    """
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        _check_active_with(conversation, agent if assignee_id is None else assignee_id)
+        unseen = conversation.messages.filter(sender=Message.Sender.CUSTOMER, pk__gt=seen_through).count()
+        if unseen and conversation.status == S.HUMAN_ACTIVE:
+            raise IllegalTransition(
+                f"The customer wrote {unseen} new message{'s' if unseen > 1 else ''} you have not seen yet: "
+                "read and answer before resolving.",
+                code="unseen_messages",
+            )
         started = conversation.handover_at or conversation.pending_human_at or conversation.created_at
         resolution_seconds = (timezone.now() - started).total_seconds()
+        handled_through = max(conversation.handled_through, seen_through)
         _move(
-            conversation, S.RESOLVED, actor=agent, action="conversation.resolved", resolution_seconds=resolution_seconds
-        )
+            conversation, S.RESOLVED, actor=agent, action="conversation.resolved",
+            resolution_seconds=resolution_seconds, handled_through=handled_through,
+        )  # fmt: skip
     return conversation
 
 
-def conversation_return_to_ai(conversation_id: int, *, agent) -> Conversation:
+def conversation_return_to_ai(conversation_id: int, *, agent, assignee_id: int | None = None) -> Conversation:
     """The AI takes over again; it answers anything the customer wrote that nobody answered."""
     with transaction.atomic():
-        conversation = _transition(
-            conversation_id, S.BACK_TO_AI, actor=agent, action="conversation.returned_to_ai", assignee=None
-        )
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        _check_active_with(conversation, agent if assignee_id is None else assignee_id)
+        _move(conversation, S.BACK_TO_AI, actor=agent, action="conversation.returned_to_ai", assignee=None)
         _request_ai_turn(conversation_id)
     return conversation

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "rest_framework.authtoken",
     "corsheaders",
     "channels",
     "django_htmx",
@@ -288,6 +289,17 @@ DESK_PERMISSION_RECHECK_SECONDS = env.float("DESK_PERMISSION_RECHECK_SECONDS", d
 # pages may carry an upload (a knowledge document) of up to UPLOAD_MAX_BYTES on top.
 REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=1024 * 1024)
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
+# Outside agents' callbacks carry an HMAC-SHA256 of the body with this secret (X-HIL-Signature).
+APPROVALS_CALLBACK_SECRET = env.str(
+    "APPROVALS_CALLBACK_SECRET",
+    default=hmac.new(SECRET_KEY.encode(), b"approvals-callback", hashlib.sha256).hexdigest(),
+)
+# A draft reply held for review that nobody decided within this goes to a person instead.
+REVIEW_DRAFT_DEADLINE_SECONDS = env.int("REVIEW_DRAFT_DEADLINE_SECONDS", default=15 * 60)
+# A handover of an auto-assigning inbox still waiting after this long is offered again by beat.
+DESK_ASSIGNMENT_RETRY_SECONDS = env.int("DESK_ASSIGNMENT_RETRY_SECONDS", default=30)
+# How often an open desk page re-reads its lists, so an event it missed heals by itself.
+DESK_RESYNC_SECONDS = env.int("DESK_RESYNC_SECONDS", default=60)
 
 # The widget API.
 WIDGET_MAX_MESSAGE_CHARS = env.int("WIDGET_MAX_MESSAGE_CHARS", default=4000)

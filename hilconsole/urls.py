@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v1/", include("agents.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("reviews.api_urls")),
     re_path(r"^api/", api_not_found),
 ]
 

@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.db import models
 
-from reviews.models import CannedResponse, HumanAgent
+from hilconsole.admin import ReadOnlyAdmin
+from reviews.models import CannedResponse, HumanAgent, RejectionReason, ReviewTask
 
 
 @admin.register(HumanAgent)
@@ -29,3 +31,24 @@ class CannedResponseAdmin(admin.ModelAdmin):
     list_display = ["shortcut", "title", "inbox", "updated_at"]
     list_filter = ["inbox"]
     search_fields = ["shortcut", "title", "content"]
+
+
+@admin.register(ReviewTask)
+class ReviewTaskAdmin(ReadOnlyAdmin):
+    """Decisions are made on the reviewers' desk (/desk/reviews/) or through the approvals API."""
+
+    list_display = ["pk", "kind", "tool", "status", "risk", "inbox", "decided_by_label", "deadline", "created_at"]
+    list_filter = ["status", "kind", "risk", "tool", "inbox"]
+    search_fields = ["pk", "conversation__id", "idempotency_key", "decided_by_label"]
+    date_hierarchy = "created_at"
+    list_select_related = ["tool", "inbox"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(RejectionReason)
+class RejectionReasonAdmin(admin.ModelAdmin):
+    """Reasons reviewers pick when they reject an action (the customer is told the reason)."""
+
+    list_display = ["text", "tool", "position"]
+    list_editable = ["position"]
+    list_filter = ["tool"]

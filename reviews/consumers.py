@@ -202,7 +202,9 @@ class DeskConsumer(DeskSocket):
     def groups_now(self) -> set[str]:
         self.skills = set(selectors.agent_skills(self.user))
         self.supervisor = user_is_supervisor(self.user)
-        return events.inbox_groups(selectors.inbox_ids_for(self.user, fresh=True), supervisor=self.supervisor)
+        # Read now, so that deciding what each review-task event shows needs no query.
+        self.reviewer = selectors.reviewer_scope(self.user, fresh=True)
+        return events.inbox_groups(self.reviewer.inbox_ids, supervisor=self.supervisor)
 
     async def desk_conversation(self, event):
         if not await self.still_allowed():
@@ -222,6 +224,20 @@ class DeskConsumer(DeskSocket):
         if event["status"] != S.PENDING_HUMAN:
             mine += events.removal(f"escalation-{conversation_id}")
         await self.send(text_data=queue + mine)
+
+    async def desk_review_task(self, event):
+        task_id, version = event["task_id"], event["version"]
+        review = ""
+        # Only people who may decide a task hear of it; the others see its conversation wait.
+        if self.reviewer.sees(inbox_id=event["inbox_id"], tool_id=event["tool_id"], kind=event["kind"]):
+            if event["status"] == "open":
+                review = await events.rendered_once(("review", task_id, version), events.review_row_html, task_id)
+            else:
+                review = events.removal(f"review-{task_id}")
+        waiting = ""
+        if event["conversation_id"]:
+            waiting = await events.rendered_once(("waiting", task_id, version), events.waiting_row_html, task_id)
+        await self.send(text_data=review + waiting)
 
     async def desk_escalation(self, event):
         if not await self.still_allowed():
@@ -291,6 +307,10 @@ class WorkspaceConsumer(DeskSocket):
             return None
         context = workspace_state_context(self.user, conversation) | {"oob": True}
         return render_to_string("reviews/_workspace_state.html", context)
+
+    async def desk_review_task(self, event):
+        # A decision opened or closed on this conversation: its status panel says so.
+        await self.widget_status(event)
 
     async def widget_typing(self, event):
         # A human's own typing comes back here too: not news to them.

@@ -12,12 +12,14 @@ from channels.db import database_sync_to_async
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from conversations.events import desk_inbox_group
+from conversations.events import desk_conversation_group, desk_inbox_group
 from reviews import selectors
 
 QUEUE_LIST = "queue-list"
 MINE_LIST = "mine-list"
 ESCALATION_LIST = "escalation-list"
+REVIEW_LIST = "review-list"
+DECISION_LIST = "decision-list"
 TRANSCRIPT = "transcript"
 
 
@@ -29,6 +31,20 @@ def escalation_group(inbox_id: int) -> str:
 def escalation_event(inbox_id: int, conversation_id: int) -> tuple[str, dict]:
     event = {"type": "desk.escalation", "conversation_id": conversation_id, "version": timezone.now().isoformat()}
     return escalation_group(inbox_id), event
+
+
+def review_task_events(task, *, escalated: bool = False) -> list[tuple[str, dict]]:
+    """A task opened, escalated or closed: to every desk of its inbox (each socket checks whether
+    its person may see it) and to the open views of its conversation."""
+    event = {
+        "type": "desk.review_task", "task_id": task.pk, "inbox_id": task.inbox_id, "tool_id": task.tool_id,
+        "kind": task.kind, "status": task.status, "escalated": escalated or bool(task.escalated_at),
+        "conversation_id": task.conversation_id, "version": timezone.now().isoformat(),
+    }  # fmt: skip
+    groups = [desk_inbox_group(task.inbox_id)]
+    if task.conversation_id:
+        groups.append(desk_conversation_group(task.conversation_id))
+    return [(group, event) for group in groups]
 
 
 def message_added_event(message) -> dict:
@@ -94,6 +110,26 @@ def escalation_html(conversation_id: int) -> str:
         return ""
     notice = render_to_string("reviews/_escalation.html", {"conversation": conversation})
     return upsert(f"escalation-{conversation_id}", ESCALATION_LIST, notice, position="afterbegin")
+
+
+def review_row_html(task_id: int) -> str:
+    task = selectors.review_task_row(task_id)
+    if task is None or not task.is_open:
+        return removal(f"review-{task_id}")
+    row = render_to_string("reviews/_review_row.html", {"task": task})
+    return upsert(f"review-{task_id}", REVIEW_LIST, row)
+
+
+def waiting_row_html(task_id: int) -> str:
+    """A conversation of the inbox that waits for a reviewer (the task's details are only for
+    the people who may decide it)."""
+    task = selectors.review_task_row(task_id)
+    if task is None or task.conversation_id is None:
+        return ""
+    if not task.is_open:
+        return removal(f"waiting-{task.conversation_id}")
+    row = render_to_string("reviews/_decision_row.html", {"task": task})
+    return upsert(f"waiting-{task.conversation_id}", DECISION_LIST, row)
 
 
 def message_html(message_id: int) -> str:

@@ -35,3 +35,10 @@ class CannedSearchForm(forms.Form):
 
 class EarlierForm(forms.Form):
     before = forms.IntegerField(min_value=1)
+
+
+class ResolveForm(forms.Form):
+    # The newest message the agent's page shows: a customer message after it refuses the resolve.
+    seen_through = forms.IntegerField(
+        min_value=0, error_messages={"required": "Reload the conversation: the page did not say what you have read."}
+    )

@@ -6,15 +6,16 @@ per inbox in the admin); anything of another inbox does not exist for them (404)
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
 from guardian.shortcuts import get_users_with_perms
 
 from agents import selectors as agents_selectors
+from agents.models import Tool
 from conversations.models import Conversation, Inbox, Message
-from conversations.selectors import WORK_INBOX, inbox_ids_worked_by  # noqa: F401  (reviews.services grants it)
-from reviews.models import CannedResponse, HumanAgent
-from reviews.roles import DESK_ROLES, user_is_supervisor
+from conversations.selectors import WORK_INBOX, inbox_ids_worked_by, object_ids_granted  # noqa: F401  (reviews.services grants it)
+from reviews.models import CannedResponse, HumanAgent, ReviewTask
+from reviews.roles import DESK_ROLES, REVIEWER, user_desk_roles, user_is_supervisor
 
 S = Conversation.Status
 QUEUE_LIMIT = 100
@@ -139,6 +140,11 @@ def transcript(conversation: Conversation, *, before: int | None = None, limit: 
     return list(reversed(page[:limit])), len(page) > limit
 
 
+def latest_message_id(conversation: Conversation) -> int:
+    """The newest message of the conversation (what a freshly rendered page has shown)."""
+    return conversation.messages.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
 def latest_customer_words(conversation: Conversation, messages: int = 3) -> str:
     """The customer's latest messages since anyone else spoke, oldest first, as one question."""
     words = []
@@ -198,3 +204,111 @@ def canned_responses_for(conversation: Conversation, query: str, limit: int = 8)
 def conversation_run_traces(conversation_id: int) -> list[dict]:
     """The traces of the conversation's latest AI runs, newest first (the agents app's runs)."""
     return agents_selectors.conversation_run_traces(conversation_id)
+
+
+# Review tasks ------------------------------------------------------------------------------
+
+APPROVE_TOOL = "agents.approve_tool"
+RISK_ORDER = Case(
+    *(When(risk=risk, then=Value(rank)) for rank, risk in enumerate(["critical", "high", "medium", "low"])),
+    default=Value(4),
+    output_field=IntegerField(),
+)
+
+
+def approvable_tool_ids(user, *, fresh: bool = False) -> frozenset[int]:
+    """The tools whose calls the user may approve (`agents.approve_tool`, granted per tool to
+    them or a group on the tool's Object permissions page); read once per user object."""
+    if not user.is_authenticated:
+        return frozenset()
+    if fresh or not hasattr(user, "_approvable_tool_ids"):
+        if user.is_superuser:
+            user._approvable_tool_ids = frozenset(Tool.objects.values_list("pk", flat=True))
+        else:
+            user._approvable_tool_ids = object_ids_granted(user, Tool, APPROVE_TOOL)
+    return user._approvable_tool_ids
+
+
+def reviews_drafts(user) -> bool:
+    """Reviewers and supervisors decide on the AI's draft replies (of the inboxes they work)."""
+    return user.is_superuser or user_is_supervisor(user) or REVIEWER in user_desk_roles(user)
+
+
+@dataclass(frozen=True)
+class ReviewerScope:
+    """Which review tasks a person sees and decides: of the inboxes they work, the calls of
+    tools they may approve, and draft replies if they review drafts."""
+
+    inbox_ids: frozenset[int]
+    tool_ids: frozenset[int]
+    drafts: bool
+
+    def sees(self, *, inbox_id: int, tool_id: int | None, kind: str) -> bool:
+        if inbox_id not in self.inbox_ids:
+            return False
+        return tool_id in self.tool_ids if tool_id else kind == ReviewTask.Kind.REPLY and self.drafts
+
+    def tasks(self) -> QuerySet[ReviewTask]:
+        mine = Q(tool_id__in=self.tool_ids)
+        if self.drafts:
+            mine |= Q(kind=ReviewTask.Kind.REPLY)
+        return ReviewTask.objects.filter(mine, inbox_id__in=self.inbox_ids)
+
+
+def reviewer_scope(user, *, fresh: bool = False) -> ReviewerScope:
+    return ReviewerScope(inbox_ids_for(user, fresh=fresh), approvable_tool_ids(user, fresh=fresh), reviews_drafts(user))
+
+
+def review_tasks_visible_to(user) -> QuerySet[ReviewTask]:
+    return reviewer_scope(user).tasks()
+
+
+def open_review_tasks(user, limit: int = 100) -> list[ReviewTask]:
+    """The user's open tasks, most urgent first: nearest deadline, then highest risk."""
+    tasks = review_tasks_visible_to(user).filter(status=ReviewTask.Status.OPEN).annotate(risk_rank=RISK_ORDER)
+    return list(
+        tasks.select_related("tool", "conversation__customer", "inbox").order_by("deadline", "risk_rank", "pk")[:limit]
+    )
+
+
+def access_review_task(user, task_id: int) -> ReviewTask:
+    task = (
+        review_tasks_visible_to(user)
+        .select_related("tool", "conversation__customer", "inbox", "run")
+        .filter(pk=task_id)
+    )
+    task = task.first()
+    if task is None:
+        raise Http404("No such review task for you.")
+    return task
+
+
+def review_task_row(task_id: int) -> ReviewTask | None:
+    """One task as its list row shows it; the desk socket checks who may see it."""
+    return ReviewTask.objects.select_related("tool", "conversation__customer", "inbox").filter(pk=task_id).first()
+
+
+def decisions_pending_for(user, limit: int = 50) -> list[ReviewTask]:
+    """Conversations of the agent's inboxes waiting for a reviewer's decision: shown on the desk,
+    not claimable (a reviewer may take one over)."""
+    waiting = ReviewTask.objects.filter(
+        status=ReviewTask.Status.OPEN, inbox_id__in=inbox_ids_for(user), conversation__isnull=False
+    )
+    return list(waiting.select_related("tool", "conversation__customer", "inbox").order_by("created_at")[:limit])
+
+
+@dataclass(frozen=True)
+class OpenReview:
+    """A conversation's open review task as someone on its desk sees it: `task` only for the
+    people who may decide it."""
+
+    since: object
+    task: ReviewTask | None
+
+
+def open_review_of(conversation: Conversation, user) -> OpenReview | None:
+    task = conversation.review_tasks.filter(status=ReviewTask.Status.OPEN).select_related("tool").first()
+    if task is None:
+        return None
+    visible = reviewer_scope(user).sees(inbox_id=task.inbox_id, tool_id=task.tool_id, kind=task.kind)
+    return OpenReview(task.created_at, task if visible else None)

@@ -119,9 +119,9 @@ def presence_sweep(now=None) -> dict[str, int]:
     silent = Q(last_seen_at__lt=now - timedelta(seconds=settings.DESK_AWAY_AFTER_SECONDS)) | Q(last_seen_at=None)
     gone = Q(last_seen_at__lt=now - timedelta(seconds=settings.DESK_OFFLINE_AFTER_SECONDS)) | Q(last_seen_at=None)
     went_away = _move_presence(HumanAgent.objects.filter(silent, status=Presence.ONLINE), Presence.AWAY)
-    went_offline = _move_presence(
-        HumanAgent.objects.filter(gone, status=Presence.AWAY, status_chosen=False), Presence.OFFLINE
-    )
+    # Away by choice counts too once the desk is gone: "away" promises a return to an open desk,
+    # and an agent who closed it must not keep their customers waiting indefinitely.
+    went_offline = _move_presence(HumanAgent.objects.filter(gone, status=Presence.AWAY), Presence.OFFLINE)
     return {"away": went_away, "offline": went_offline, "requeued": _requeue_from_offline_agents(now)}
 
 
@@ -129,16 +129,16 @@ def _move_presence(agents, status: str) -> int:
     moved = 0
     for agent_id in list(agents.values_list("pk", flat=True)):
         with transaction.atomic():
-            # Re-checked under the lock: a heartbeat may have arrived since the query.
-            agent = HumanAgent.objects.select_for_update().filter(pk=agent_id, status__in=_before(status)).first()
+            # The whole condition is re-checked under the lock: a heartbeat may have arrived since.
+            agent = agents.select_for_update().filter(pk=agent_id).first()
             if agent is not None:
+                if status == Presence.OFFLINE and agent.status_chosen:
+                    # Their choice lapsed with their desk: opening it again brings them online.
+                    agent.status_chosen = False
+                    agent.save(update_fields=["status_chosen"])
                 _set_presence(agent, status, actor="system")
                 moved += 1
     return moved
-
-
-def _before(status: str) -> list[str]:
-    return [Presence.ONLINE] if status == Presence.AWAY else [Presence.AWAY]
 
 
 def _requeue_from_offline_agents(now) -> int:
@@ -234,6 +234,8 @@ def assignment_candidates(conversation: Conversation) -> list[HumanAgent]:
         HumanAgent.objects.filter(
             user__in=people, status=Presence.ONLINE, skills__contains=conversation.required_skills
         )
+        # Whoever released it gave it back for a reason: it must not bounce straight back to them.
+        .exclude(user_id=conversation.released_by_id)
         .annotate(open_count=open_conversations)
         .filter(open_count__lt=F("max_concurrent"))
         .select_related("user")
@@ -254,6 +256,22 @@ def assign_waiting(inbox_id: int, limit: int = 50) -> int:
     )
 
 
+def assignment_sweep(now=None, limit: int = 200) -> int:
+    """Hand out handovers of auto-assigning inboxes that waited longer than they should have.
+
+    Assignment normally follows the queueing at once; this catches a request lost after commit
+    (a process that died, a broker error) and capacity that freed up without a request. Run by
+    beat; oldest first, so a long wait is never starved by newer ones.
+    """
+    now = now or timezone.now()
+    overdue = Conversation.objects.filter(
+        status=S.PENDING_HUMAN,
+        pending_human_at__lte=now - timedelta(seconds=settings.DESK_ASSIGNMENT_RETRY_SECONDS),
+        inbox__auto_assignment__in=[AutoAssignment.ROUND_ROBIN, AutoAssignment.BALANCED],
+    ).order_by("-priority", "pending_human_at", "pk")
+    return sum(1 for pk in overdue.values_list("pk", flat=True)[:limit] if handover_auto_assign(pk))
+
+
 def _request_assignment_for(user) -> None:
     """Call inside a transaction: once committed, the user's auto-assigning inboxes hand out work."""
     from reviews.tasks import assign_waiting as assign_waiting_task
@@ -262,7 +280,9 @@ def _request_assignment_for(user) -> None:
         selectors.inboxes_for(user).exclude(auto_assignment=AutoAssignment.OFF).values_list("pk", flat=True)
     )
     for inbox_id in inbox_ids:
-        transaction.on_commit(lambda inbox_id=inbox_id: assign_waiting_task.delay(inbox_id))
+        # Robust: a broker error after commit must not fail the committed action; the assignment
+        # sweep hands out what waits too long.
+        transaction.on_commit(lambda inbox_id=inbox_id: assign_waiting_task.delay(inbox_id), robust=True)
 
 
 # Working a conversation --------------------------------------------------------------------
@@ -278,17 +298,19 @@ def _owned(user, conversation_id: int) -> Conversation:
 
 
 def handover_release(user, conversation_id: int) -> Conversation:
-    _owned(user, conversation_id)
+    seen = _owned(user, conversation_id)
     with transaction.atomic():
-        conversation = conversations.conversation_release(conversation_id, agent=user)
+        conversation = conversations.conversation_release(conversation_id, agent=user, assignee_id=seen.assignee_id)
         _request_assignment_for(user)
     return conversation
 
 
 def handover_transfer_to_skill(user, conversation_id: int, skill: str) -> Conversation:
-    _owned(user, conversation_id)
+    seen = _owned(user, conversation_id)
     with transaction.atomic():
-        conversation = conversations.conversation_release(conversation_id, agent=user, required_skills=[skill])
+        conversation = conversations.conversation_release(
+            conversation_id, agent=user, required_skills=[skill], assignee_id=seen.assignee_id
+        )
         conversations.message_post_from_human(
             conversation_id,
             agent=user,
@@ -309,7 +331,9 @@ def handover_transfer_to_agent(user, conversation_id: int, colleague) -> Convers
         target = HumanAgent.objects.select_for_update().select_related("user").get(pk=target.pk)
         if selectors.open_count(colleague) >= target.max_concurrent:
             raise AtCapacity(f"{target.name} already has {target.max_concurrent} open conversations, their limit.")
-        conversation = conversations.conversation_transfer(conversation_id, agent=user, to=colleague)
+        conversation = conversations.conversation_transfer(
+            conversation_id, agent=user, to=colleague, assignee_id=conversation.assignee_id
+        )
         conversations.message_post_from_human(
             conversation_id,
             agent=user,
@@ -320,30 +344,35 @@ def handover_transfer_to_agent(user, conversation_id: int, colleague) -> Convers
     return conversation
 
 
-def handover_resolve(user, conversation_id: int) -> Conversation:
-    _owned(user, conversation_id)
+def handover_resolve(user, conversation_id: int, *, seen_through: int) -> Conversation:
+    """Resolve, having read the transcript up to message `seen_through` (refused if the
+    customer wrote after it)."""
+    seen = _owned(user, conversation_id)
     with transaction.atomic():
-        conversation = conversations.conversation_resolve(conversation_id, agent=user)
+        conversation = conversations.conversation_resolve(
+            conversation_id, agent=user, seen_through=seen_through, assignee_id=seen.assignee_id
+        )
         _request_assignment_for(user)
     return conversation
 
 
 def handover_return_to_ai(user, conversation_id: int) -> Conversation:
-    _owned(user, conversation_id)
+    seen = _owned(user, conversation_id)
     with transaction.atomic():
-        conversation = conversations.conversation_return_to_ai(conversation_id, agent=user)
+        conversation = conversations.conversation_return_to_ai(
+            conversation_id, agent=user, assignee_id=seen.assignee_id
+        )
         _request_assignment_for(user)
     return conversation
 
 
 def reply_send(user, conversation_id: int, content: str, *, internal: bool = False) -> Message:
     """A reply the customer sees at once, or an internal note for colleagues only."""
-    if internal:
-        selectors.access_conversation(user, conversation_id)
-    else:
-        _owned(user, conversation_id)
+    seen = selectors.access_conversation(user, conversation_id) if internal else _owned(user, conversation_id)
     with transaction.atomic():
-        message = conversations.message_post_from_human(conversation_id, agent=user, content=content, internal=internal)
+        message = conversations.message_post_from_human(
+            conversation_id, agent=user, content=content, internal=internal, assignee_id=seen.assignee_id
+        )
         if internal:
             # Notes never reach the widget's group; the desk's open views get them here.
             broadcast_on_commit(desk_conversation_group(conversation_id), message_added_event(message))

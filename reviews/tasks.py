@@ -2,9 +2,21 @@
 (a repeat finds the handover already assigned, the agent already away, the handover already
 escalated)."""
 
-from celery import shared_task
+import hashlib
+import hmac
+import json
 
-from reviews import services
+import httpx
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from reviews import review_tasks, services
+from reviews.models import ReviewTask
+
+
+class CallbackRefused(Exception):
+    """The outside agent's callback answered something else than 2xx: worth another try later."""
 
 
 @shared_task(name="reviews.assign_handover")
@@ -18,6 +30,11 @@ def assign_waiting(inbox_id: int) -> int:
     return services.assign_waiting(inbox_id)
 
 
+@shared_task(name="reviews.assignment_sweep")
+def assignment_sweep() -> int:
+    return services.assignment_sweep()
+
+
 @shared_task(name="reviews.presence_sweep")
 def presence_sweep() -> dict[str, int]:
     return services.presence_sweep()
@@ -26,3 +43,35 @@ def presence_sweep() -> dict[str, int]:
 @shared_task(name="reviews.sla_sweep")
 def sla_sweep() -> list[int]:
     return services.sla_sweep()
+
+
+@shared_task(name="reviews.review_deadline_sweep")
+def review_deadline_sweep() -> dict[str, int]:
+    return review_tasks.review_deadline_sweep()
+
+
+@shared_task(
+    name="reviews.deliver_review_callback",
+    autoretry_for=(httpx.HTTPError, CallbackRefused),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    max_retries=10,
+)
+def deliver_review_callback(task_id: int) -> bool:
+    """POST the decision to the outside agent's callback URL, signed; retried with backoff until
+    it answers 2xx. A repeat after a delivery sends nothing."""
+    task = ReviewTask.objects.select_related("tool").filter(pk=task_id).first()
+    if task is None or not task.callback_url or task.callback_delivered_at or task.is_open:
+        return False
+    body = json.dumps(review_tasks.decision_payload(task), sort_keys=True).encode()
+    signature = hmac.new(settings.APPROVALS_CALLBACK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    ReviewTask.objects.filter(pk=task_id).update(callback_attempts=task.callback_attempts + 1)
+    response = httpx.post(
+        task.callback_url, content=body, timeout=10,
+        headers={"Content-Type": "application/json", "X-HIL-Signature": f"sha256={signature}",
+                 "X-HIL-Review-Task": str(task.pk)},
+    )  # fmt: skip
+    if response.status_code >= 300:
+        raise CallbackRefused(f"{task.callback_url} answered {response.status_code}")
+    ReviewTask.objects.filter(pk=task_id).update(callback_delivered_at=timezone.now())
+    return True

@@ -17,7 +17,7 @@ from conversations.events import assignee_name
 from conversations.models import Conversation, person_name
 from hilconsole.errors import DomainError
 from reviews import selectors, services
-from reviews.forms import CannedSearchForm, EarlierForm, PresenceForm, ReplyForm, TransferForm
+from reviews.forms import CannedSearchForm, EarlierForm, PresenceForm, ReplyForm, ResolveForm, TransferForm
 from reviews.roles import user_desk_roles, user_is_supervisor, user_may_use_desk
 
 S = Conversation.Status
@@ -34,12 +34,21 @@ def desk_view(view):
         try:
             return view(request, *args, **kwargs)
         except DomainError as refusal:
-            return notice(request, refusal.message, status=refusal.status, back=kwargs.get("conversation_id"))
+            return notice(request, refusal.message, status=refusal.status, back=page_of(kwargs))
 
     return wrapped
 
 
-def notice(request, text: str, *, status: int = 400, level: str = "error", back: int | None = None):
+def page_of(kwargs: dict) -> str:
+    """The page an action was taken on, to go back to with a notice."""
+    if "conversation_id" in kwargs:
+        return reverse("desk:conversation", args=[kwargs["conversation_id"]])
+    if "task_id" in kwargs:
+        return reverse("desk:review", args=[kwargs["task_id"]])
+    return reverse("desk:home")
+
+
+def notice(request, text: str, *, status: int = 400, level: str = "error", back: str | int | None = None):
     """The answer to a refused or invalid action: a notice in place (htmx) or on the page it came from."""
     if request.htmx:
         response = render(request, "reviews/_notice.html", {"text": text, "level": level}, status=status)
@@ -47,12 +56,19 @@ def notice(request, text: str, *, status: int = 400, level: str = "error", back:
         response["HX-Reswap"] = "innerHTML"
         return response
     messages.error(request, text)
-    return redirect(reverse("desk:conversation", args=[back]) if back else reverse("desk:home"))
+    if isinstance(back, int):
+        back = reverse("desk:conversation", args=[back])
+    return redirect(back or reverse("desk:home"))
 
 
-def form_notice(request, form, back: int | None = None):
-    text = " ".join(error for errors in form.errors.values() for error in errors)
-    return notice(request, text, status=400, back=back)
+def form_notice(request, form, back: str | int | None = None):
+    """Each error of the form, named by its field's label, as one notice."""
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else None
+        label = label or name.replace("_", " ")
+        parts += [error if name == "__all__" else f"{label}: {error}" for error in errors]
+    return notice(request, " ".join(parts), status=400, back=back)
 
 
 def done(request, text: str, to: str):
@@ -70,7 +86,6 @@ def done(request, text: str, to: str):
 @desk_view
 def desk_home(request):
     user = request.user
-    queue_size = selectors.queue_size_for_agent(user)
     return render(
         request,
         "reviews/desk_home.html",
@@ -78,16 +93,33 @@ def desk_home(request):
             "roles": user_desk_roles(user),
             # Opening the desk is being there: the status shown is the one the socket will keep.
             "agent": services.human_agent_heartbeat(user),
-            "queue": selectors.queue_for_agent(user),
-            "queue_size": queue_size,
-            "queue_more": queue_size > selectors.QUEUE_LIMIT,
-            "mine": selectors.conversations_of_agent(user),
-            "supervisor": user_is_supervisor(user),
-            "escalations": selectors.escalations_for(user),
             "works_an_inbox": selectors.inboxes_for(user).exists(),
             "heartbeat_seconds": settings.DESK_HEARTBEAT_SECONDS,
-        },
+            "resync_seconds": settings.DESK_RESYNC_SECONDS,
+        }
+        | desk_lists_context(user),
     )
+
+
+def desk_lists_context(user) -> dict:
+    queue_size = selectors.queue_size_for_agent(user)
+    return {
+        "queue": selectors.queue_for_agent(user),
+        "queue_size": queue_size,
+        "queue_more": queue_size > selectors.QUEUE_LIMIT,
+        "mine": selectors.conversations_of_agent(user),
+        "supervisor": user_is_supervisor(user),
+        "escalations": selectors.escalations_for(user),
+        "decisions": selectors.decisions_pending_for(user),
+    }
+
+
+@require_GET
+@desk_view
+def desk_lists(request):
+    """The desk's lists as they are now, swapped in whole: what a desk fetches when its socket
+    reconnects and every DESK_RESYNC_SECONDS, so an event it missed heals by itself."""
+    return render(request, "reviews/_desk_lists.html", desk_lists_context(request.user))
 
 
 @require_POST
@@ -131,6 +163,7 @@ def workspace_page(request, conversation: Conversation, draft: str = ""):
         "draft": draft,
         "max_chars": settings.WIDGET_MAX_MESSAGE_CHARS,
         "heartbeat_seconds": settings.DESK_HEARTBEAT_SECONDS,
+        "resync_seconds": settings.DESK_RESYNC_SECONDS,
     }
     return render(request, "reviews/workspace.html", context)
 
@@ -142,12 +175,25 @@ def workspace_state_context(user, conversation: Conversation) -> dict:
     )
     return {
         "conversation": conversation,
+        "open_review": selectors.open_review_of(conversation, user),
         "assignee_name": assignee_name(conversation),
+        "seen_through": selectors.latest_message_id(conversation),
         "can_act": can_act,
         "can_claim": conversation.status == S.PENDING_HUMAN,
         "colleagues": selectors.colleagues_for(conversation, user) if can_act else [],
         "skills": selectors.skills_in_use() if can_act else [],
     }
+
+
+@require_GET
+@desk_view
+def workspace_resync(request, conversation_id):
+    """The status panel and the latest transcript page as they are now, for a workspace whose
+    socket reconnected (or that checks in every DESK_RESYNC_SECONDS): missed events heal."""
+    conversation = selectors.access_conversation(request.user, conversation_id)
+    transcript, _ = selectors.transcript(conversation)
+    context = workspace_state_context(request.user, conversation) | {"transcript": transcript, "oob": True}
+    return render(request, "reviews/_workspace_resync.html", context)
 
 
 @require_GET
@@ -252,6 +298,12 @@ def return_to_ai(request, conversation_id):
 @require_POST
 @desk_view
 def resolve(request, conversation_id):
-    conversation = services.handover_resolve(request.user, conversation_id)
+    selectors.access_conversation(request.user, conversation_id)
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        return form_notice(request, form, back=conversation_id)
+    conversation = services.handover_resolve(
+        request.user, conversation_id, seen_through=form.cleaned_data["seen_through"]
+    )
     asked = " The customer was asked for a rating." if conversation.inbox.csat_enabled else ""
     return done(request, f"Resolved.{asked}", reverse("desk:home"))

@@ -4,6 +4,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection
 
@@ -26,9 +27,19 @@ def turn_locks_closed_at_the_end(django_db_setup):
     """AI turns hold a lock connection of their own; the test database can only be dropped
     once it is closed."""
     yield
-    from agents.pipelines.runner import turn_locks_close
+    from agents.pipelines.turns import turn_locks_close
 
     turn_locks_close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_model_profiles():
+    """Tests point profiles at test servers, and transactional tests recreate them: the next test
+    must not reach a test server or a deleted profile from a cached Router."""
+    yield
+    from agents.llm import gateway
+
+    gateway.forget_profile()
 
 
 # The cast ----------------------------------------------------------------------------------
@@ -70,6 +81,16 @@ def outsider(django_user_model):
     return person(django_user_model, "olga")
 
 
+def seen_all(conversation_id: int) -> int:
+    """The newest message of the conversation: what an agent who read everything has seen."""
+    from conversations.models import Message
+
+    return (
+        Message.objects.filter(conversation_id=conversation_id).order_by("-pk").values_list("pk", flat=True).first()
+        or 0
+    )
+
+
 # An inbox the AI answers --------------------------------------------------------------------
 
 
@@ -104,6 +125,55 @@ def support_conversation(support_inbox):
     from conversations.services import conversation_open
 
     conversation, _, _ = conversation_open(support_inbox, name="Cleo")
+    return conversation
+
+
+# The demo shop ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def demo_orders(db) -> dict:
+    """The seeded demo shop orders by number (100234 shipped, 100412 processing, …)."""
+    from agents.demo_shop.services import demo_orders_ensure
+    from agents.models import DemoOrder
+
+    demo_orders_ensure()
+    return {order.number: order for order in DemoOrder.objects.all()}
+
+
+@pytest.fixture
+def forget_tool_answers():
+    """Cached tool answers and the shop's idempotency keys live in Redis, which outlives each
+    test's database: without this, one test would see another's answers."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for pattern in ("hil:*:tool-result:*", "hil:*:demo-shop:idempotency:*"):
+        for key in client.scan_iter(pattern):
+            client.delete(key)
+
+
+@pytest.fixture
+def demo_shop_api(live_server_url, settings, forget_tool_answers) -> str:
+    """The demo shop served by the real ASGI server; the tools of this test process call it."""
+    settings.DEMO_SHOP_URL = live_server_url
+    return f"{live_server_url}/demo-shop/api"
+
+
+@pytest.fixture
+def demo_orders_committed(transactional_db, forget_tool_answers):
+    from agents.demo_shop.services import demo_orders_ensure
+
+    demo_orders_ensure()
+
+
+@pytest.fixture
+def anas_conversation(db):
+    """A conversation of Ana, a customer of the demo shop (orders 100234 and 100235) whom the shop
+    vouched for: the tools act for her."""
+    from conversations.services import conversation_open, inbox_ensure
+
+    inbox, _ = inbox_ensure(name="Demo shop", allowed_origins=[], greeting="Hi")
+    email = "ana.silva@demo.example"
+    conversation, _, _ = conversation_open(inbox, identifier=email, identifier_hash=inbox.identifier_hash(email))
     return conversation
 
 

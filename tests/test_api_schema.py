@@ -9,6 +9,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from rest_framework.authtoken.models import Token
 from schemathesis import checks
 
 from agents.demo_shop.services import demo_orders_ensure
@@ -38,6 +39,8 @@ def credentials(site_admin):
     return {
         "conversation_id": conversation.pk,
         "customer_token": token,
+        # The approvals API takes the admin's API token (no CSRF token needed, unlike the session).
+        "api_token": Token.objects.create(user=site_admin).key,
         "headers": {"X-Inbox-Token": inbox.widget_token, "X-Demo-Shop-Key": django_settings.DEMO_SHOP_API_KEY},
         "cookies": {"sessionid": admin.cookies["sessionid"].value},
     }
@@ -59,7 +62,11 @@ def exercise(operation, credentials) -> None:
         (case.query or {}).pop("delay", None)  # the shop's simulated slowness would only make the run slow
         if "conversation_id" in (case.path_parameters or {}):
             case.path_parameters["conversation_id"] = credentials["conversation_id"]
-        headers = credentials["headers"] | {"Authorization": f"Bearer {credentials['customer_token']}"}
+        if case.path.startswith(("/api/v1/review-tasks", "/api/v1/approvals")):
+            authorization = f"Token {credentials['api_token']}"
+        else:
+            authorization = f"Bearer {credentials['customer_token']}"
+        headers = credentials["headers"] | {"Authorization": authorization}
         response = case.call_and_validate(headers=headers, cookies=credentials["cookies"], timeout=15, checks=CHECKS)
         if response.status_code == 201 and "customer_token" in (response.json() or {}):
             credentials["customer_token"] = response.json()["customer_token"]  # rotated: the old one is gone
@@ -78,7 +85,7 @@ def test_no_api_operation_answers_with_a_server_error_or_outside_its_schema(live
         except (Exception, BaseExceptionGroup) as failure:  # every operation is tried; all are reported together
             failures[operation.label] = failure
 
-    assert len(operations) >= 11
+    assert len(operations) >= 16
     assert failures == {}, "\n\n".join(f"{label}: {failure}" for label, failure in failures.items())
 
 
@@ -89,7 +96,8 @@ def test_the_schema_documents_every_api_and_its_credentials(client):
     assert {"/api/widget/v1/conversations", "/api/v1/runs/{run_id}/trace", "/demo-shop/api/orders"} <= set(
         schema["paths"]
     )
-    assert set(schema["components"]["securitySchemes"]) == {"inboxToken", "customerToken", "demoShopKey", "cookieAuth"}
+    schemes = set(schema["components"]["securitySchemes"])
+    assert schemes == {"inboxToken", "customerToken", "demoShopKey", "cookieAuth", "tokenAuth"}
     started = schema["paths"]["/api/widget/v1/conversations"]["post"]["responses"]
     assert {"201", "200", "400", "401", "403", "413", "429"} <= set(started)
 

@@ -8,6 +8,7 @@ without a row here fails the test: every new URL is scoped on purpose.
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -21,12 +22,13 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
-from agents.models import PipelineRun
+from agents.models import PipelineRun, Tool
 from agents.pipelines.defaults import default_pipeline_ensure
 from conversations import consumers
 from conversations import services as conversations
 from conversations.models import Inbox
 from hilconsole.asgi import application
+from reviews.review_tasks import review_task_request, tool_approvers_grant
 from reviews.roles import REVIEWER, SUPERVISOR, SUPPORT_AGENT
 from reviews.routing import websocket_urlpatterns as desk_sockets
 from reviews.services import handover_claim, human_agent_profile_ensure, inbox_grant
@@ -49,6 +51,7 @@ class World:
     conversation: object  # customer A's, claimed by agent 1
     waiting: object  # another of inbox 1, waiting in the queue
     run: PipelineRun
+    task: object  # a refund in inbox 1 for a reviewer to decide, asked for by the admin (an outside agent)
     ids: dict = field(default_factory=dict)
 
 
@@ -78,7 +81,13 @@ def build_world(django_user_model) -> World:
         conversation=conversation, version=default_pipeline_ensure(), trace_id=uuid.uuid4().hex,
         status=PipelineRun.Status.FINISHED, last_message_id=message.pk,
     )  # fmt: skip
-    return World(people, {"customer_a": token_a, "customer_b": token_b}, inbox, conversation, waiting, run)
+    tool_approvers_grant(people["reviewer"], "request_refund")
+    task = review_task_request(
+        people["admin"], tool=Tool.objects.get(name="request_refund"), inbox=inbox, rationale="Arrived broken",
+        arguments={"order_number": "100234", "amount": 5, "reason": "Arrived broken"},
+    )  # fmt: skip
+    tokens = {"customer_a": token_a, "customer_b": token_b}
+    return World(people, tokens, inbox, conversation, waiting, run, task)
 
 
 def hand_over(conversation, text):
@@ -102,14 +111,18 @@ ON_AGENT_1S = expect(ALLOWED, **DESK, agent_2=404, reviewer=403)
 # Widget API calls: a customer's widget sends its token; the others have none.
 OWN_CONVERSATION = expect(401, customer_a=ALLOWED, customer_b=403)
 EVERYONE = expect(ALLOWED)
+# A review task of a refund in inbox 1: for those who work inbox 1 and may approve refunds.
+REVIEWERS_OF_REFUNDS = expect(404, **DESK, reviewer=ALLOWED, admin=ALLOWED)
+# The approvals and review-tasks APIs: session or API token; a widget customer has neither.
+SIGNED_IN = dict.fromkeys(["anonymous", *CUSTOMERS], 401)
 
 
 @dataclass(frozen=True)
 class Route:
     method: str
-    path: callable  # World -> path
+    path: Callable  # World -> path
     expected: dict
-    body: dict | None = None
+    body: dict | Callable | None = None
     json: bool = False
 
 
@@ -124,6 +137,51 @@ ROUTES: dict[str, Route] = {
     "accounts/login/": Route("get", lambda w: reverse("login"), EVERYONE),
     "accounts/logout/": Route("post", lambda w: reverse("logout"), expect(LOGIN)),
     "desk/": Route("get", lambda w: reverse("desk:home"), expect(ALLOWED, **DESK)),
+    "desk/lists/": Route("get", lambda w: reverse("desk:lists"), expect(ALLOWED, **DESK)),
+    "desk/conversations/<int:conversation_id>/resync/": Route(
+        "get", lambda w: reverse("desk:resync", args=[c(w)]), IN_INBOX_1
+    ),
+    "desk/reviews/": Route("get", lambda w: reverse("desk:reviews"), expect(ALLOWED, **DESK)),
+    "desk/reviews/rows/": Route("get", lambda w: reverse("desk:review_rows"), expect(ALLOWED, **DESK)),
+    "desk/reviews/<int:task_id>/": Route(
+        "get", lambda w: reverse("desk:review", args=[w.task.pk]), REVIEWERS_OF_REFUNDS
+    ),
+    "desk/reviews/<int:task_id>/decide/": Route(
+        "post",
+        lambda w: reverse("desk:review_decide", args=[w.task.pk]),
+        REVIEWERS_OF_REFUNDS,
+        {"decision": "reject", "comment": "No."},
+    ),
+    "desk/reviews/<int:task_id>/take-over/": Route(
+        "post", lambda w: reverse("desk:review_take_over", args=[w.task.pk]), REVIEWERS_OF_REFUNDS
+    ),
+    "api/v1/review-tasks": Route("get", lambda w: "/api/v1/review-tasks", expect(200, **SIGNED_IN)),
+    "api/v1/review-tasks/<int:task_id>": Route(
+        "get", lambda w: f"/api/v1/review-tasks/{w.task.pk}", expect(404, **SIGNED_IN, reviewer=200, admin=200)
+    ),
+    "api/v1/review-tasks/<int:task_id>/decision": Route(
+        "post",
+        lambda w: f"/api/v1/review-tasks/{w.task.pk}/decision",
+        expect(404, **SIGNED_IN, reviewer=200, admin=200),
+        {"decision": "reject", "comment": "No."},
+        True,
+    ),
+    # Asking for approvals needs the permission to add review tasks and the inbox: the admin.
+    "api/v1/approvals": Route(
+        "post",
+        lambda w: "/api/v1/approvals",
+        expect(403, **SIGNED_IN, admin=201),
+        lambda w: {
+            "tool": "request_refund",
+            "inbox": w.inbox.pk,
+            "rationale": "x",
+            "arguments": {"order_number": "100234", "amount": 5, "reason": "Arrived broken"},
+        },
+        True,
+    ),
+    "api/v1/approvals/<int:task_id>": Route(
+        "get", lambda w: f"/api/v1/approvals/{w.task.pk}", expect(404, **SIGNED_IN, admin=200)
+    ),
     "desk/presence/": Route("post", lambda w: reverse("desk:presence"), expect(ALLOWED, **DESK), {"status": "away"}),
     "desk/conversations/<int:conversation_id>/": Route(
         "get", lambda w: reverse("desk:conversation", args=[c(w)]), IN_INBOX_1
@@ -153,7 +211,7 @@ ROUTES: dict[str, Route] = {
         "post", lambda w: reverse("desk:return_to_ai", args=[c(w)]), ON_AGENT_1S
     ),
     "desk/conversations/<int:conversation_id>/resolve/": Route(
-        "post", lambda w: reverse("desk:resolve", args=[c(w)]), ON_AGENT_1S
+        "post", lambda w: reverse("desk:resolve", args=[c(w)]), ON_AGENT_1S, {"seen_through": 10**9}
     ),
     "demo/": Route("get", lambda w: reverse("demo"), EVERYONE),
     # The demo shop's backend answers only holders of its key, which no person has.
@@ -250,9 +308,10 @@ def send(world: World, name: str, route: Route):
         if "conversations/" in route.path(world) or "customer-token" in route.path(world):
             headers["HTTP_AUTHORIZATION"] = f"Bearer {world.tokens[name]}"
     request = getattr(client, route.method)
+    body = route.body(world) if callable(route.body) else route.body
     if route.json:
-        return request(route.path(world), json.dumps(route.body), content_type="application/json", **headers)
-    return request(route.path(world), route.body or {}, **headers)
+        return request(route.path(world), json.dumps(body), content_type="application/json", **headers)
+    return request(route.path(world), body or {}, **headers)
 
 
 # The tests ---------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The work of each non-sink node type. A node reads the run state and returns what it found;
-the runner records it as a step and merges it into the state. Sinks live in the runner, since
-they end the turn in the conversation.
+the engine records it as a step and merges it into the state. A node that needs a person's
+decision returns a `Pause`: the run waits, and the node runs again with the decision. Sinks live
+with the run's kind (agents.pipelines.turns), since they end the turn in the conversation.
 
 Text goes to a model through `Turn.outgoing()`: redacted of personal data unless every
 deployment of the node's model profile runs on this machine.
@@ -18,7 +19,8 @@ from agents.knowledge.search import search
 from agents.llm import gateway, prompts
 from agents.llm.local.answers import extractive_summary
 from agents.models import AIAgent, PipelineRun
-from agents.tools import idempotency_key_for, tool_call, tool_is_gated, tools_for_llm
+from agents.tools import ToolResult, idempotency_key_for, tool_call, tools_for_llm
+from agents.tools.approvals import approval_needed
 from agents.tools.services import conversation_customer
 
 logger = logging.getLogger(__name__)
@@ -29,13 +31,20 @@ HUMAN_REQUEST = "human_request"
 
 @dataclass
 class Turn:
-    """What a node may read: the run, its agent and state, and the step it is."""
+    """What a node may read: the run, its agent and state, the step it is, and the person's
+    decision when the node paused for one and runs again."""
 
     run: PipelineRun
     agent: AIAgent
     state: dict
     step_index: int
     node_id: str = ""
+    decision: dict | None = None
+
+    @property
+    def resumed(self) -> dict | None:
+        """What the node kept when it paused (`Pause.resume`), when it runs again with a decision."""
+        return self.state["paused"]["resume"] if self.decision else None
 
     def profile(self) -> str:
         return self.agent.profile_for(self.node_id)
@@ -51,12 +60,24 @@ class Turn:
 
 
 @dataclass
+class Pause:
+    """A person decides before the run goes on: `proposal` is what they see (a tool and its
+    arguments, or a draft reply), `resume` what the node needs to continue exactly where it
+    stopped (kept in the run's state, so a restarted worker can too)."""
+
+    kind: str  # tool_call, reply
+    proposal: dict
+    resume: dict = field(default_factory=dict)
+
+
+@dataclass
 class NodeResult:
     updates: dict
     # What the trace shows, when it must differ from the updates (never personal data).
     output: dict | None = None
     completions: list = field(default_factory=list)
     tools: list[dict] = field(default_factory=list)
+    pause: Pause | None = None
 
 
 def guard(turn: Turn, node: dict) -> NodeResult:
@@ -126,32 +147,53 @@ def transcript_text(state: dict) -> str:
 
 def answer(turn: Turn, node: dict) -> NodeResult:
     """The model answers from the retrieved passages, calling the agent's tools in a bounded
-    loop. A repeated identical call ends the loop (the model is going round in circles), and a
-    gated tool is never called here: the turn goes to a person with the action it wanted."""
+    loop. A repeated identical call ends the loop (the model is going round in circles). A call
+    that needs approval (a gated tool, or the agent's rule for a safe one) is not made: the node
+    pauses for a reviewer and, with the decision, goes on exactly where it stopped."""
     profile = turn.profile()
-    question, history = turn.outgoing(profile)
-    passages = [
-        SimpleNamespace(document_title=p["title"], heading=p["heading"], text=p["text"])
-        for p in turn.state.get("passages", [])
-    ]
-    instructions = f"{turn.state['system_prompt']}\n{prompts.ACTION_FORMAT}"
-    messages = prompts.answer_messages(question, passages, history, instructions)
     loop = ToolLoop(turn, tools_for_llm(turn.state["allowed_tools"]), node.get("max_tool_rounds", 3))
+    if turn.resumed:
+        messages, pending = loop.restore(turn.resumed)
+        if turn.decision["status"] == "responded":
+            return loop.answered_by_reviewer(turn.decision)
+    else:
+        question, history = turn.outgoing(profile)
+        passages = [
+            SimpleNamespace(document_title=p["title"], heading=p["heading"], text=p["text"])
+            for p in turn.state.get("passages", [])
+        ]
+        instructions = f"{turn.state['system_prompt']}\n{prompts.ACTION_FORMAT}"
+        messages, pending = prompts.answer_messages(question, passages, history, instructions), []
+    completion = None
     while True:
+        if pending:
+            messages += loop.call(pending, messages)
+            if loop.pause:
+                return loop.paused()
         completion = gateway.complete(
             messages, profile=profile, tools=loop.offered(), json_response=True, links=turn.links(), purpose="answer"
         )
         loop.completions.append(completion)
         if not completion.tool_calls or not loop.offered():
             break
-        messages += loop.call(completion.tool_calls)
-        if loop.blocked:
-            break
-    decision = loop.blocked or decision_of(completion.content or "")
+        loop.rounds_left -= 1
+        loop.rationale = (completion.content or "").strip()
+        messages.append(_requested(completion.tool_calls))
+        pending = completion.tool_calls
+    decision = decision_of(completion.content or "")
     decision["reply"] = pii.restore(decision.get("reply", ""), turn.state.get("pii_values", {}))
     decision = withheld_if_private(decision, loop.private, turn.run.conversation_id)
     decision["citations"] = citations(decision["reply"], turn.state.get("passages", []))
-    return NodeResult(decision, completions=loop.completions, tools=loop.trace)
+    return NodeResult(decision | {"decisions": loop.decisions}, completions=loop.completions, tools=loop.trace)
+
+
+def _requested(calls: list[dict]) -> dict:
+    """The assistant message that asked for these calls, as the model's next request repeats it."""
+    requested = [
+        {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])}}
+        for c in calls
+    ]
+    return {"role": "assistant", "content": None, "tool_calls": requested}
 
 
 # Fields of a tool's answer that only the customer they belong to may read.
@@ -191,30 +233,28 @@ class ToolLoop:
         self.completions: list = []
         self.trace: list[dict] = []
         self.seen: set[str] = set()
-        self.blocked: dict | None = None
         self.loop_detected = False
+        self.pause: Pause | None = None
+        self.rationale = ""
+        # Decisions people made on this run's calls, by call: a call asked again after the run
+        # folded in a new message gets the same answer rather than a second review.
+        self.decisions: dict[str, dict] = dict(turn.state.get("decisions", {}))
         # The private fields' values that tools answered with in this loop.
         self.private: set[str] = set()
 
     def offered(self) -> list[dict] | None:
         return self.tools if self.tools and self.rounds_left > 0 and not self.loop_detected else None
 
-    def call(self, calls: list[dict]) -> list[dict]:
-        """Run one round of tool calls; returns the messages that report them to the model."""
-        self.rounds_left -= 1
-        requested = [
-            {
-                "id": c["id"],
-                "type": "function",
-                "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])},
-            }
-            for c in calls
-        ]
-        replies = [{"role": "assistant", "content": None, "tool_calls": requested}]
-        for call in calls:
-            replies.append({"role": "tool", "tool_call_id": call["id"], "content": self._result(call)})
-            if self.blocked:
-                break
+    def call(self, calls: list[dict], messages: list[dict]) -> list[dict]:
+        """Make a round of tool calls; returns the messages that report them to the model. A call
+        that needs a decision pauses the loop (`self.pause`) with what it needs to go on."""
+        replies = []
+        for position, call in enumerate(calls):
+            result = self._result(call)
+            if self.pause:
+                self.pause.resume = self._kept([*messages, *replies], calls[position:])
+                return []
+            replies.append({"role": "tool", "tool_call_id": call["id"], "content": result})
         return replies
 
     def _result(self, call: dict) -> str:
@@ -225,34 +265,90 @@ class ToolLoop:
             self.loop_detected = True
             self.trace.append({"name": call["name"], "outcome": "loop_detected"})
             return json.dumps({"error": "You already made this exact call; answer with what you have."})
-        self.seen.add(signature)
         if call["name"] not in self.turn.state["allowed_tools"]:
             # A model may ask for any tool by name, offered or not (a remote model can be talked into it).
             logger.warning("Run %s asked for %s, a tool its AI agent may not use", self.turn.run.pk, call["name"])
             self.trace.append({"name": call["name"], "outcome": "not_allowed"})
             return json.dumps({"error": f"The tool {call['name']} is not available to you; do not call it."})
-        if tool_is_gated(call["name"]):
-            self.trace.append({"name": call["name"], "outcome": "needs_approval"})
-            self.blocked = {
-                "action": "handover",
-                "handover_reason": "approval_required",
-                "reply": "",
-                "pending_action": {"tool": call["name"], "arguments": arguments},
-            }
-            return ""
-        # Keyed by the node's visit, not the step: a retry of this very visit replays the call.
-        visit = f"{self.turn.node_id}.{self.turn.state['visits'].get(self.turn.node_id, 0)}"
+        # Keyed by the node's visit (in this fold of the question), not the step: a retry of this
+        # very visit replays the call, and a later visit or fold makes calls of its own.
+        state = self.turn.state
+        visit = f"{self.turn.node_id}.{state['visits'].get(self.turn.node_id, 0)}"
+        if state.get("absorbed"):
+            visit += f".fold{state['absorbed']}"
         key = idempotency_key_for(self.turn.run.pk, visit, call["name"], len(self.trace))
-        result = tool_call(call["name"], arguments, idempotency_key=key, conversation_id=self.turn.run.conversation_id)
+        decided = self.decisions.get(signature)
+        if decided is None:
+            why = approval_needed(self.turn.agent.pk if self.turn.agent else None, call["name"], arguments)
+            if why:
+                self._ask(call["name"], arguments, key, why)
+                return ""
+            self.seen.add(signature)
+            result = tool_call(
+                call["name"], arguments, idempotency_key=key, conversation_id=self.turn.run.conversation_id
+            )
+        else:
+            self.seen.add(signature)
+            result = self._decided_result(call["name"], decided)
         self.trace.append(
             {"name": call["name"], "outcome": "ok" if result.ok else result.code, "replayed": result.replayed}
         )
         if result.ok:
             self.private |= private_values(result.content)
-        text = result.message_for_llm()
+        return self._for_model(result.message_for_llm())
+
+    def _for_model(self, text: str) -> str:
         if not gateway.profile_is_local(self.turn.profile()):
-            text = pii.redact(text, values).text
+            text = pii.redact(text, self.turn.state.get("pii_values", {})).text
         return text
+
+    def _ask(self, name: str, arguments: dict, key: str, why: str) -> None:
+        self.trace.append({"name": name, "outcome": "needs_approval"})
+        rationale = self.rationale or f"The customer wrote: “{self.turn.state['question'][:300]}”"
+        proposal = {"tool": name, "arguments": arguments, "rationale": rationale, "why": why, "idempotency_key": key}
+        self.pause = Pause(kind="tool_call", proposal=proposal)
+
+    def _kept(self, messages: list[dict], pending: list[dict]) -> dict:
+        return {"messages": messages, "pending": pending, "rounds_left": self.rounds_left, "trace": self.trace,
+                "seen": sorted(self.seen), "private": sorted(self.private),
+                "proposal": self.pause.proposal}  # fmt: skip
+
+    def paused(self) -> NodeResult:
+        return NodeResult(
+            {"decisions": self.decisions}, completions=self.completions, tools=self.trace, pause=self.pause
+        )
+
+    def restore(self, kept: dict) -> tuple[list[dict], list[dict]]:
+        """The loop as it was when it paused, with the person's decision on the call it paused at."""
+        self.rounds_left, self.trace, self.seen = kept["rounds_left"], list(kept["trace"]), set(kept["seen"])
+        self.private = set(kept.get("private", ()))
+        proposal, decision = kept["proposal"], self.turn.decision
+        signature = json.dumps([proposal["tool"], proposal["arguments"]], sort_keys=True)
+        self.decisions[signature] = {
+            "status": decision["status"],
+            "arguments": decision.get("arguments") or proposal["arguments"],
+            "comment": decision.get("comment", ""),
+            "idempotency_key": proposal["idempotency_key"],
+        }
+        return list(kept["messages"]), list(kept["pending"])
+
+    def _decided_result(self, name: str, decided: dict):
+        """What the model is told of a decided call: the tool's answer once approved (run with
+        the key the reviewer saw, so it happens once), or the reviewer's refusal."""
+        if decided["status"] in ("approved", "edited"):
+            return tool_call(
+                name, decided["arguments"], idempotency_key=decided["idempotency_key"],
+                conversation_id=self.turn.run.conversation_id, approved=True,
+            )  # fmt: skip
+        why = decided.get("comment") or "no reviewer decided in time"
+        return ToolResult(ok=False, error=f"A reviewer declined this action: {why}", code=f"review_{decided['status']}")
+
+    def answered_by_reviewer(self, decision: dict) -> NodeResult:
+        """The reviewer answered the customer themselves: the call is not made, their words are the reply."""
+        self.trace.append({"name": self.turn.resumed["proposal"]["tool"], "outcome": "responded"})
+        reply = {"action": "reply", "reply": decision["message"], "citations": [],
+                 "reviewer_id": decision["decided_by_id"]}  # fmt: skip
+        return NodeResult(reply, tools=self.trace)
 
 
 def decision_of(content: str) -> dict:

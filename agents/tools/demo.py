@@ -139,6 +139,22 @@ def list_recent_orders(arguments: CustomerOrders, context: ToolContext) -> dict:
     return {"orders": [{field: order[field] for field in ORDER_FIELDS} for order in answer["orders"]]}
 
 
+def order_for_reviewers(arguments: dict) -> dict:
+    """The order as the shop sees it, for the reviewer deciding on a change to it."""
+    number = _order_number(str(arguments.get("order_number", "")))
+    context = ToolContext(timeout_seconds=3, idempotency_key="")
+    try:
+        return {"order": shop_request(context, "GET", f"orders/{number}")}
+    except ToolError as refusal:
+        return {"error": str(refusal)}
+    except httpx.HTTPError as error:
+        return {"error": f"The shop could not be reached ({type(error).__name__})."}
+
+
+def _refund_in_words(arguments: dict) -> str:
+    return f"Refund €{float(arguments['amount']):.2f} on order {arguments['order_number']}"
+
+
 @declare(
     name="request_refund",
     description="Refund part or all of an order's total to the customer. A reviewer approves each refund.",
@@ -146,6 +162,8 @@ def list_recent_orders(arguments: CustomerOrders, context: ToolContext) -> dict:
     risk=GATED,
     timeout_seconds=10,
     retries=2,
+    describe=_refund_in_words,
+    review_context=order_for_reviewers,
 )
 def request_refund(arguments: RefundRequest, context: ToolContext) -> dict:
     body = {"amount": f"{arguments.amount:.2f}", "reason": arguments.reason}
@@ -160,6 +178,8 @@ def request_refund(arguments: RefundRequest, context: ToolContext) -> dict:
     risk=GATED,
     timeout_seconds=10,
     retries=2,
+    describe=lambda arguments: f"Ship order {arguments['order_number']} to {arguments['address']}",
+    review_context=order_for_reviewers,
 )
 def update_shipping_address(arguments: ShippingAddressChange, context: ToolContext) -> dict:
     body = {"address": arguments.address}

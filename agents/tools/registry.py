@@ -62,6 +62,10 @@ class DeclaredTool:
     timeout_seconds: float = 5.0
     retries: int = 0
     cache_ttl_seconds: int = 0
+    # For reviewers: the call in plain words ("Refund €20.00 on order 100234"), and what the
+    # backend knows that helps them decide (the order as the shop sees it).
+    describe: Callable[[dict], str] | None = None
+    review_context: Callable[[dict], dict] | None = None
 
     def argument_schema(self) -> dict:
         schema = self.arguments.model_json_schema()
@@ -91,6 +95,8 @@ def declare(
     timeout_seconds: float = 5.0,
     retries: int = 0,
     cache_ttl_seconds: int = 0,
+    describe: Callable[[dict], str] | None = None,
+    review_context: Callable[[dict], dict] | None = None,
 ):
     """Register the decorated function as a tool.
 
@@ -115,7 +121,21 @@ def declare(
             timeout_seconds=timeout_seconds,
             retries=retries,
             cache_ttl_seconds=cache_ttl_seconds,
+            describe=describe,
+            review_context=review_context,
         )
         return function
 
     return register
+
+
+def describe_call(name: str, arguments: dict) -> str:
+    """A tool call in plain words, for the people who decide on it."""
+    declared = DECLARED.get(name)
+    if declared and declared.describe:
+        try:
+            return declared.describe(arguments)
+        except (KeyError, TypeError, ValueError):
+            pass  # arguments a reviewer is still editing: fall back to the plain form
+    shown = ", ".join(f"{key}={value!r}" for key, value in arguments.items())
+    return f"{name.replace('_', ' ').capitalize()} ({shown})"

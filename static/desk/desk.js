@@ -11,14 +11,19 @@
   const TYPING_SHOWN_MS = 6000;
   const CANNED_DELAY_MS = 120;
   let socket = null;
+  let socketWasLost = false;
 
   // The live region says whether the desk is live; "Reconnecting…" shows while it is not.
   document.addEventListener('htmx:wsOpen', (event) => {
     socket = event.detail.socketWrapper;
     event.target.closest('[ws-connect]').dataset.socket = 'open';
+    // Events sent while the socket was down are lost: re-read the page's lists and transcript.
+    if (socketWasLost) htmx.trigger(document.body, 'desk:resync');
+    socketWasLost = false;
   });
   document.addEventListener('htmx:wsClose', (event) => {
     socket = null;
+    socketWasLost = true;
     const live = event.target.closest('[ws-connect]');
     if (live) live.dataset.socket = 'closed';
   });
@@ -42,11 +47,36 @@
     return ids.length > 0 && ids.every((match) => document.getElementById(match.slice(4, -1)));
   }
 
+  function messageNumber(element) {
+    return Number(element.id.slice('message-'.length));
+  }
+
+  // Messages pushed, resynced or paged in are merged into the transcript by id: each shows once,
+  // in the order it was written, whatever order the fragments arrive in.
+  function mergeIntoTranscript(transcript, fragment) {
+    Array.from(fragment.children).forEach((incoming) => {
+      if (!/^message-\d+$/.test(incoming.id) || document.getElementById(incoming.id)) return;
+      const later = Array.from(transcript.children).find((shown) =>
+        /^message-\d+$/.test(shown.id) && messageNumber(shown) > messageNumber(incoming));
+      transcript.insertBefore(incoming, later || null);
+    });
+    revealLatest();
+  }
+
   document.addEventListener('htmx:oobBeforeSwap', (event) => {
-    const incoming = event.detail.fragment && event.detail.fragment.firstElementChild;
-    if (incoming && /^message-\d+$/.test(incoming.id) && document.getElementById(incoming.id)) {
+    const target = event.detail.target;
+    if (target && target.id === 'transcript' && event.detail.fragment) {
       event.detail.shouldSwap = false;
+      mergeIntoTranscript(target, event.detail.fragment);
     }
+  });
+
+  // Resolving says which message the agent has seen last: the server refuses if the customer
+  // wrote after it.
+  document.addEventListener('htmx:configRequest', (event) => {
+    if (!event.detail.elt.matches || !event.detail.elt.matches('form[data-seen-through]')) return;
+    const shown = Array.from(document.querySelectorAll('#transcript > [id^="message-"]'));
+    if (shown.length) event.detail.parameters.seen_through = String(Math.max(...shown.map(messageNumber)));
   });
 
   document.addEventListener('htmx:beforeSwap', (event) => {

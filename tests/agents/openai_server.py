@@ -9,7 +9,9 @@ the same but replies with the tool's whole answer, as a careless model would, `e
 key it was sent. `bodies` keeps every request body.
 
 `hold(model, when)` makes matching requests wait until `release(model)`; `arrived[model]` is set
-when one starts waiting, so a test can act while a caller is inside a model call.
+when one starts waiting, so a test can act while a caller is inside a model call. `gate(model)`
+stops every request to the model until the test lets that one through (`next_call`, `let_through`),
+for tests that act inside several calls in a row.
 """
 
 import json
@@ -27,6 +29,7 @@ class OpenAIServer:
         self.authorization: list[str] = []
         self.holds: dict[str, tuple[threading.Event, Callable[[dict], bool]]] = {}
         self.arrived: dict[str, threading.Event] = {}
+        self.gates: dict[str, tuple[threading.Semaphore, threading.Semaphore]] = {}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -40,6 +43,16 @@ class OpenAIServer:
 
     def release(self, model: str) -> None:
         self.holds[model][0].set()
+
+    def gate(self, model: str) -> None:
+        self.gates[model] = (threading.Semaphore(0), threading.Semaphore(0))
+
+    def next_call(self, model: str, timeout: float = 30) -> None:
+        """Wait until a request to the gated model has arrived (and is waiting)."""
+        assert self.gates[model][0].acquire(timeout=timeout), f"no call of {model} arrived"
+
+    def let_through(self, model: str) -> None:
+        self.gates[model][1].release()
 
     def __enter__(self):
         self.thread.start()
@@ -85,6 +98,10 @@ class OpenAIServer:
         return Handler
 
     def wait_if_held(self, model: str, body: dict) -> None:
+        if model in self.gates:
+            arrivals, permits = self.gates[model]
+            arrivals.release()
+            permits.acquire(timeout=60)
         release, when = self.holds.get(model, (None, None))
         if release is not None and not release.is_set() and when(body):
             self.arrived[model].set()

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from agents.models import AIAgent, Pipeline, PipelineRun, Prompt
-from agents.pipelines import runner
+from agents.pipelines import turns
 from agents.pipelines.defaults import CUSTOMER_SUPPORT, CUSTOMER_SUPPORT_GRAPH
 from conversations import services
 from reviews.services import inbox_grant
@@ -27,7 +27,7 @@ def answered_run(support_conversation) -> PipelineRun:
     services.message_post_from_customer(
         support_conversation.pk, content="Do you ship to Switzerland?", client_message_id="c-1", request_ai_turn=False
     )
-    runner.turn_run(support_conversation.pk)
+    turns.turn_run(support_conversation.pk)
     return PipelineRun.objects.get(conversation=support_conversation)
 
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from agents.pipelines import runner
+from agents.pipelines import turns
 from conversations import services
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,17 +20,17 @@ def test_prof(live_support_inbox):
             c.pk, content="How long does shipping take?", client_message_id="a", request_ai_turn=False
         )
         convs.append(c.pk)
-    runner.turn_run(convs[0])
+    turns.turn_run(convs[0])
     totals = []
     for pk in convs[1:30]:
         t = time.perf_counter()
-        runner.turn_run(pk)
+        turns.turn_run(pk)
         totals.append((time.perf_counter() - t) * 1000)
     print("\nTOTAL", statistics.median(totals))
     pr = cProfile.Profile()
     pr.enable()
     for pk in convs[30:]:
-        runner.turn_run(pk)
+        turns.turn_run(pk)
     pr.disable()
     s = io.StringIO()
     pstats.Stats(pr, stream=s).sort_stats("tottime").print_stats(30)

@@ -218,8 +218,8 @@ def test_a_gated_tool_runs_only_once_a_reviewer_approved_the_call(demo_orders):
 
 
 @over_http
-def test_a_refund_is_made_in_the_shop_and_recorded(demo_shop_api, demo_orders, ana):
-    result = refund(19.9, conversation=ana)
+def test_a_refund_is_made_in_the_shop_and_recorded(demo_shop_api, demo_orders, anas_conversation):
+    result = refund(19.9, conversation=anas_conversation)
 
     assert (result.ok, result.attempts, result.cached, result.replayed) == (True, 1, False, False)
     assert result.content["refund"] == {"amount": "19.90", "reason": "Arrived late"}
@@ -231,9 +231,11 @@ def test_a_refund_is_made_in_the_shop_and_recorded(demo_shop_api, demo_orders, a
 
 
 @over_http
-def test_the_same_idempotency_key_twice_refunds_once_and_answers_the_same(demo_shop_api, demo_orders, ana):
-    first = refund(30, conversation=ana)
-    again = refund(30, conversation=ana)
+def test_the_same_idempotency_key_twice_refunds_once_and_answers_the_same(
+    demo_shop_api, demo_orders, anas_conversation
+):
+    first = refund(30, conversation=anas_conversation)
+    again = refund(30, conversation=anas_conversation)
 
     assert again.replayed and (again.ok, again.content) == (True, first.content)
     assert refunded() == Decimal("30.00")
@@ -241,18 +243,20 @@ def test_the_same_idempotency_key_twice_refunds_once_and_answers_the_same(demo_s
 
 
 @over_http
-def test_reusing_an_idempotency_key_for_other_arguments_is_refused(demo_shop_api, demo_orders, ana):
-    refund(30, conversation=ana)
+def test_reusing_an_idempotency_key_for_other_arguments_is_refused(demo_shop_api, demo_orders, anas_conversation):
+    refund(30, conversation=anas_conversation)
 
-    other = refund(40, conversation=ana)
+    other = refund(40, conversation=anas_conversation)
 
     assert (other.ok, other.code) == (False, "idempotency_conflict")
     assert refunded() == Decimal("30.00")
 
 
 @over_http
-def test_a_refusal_by_the_shop_is_a_tool_error_the_ai_can_read_and_is_not_retried(demo_shop_api, demo_orders, ana):
-    result = refund(500, conversation=ana)
+def test_a_refusal_by_the_shop_is_a_tool_error_the_ai_can_read_and_is_not_retried(
+    demo_shop_api, demo_orders, anas_conversation
+):
+    result = refund(500, conversation=anas_conversation)
 
     assert (result.ok, result.code, result.attempts) == (False, "tool_error", 1)
     assert result.error == "A refund of 500.00 EUR exceeds the 89.90 EUR still refundable on order 100234."
@@ -261,14 +265,14 @@ def test_a_refusal_by_the_shop_is_a_tool_error_the_ai_can_read_and_is_not_retrie
 
 
 @over_http
-def test_the_demo_tools_answer_from_the_shop(demo_shop_api, demo_orders, ana):
-    def call(name, arguments, step, conversation=ana):
+def test_the_demo_tools_answer_from_the_shop(demo_shop_api, demo_orders, anas_conversation):
+    def call(name, arguments, step, conversation=anas_conversation):
         return tool_call(
             name, arguments, idempotency_key=key(step, name), approved=True, conversation_id=conversation.pk
         )
 
-    marcs = conversation_open(ana.inbox, identifier="marc.dubois@demo.example",
-                              identifier_hash=ana.inbox.identifier_hash("marc.dubois@demo.example"))[0]  # fmt: skip
+    shop, marc = anas_conversation.inbox, "marc.dubois@demo.example"
+    marcs = conversation_open(shop, identifier=marc, identifier_hash=shop.identifier_hash(marc))[0]
     status = call("get_order_status", {"order_number": "#100 235"}, 1)
     orders = call("list_recent_orders", {"limit": 1}, 2)
     moved = call("update_shipping_address", {"order_number": 100412, "address": "Rue de Rivoli 1, Paris"}, 3, marcs)

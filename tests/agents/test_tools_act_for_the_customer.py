@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from agents.models import AIAgent, DemoOrder, RunStep, Tool, ToolCall
-from agents.pipelines import nodes, runner
+from agents.pipelines import nodes, turns
 from agents.tools import idempotency_key_for, tool_call
 from agents.tools.registry import DECLARED
 from conversations import services
@@ -41,7 +41,7 @@ def call(conversation, name, arguments, step=1, approved=False):
 
 def ask(conversation, text):
     services.message_post_from_customer(conversation.pk, content=text, client_message_id="c-1", request_ai_turn=False)
-    runner.turn_run(conversation.pk)
+    turns.turn_run(conversation.pk)
     return list(conversation.messages.filter(sender=Message.Sender.AI).values_list("content", flat=True))
 
 

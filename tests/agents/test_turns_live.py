@@ -14,7 +14,7 @@ from websockets.sync.client import connect
 
 from agents.llm.keys import encrypt_api_key
 from agents.models import Deployment, ModelProfile, PipelineRun, ToolCall
-from agents.pipelines import runner
+from agents.pipelines import turns
 from conversations import services
 from conversations.models import Conversation, Message
 from hilconsole.celery import app as celery_app
@@ -116,7 +116,7 @@ def test_asking_for_a_human_hands_over_with_a_brief(live_worker, customer):
     assert "person from our team" in customer.reply()["content"]
     customer.status("pending_human")
     conversation = the_conversation(customer)
-    assert conversation.handover_reason == runner.REASONS["human_request"]
+    assert conversation.handover_reason == turns.REASONS["human_request"]
     assert conversation.handover_intent == "human_request"
     assert conversation.handover_confidence == 1.0
     assert "talk to a human" in conversation.handover_summary
@@ -127,7 +127,7 @@ def test_an_unrelated_message_hands_over_on_low_confidence(live_worker, customer
 
     customer.status("pending_human")
     conversation = the_conversation(customer)
-    assert conversation.handover_reason == runner.REASONS["low_confidence"]
+    assert conversation.handover_reason == turns.REASONS["low_confidence"]
     assert conversation.handover_confidence < live_support_agent_threshold()
 
 
@@ -145,7 +145,7 @@ def test_a_provider_outage_hands_over_with_an_apology(live_worker, customer):
 
         assert customer.reply()["content"].startswith("Sorry, I'm having trouble answering")
         customer.status("pending_human")
-    assert the_conversation(customer).handover_reason == runner.REASONS["ai_unavailable"]
+    assert the_conversation(customer).handover_reason == turns.REASONS["ai_unavailable"]
     assert server.requests["broken"] >= 2  # every deployment was tried
     run = PipelineRun.objects.get()
     assert run.reason == "ai_unavailable"

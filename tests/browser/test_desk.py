@@ -125,3 +125,76 @@ def test_an_agent_uses_a_canned_response_with_the_keyboard_and_returns_the_conve
     expect(ana.locator(f"#mine-{conversation.pk}")).to_have_count(0)
     expect(customer.locator('[data-hil="status"]')).not_to_contain_text("Ana is answering")
     assert Conversation.objects.get(pk=conversation.pk).status == Conversation.Status.BACK_TO_AI
+
+
+# Desks heal missed events ----------------------------------------------------------------------
+
+# Keeps the page's WebSockets reachable, so a test can cut them as a network blip would.
+RECORD_SOCKETS = """
+window.__sockets = [];
+window.WebSocket = class extends window.WebSocket {
+  constructor(...args) { super(...args); window.__sockets.push(this); }
+};
+"""
+
+
+def cut_sockets(page):
+    """Drop the page's sockets as the network does: the page sees an abnormal closure (1006)."""
+    page.evaluate("""window.__sockets.forEach((socket) => {
+      const onclose = socket.onclose;
+      socket.onclose = null;
+      socket.close();
+      if (onclose) onclose(new CloseEvent('close', { code: 1006 }));
+    })""")
+
+
+def test_a_desk_whose_socket_dropped_shows_the_handover_it_missed_once_reconnected(
+    new_page, live_server_url, shop, support_agent, monkeypatch
+):
+    customer = new_page()
+    open_chat(customer)
+    send(customer, "Where is my parcel?")
+    expect(stored_message(customer, "Where is my parcel?")).to_be_visible()
+    client = Client()
+    client.force_login(support_agent)
+    ana = new_page()
+    ana.add_init_script(RECORD_SOCKETS)
+    ana.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server_url}])
+    ana.goto("/desk/")
+    expect(ana.locator('[ws-connect][data-socket="open"]')).to_be_attached()
+    # The handover's event is lost (a process died after commit, say): nothing is pushed.
+    monkeypatch.setattr("hilconsole.broadcast.broadcast_now", lambda group, event: None)
+    conversation = handed_over("Asks where the parcel is")
+    expect(ana.locator(f"#queue-{conversation.pk}")).to_have_count(0)
+
+    cut_sockets(ana)
+
+    expect(ana.locator(f"#queue-{conversation.pk}")).to_contain_text("Asks where the parcel is", timeout=20_000)
+    expect(ana.locator('[ws-connect][data-socket="open"]')).to_be_attached()
+
+
+def test_resolve_is_refused_until_the_agent_has_seen_the_customers_last_message(
+    new_page, live_server_url, shop, support_agent, monkeypatch
+):
+    customer = new_page()
+    open_chat(customer)
+    send(customer, "Where is my parcel?")
+    expect(stored_message(customer, "Where is my parcel?")).to_be_visible()
+    conversation = handed_over("Asks where the parcel is")
+    act(services.handover_claim, support_agent, conversation.pk)
+    ana = desk_of(new_page, live_server_url, support_agent)
+    ana.goto(f"/desk/conversations/{conversation.pk}/")
+    expect(ana.locator('[ws-connect][data-socket="open"]')).to_be_attached()
+    # "thanks! also…" is stored as the agent clicks Resolve; its event has not reached the page.
+    monkeypatch.setattr("hilconsole.broadcast.broadcast_now", lambda group, event: None)
+    act(conversations.message_post_from_customer, conversation.pk, content="thanks! also…", client_message_id="x")
+
+    ana.get_by_role("button", name="Resolve and ask for a rating").click()
+
+    expect(ana.locator("#notices")).to_contain_text("1 new message you have not seen")
+    assert Conversation.objects.get(pk=conversation.pk).status == Conversation.Status.HUMAN_ACTIVE
+    ana.evaluate("htmx.trigger(document.body, 'desk:resync')")  # what reconnecting and the timer do
+    expect(ana.locator("#transcript", has_text="thanks! also…")).to_be_visible()
+    ana.get_by_role("button", name="Resolve and ask for a rating").click()
+    expect(ana).to_have_url(re.compile(r"/desk/$"))
+    assert Conversation.objects.get(pk=conversation.pk).status == Conversation.Status.RESOLVED

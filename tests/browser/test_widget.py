@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from conversations import services
 from conversations.models import Conversation, Inbox, Message
+from tests.conftest import seen_all
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -151,7 +152,7 @@ def test_customer_rates_the_conversation_after_it_is_resolved(page, shop, suppor
     expect(stored_message(page, "Thanks for the help")).to_be_visible()
     conversation = taken_over_by(support_agent)
 
-    act(services.conversation_resolve, conversation.pk, agent=support_agent)
+    act(services.conversation_resolve, conversation.pk, agent=support_agent, seen_through=seen_all(conversation.pk))
 
     page.locator('[data-hil="csat-rating"][data-rating="4"]').click()
     page.locator('[data-hil="csat-submit"]').click()

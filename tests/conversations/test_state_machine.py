@@ -11,15 +11,18 @@ from conversations.errors import IllegalTransition
 from conversations.events import conversation_group
 from conversations.models import AuditEvent, Conversation, Customer, Message
 from conversations.services import TRANSITIONS
+from tests.conftest import seen_all
 
 pytestmark = pytest.mark.django_db
 
 S = Conversation.Status
 
 
-def make_conversation(inbox, status=S.NEW) -> Conversation:
+def make_conversation(inbox, status=S.NEW, assignee=None) -> Conversation:
+    """A conversation in `status`; one with a person is `assignee`'s."""
     customer = Customer.objects.create(inbox=inbox, name="Carla")
-    return Conversation.objects.create(inbox=inbox, customer=customer, status=status)
+    assignee = assignee if status == S.HUMAN_ACTIVE else None
+    return Conversation.objects.create(inbox=inbox, customer=customer, status=status, assignee=assignee)
 
 
 def move(conversation_id, target, agent):
@@ -39,7 +42,9 @@ def move(conversation_id, target, agent):
         ),  # fmt: skip
         S.PENDING_HUMAN: lambda: services.conversation_queue_for_human(conversation_id),
         S.HUMAN_ACTIVE: lambda: services.conversation_human_join(conversation_id, agent=agent),
-        S.RESOLVED: lambda: services.conversation_resolve(conversation_id, agent=agent),
+        S.RESOLVED: lambda: services.conversation_resolve(
+            conversation_id, agent=agent, seen_through=seen_all(conversation_id)
+        ),
         S.BACK_TO_AI: lambda: services.conversation_return_to_ai(conversation_id, agent=agent),
         S.NEW: lambda: services.message_post_from_customer(conversation_id, content="Again", client_message_id="x"),
     }[target]()
@@ -50,7 +55,7 @@ ALL_MOVES = [(source, target) for source in S.values for target in S.values if s
 
 @pytest.mark.parametrize("source, target", [move for move in ALL_MOVES if move[1] in TRANSITIONS[move[0]]])
 def test_legal_transition_writes_the_state_its_time_and_an_audit_event(inbox, support_agent, source, target):
-    conversation = make_conversation(inbox, source)
+    conversation = make_conversation(inbox, source, assignee=support_agent)
 
     move(conversation.pk, target, support_agent)
 
@@ -64,7 +69,7 @@ def test_legal_transition_writes_the_state_its_time_and_an_audit_event(inbox, su
 
 @pytest.mark.parametrize("source, target", [move for move in ALL_MOVES if move[1] not in TRANSITIONS[move[0]]])
 def test_illegal_transition_is_refused_and_changes_nothing(inbox, support_agent, source, target):
-    conversation = make_conversation(inbox, source)
+    conversation = make_conversation(inbox, source, assignee=support_agent)
 
     if target == S.NEW:  # a customer message never moves an open conversation back to "new"
         move(conversation.pk, target, support_agent)
@@ -143,7 +148,7 @@ def test_the_first_human_reply_and_the_resolution_record_their_times(inbox, supp
 
     services.message_post_from_human(conversation.pk, agent=support_agent, content="Hello!")
     services.message_post_from_human(conversation.pk, agent=support_agent, content="Still there?")
-    services.conversation_resolve(conversation.pk, agent=support_agent)
+    services.conversation_resolve(conversation.pk, agent=support_agent, seen_through=seen_all(conversation.pk))
 
     conversation.refresh_from_db()
     first_reply = conversation.messages.filter(sender="human").first()
@@ -231,7 +236,7 @@ def test_nothing_is_broadcast_when_the_transaction_rolls_back(inbox, support_age
 
 
 def test_a_new_message_is_pushed_but_an_internal_note_is_not(inbox, support_agent, django_capture_on_commit_callbacks):
-    conversation = make_conversation(inbox, S.HUMAN_ACTIVE)
+    conversation = make_conversation(inbox, S.HUMAN_ACTIVE, assignee=support_agent)
 
     def reply_and_note():
         with django_capture_on_commit_callbacks(execute=True):

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from conversations import services
 from conversations.models import AuditEvent, Conversation, Customer, CustomerToken, Message
+from tests.conftest import seen_all
 from tests.conversations.conftest import SHOP, Widget
 
 pytestmark = pytest.mark.django_db
@@ -299,7 +300,7 @@ def test_history_lists_messages_after_an_id_without_internal_notes(started, supp
     first = started.send("One", client_message_id="c-1").json()
     started.send("Two", client_message_id="c-2")
     conversation = Conversation.objects.get(pk=started.conversation_id)
-    conversation.status = "human_active"
+    conversation.status, conversation.assignee = "human_active", support_agent
     conversation.save()
     services.message_post_from_human(conversation.pk, agent=support_agent, content="Secret note", internal=True)
     services.message_post_from_human(conversation.pk, agent=support_agent, content="Hi, Ana here")
@@ -389,7 +390,7 @@ def test_rate_limits_of_one_ip_do_not_touch_another(client, inbox, settings):
 def resolve(conversation_id, agent):
     Conversation.objects.filter(pk=conversation_id).update(status="pending_human")
     services.conversation_human_join(conversation_id, agent=agent)
-    services.conversation_resolve(conversation_id, agent=agent)
+    services.conversation_resolve(conversation_id, agent=agent, seen_through=seen_all(conversation_id))
 
 
 def test_customer_rates_a_resolved_conversation_once(started, support_agent):

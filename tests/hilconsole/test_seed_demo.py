@@ -46,8 +46,23 @@ def test_seed_demo_gives_ana_and_ben_a_desk_with_skills_the_demo_inbox_and_canne
         user = get_user_model().objects.get(username=username)
         assert user.human_agent.skills == skills
         assert inbox_ids_for(user) == {inbox.pk}
-    assert inbox_ids_for(get_user_model().objects.get(username="rita")) == set()
     assert CannedResponse.objects.filter(shortcut="hello").exists()
+
+
+def test_seed_demo_lets_rita_decide_refunds_and_address_changes_of_the_demo_inbox_and_not_ana(settings):
+    from agents.models import Tool
+    from reviews.selectors import approvable_tool_ids, inbox_ids_for
+
+    settings.DEBUG = True
+    seed()
+
+    rita, ana = (get_user_model().objects.get(username=name) for name in ("rita", "ana"))
+    gated = set(
+        Tool.objects.filter(name__in=["request_refund", "update_shipping_address"]).values_list("pk", flat=True)
+    )
+    assert inbox_ids_for(rita) == {Inbox.objects.get().pk}
+    assert approvable_tool_ids(rita) == gated
+    assert approvable_tool_ids(ana) == set()
 
 
 def test_seed_demo_run_twice_changes_nothing_and_keeps_edits(settings):

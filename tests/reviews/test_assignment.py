@@ -7,6 +7,7 @@ import pytest
 from conversations.models import AuditEvent, Conversation
 from reviews import services
 from reviews.models import HumanAgent
+from tests.conftest import seen_all
 from tests.processes import wait_until
 from tests.reviews.conftest import hand_over
 
@@ -84,7 +85,7 @@ def test_freed_capacity_takes_the_most_urgent_waiting_handover(both_online, inbo
     with_mode(inbox, "round_robin")
     normal = hand_over(inbox)
     urgent = hand_over(inbox, priority=Conversation.Priority.URGENT)
-    services.handover_resolve(ana, mine.pk)
+    services.handover_resolve(ana, mine.pk, seen_through=seen_all(mine.pk))
 
     assert services.assign_waiting(inbox.pk) == 1
     assert (assignee_of(urgent), assignee_of(normal)) == (ana, None)

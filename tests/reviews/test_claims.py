@@ -12,7 +12,7 @@ from conversations.models import AuditEvent, Conversation
 from reviews import services
 from reviews.models import HumanAgent
 from reviews.roles import SUPPORT_AGENT
-from tests.conftest import person
+from tests.conftest import person, seen_all
 from tests.reviews.conftest import hand_over
 
 S = Conversation.Status
@@ -69,7 +69,7 @@ def test_a_supervisor_may_claim_whatever_the_skills(sue, inbox):
 
 def test_a_conversation_no_longer_waiting_cannot_be_claimed(ana, ben, handover):
     services.handover_claim(ana, handover.pk)
-    services.handover_resolve(ana, handover.pk)
+    services.handover_resolve(ana, handover.pk, seen_through=seen_all(handover.pk))
 
     with pytest.raises(IllegalTransition, match="no longer waiting for a human"):
         services.handover_claim(ben, handover.pk)

@@ -15,6 +15,7 @@ from conversations.events import conversation_group
 from conversations.models import Conversation
 from reviews import services
 from reviews.models import HumanAgent
+from tests.conftest import seen_all
 from tests.reviews.conftest import hand_over
 from tests.reviews.sockets import anonymous_socket, close_code, desk_socket, frames
 
@@ -78,7 +79,8 @@ def test_a_resolution_takes_it_off_the_agents_conversations(ana, handover):
 
     async def scenario():
         await connected(desk)
-        await sync_to_async(services.handover_resolve)(ana, handover.pk)
+        seen = await sync_to_async(seen_all)(handover.pk)
+        await sync_to_async(services.handover_resolve)(ana, handover.pk, seen_through=seen)
         assert f'id="mine-{handover.pk}" hx-swap-oob="delete"' in await frames(desk, f"mine-{handover.pk}")
         await desk.disconnect()
 

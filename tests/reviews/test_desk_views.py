@@ -10,7 +10,7 @@ from reviews import services
 from reviews.models import CannedResponse, HumanAgent
 from reviews.roles import SUPPORT_AGENT
 from reviews.services import human_agent_profile_ensure, inbox_grant
-from tests.conftest import person
+from tests.conftest import person, seen_all
 from tests.reviews.conftest import hand_over
 
 pytestmark = pytest.mark.django_db
@@ -408,7 +408,7 @@ def test_return_to_ai_hands_the_conversation_back(client, ana, claimed):
 def test_resolve_records_the_resolution_and_says_the_customer_is_asked_for_a_rating(client, ana, claimed):
     client.force_login(ana)
 
-    response = client.post(url("resolve", claimed), follow=True)
+    response = client.post(url("resolve", claimed), {"seen_through": seen_all(claimed.pk)}, follow=True)
 
     assert "The customer was asked for a rating." in response.content.decode()
     conversation = Conversation.objects.get(pk=claimed.pk)
@@ -416,10 +416,10 @@ def test_resolve_records_the_resolution_and_says_the_customer_is_asked_for_a_rat
 
 
 def test_resolving_twice_is_refused_with_a_notice(client, ana, claimed):
-    services.handover_resolve(ana, claimed.pk)
+    services.handover_resolve(ana, claimed.pk, seen_through=seen_all(claimed.pk))
     client.force_login(ana)
 
-    response = client.post(url("resolve", claimed), **HTMX)
+    response = client.post(url("resolve", claimed), {"seen_through": seen_all(claimed.pk)}, **HTMX)
 
     assert response.status_code == 409 and "cannot move" in response.content.decode()
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from conversations.models import AuditEvent, Conversation
 from reviews import services, tasks
 from reviews.models import HumanAgent
+from tests.conftest import seen_all
 from tests.reviews.sockets import desk_socket, frames
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -113,7 +114,7 @@ def test_a_conversation_resolved_before_the_grace_ends_is_left_alone(ana, inbox,
     inbox.save()
     services.handover_claim(ana, handover.pk)
     services.human_agent_set_status(ana, "offline")
-    services.handover_resolve(ana, handover.pk)
+    services.handover_resolve(ana, handover.pk, seen_through=seen_all(handover.pk))
 
     assert services.presence_sweep(now=timezone.now() + timedelta(seconds=1))["requeued"] == 0
     assert Conversation.objects.get(pk=handover.pk).status == S.RESOLVED

@@ -75,6 +75,8 @@ def test_the_desk_schedules_are_installed_in_celery_beat_and_restored_by_the_com
     assert set(PeriodicTask.objects.filter(name__in=SCHEDULES).values_list("task", flat=True)) == {
         "reviews.presence_sweep",
         "reviews.sla_sweep",
+        "reviews.assignment_sweep",
+        "reviews.review_deadline_sweep",
     }
     PeriodicTask.objects.filter(name__in=SCHEDULES).delete()
 

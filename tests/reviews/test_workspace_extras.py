@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from agents.knowledge.services import knowledge_demo_ensure
 from agents.models import LLMCall, PipelineRun
-from agents.pipelines import runner
+from agents.pipelines import turns
 from conversations import services as conversations
 from reviews import services
 from tests.reviews.conftest import hand_over
@@ -59,7 +59,7 @@ def test_the_workspace_shows_the_trace_of_the_run_that_handed_over(client, suppo
         support_conversation.pk, content="Please refund 25 euros on order 100234, the item arrived broken",
         client_message_id="c-1", request_ai_turn=False,
     )  # fmt: skip
-    runner.turn_run(support_conversation.pk)  # a refund needs a reviewer: the AI hands over
+    turns.turn_run(support_conversation.pk)  # a refund needs a reviewer: the AI hands over
     services.human_agent_profile_ensure(support_agent, skills=["billing"], max_concurrent=3)
     services.inbox_grant(support_agent, support_conversation.inbox)
     client.force_login(support_agent)

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -8,6 +9,7 @@ from agents.demo_shop.services import demo_orders_ensure
 from agents.knowledge.services import knowledge_demo_ensure
 from agents.pipelines.defaults import support_agent_ensure
 from conversations.services import inbox_assign_ai_agent, inbox_ensure
+from reviews.review_tasks import rejection_reason_ensure, tool_approvers_grant
 from reviews.roles import REVIEWER, SUPPORT_AGENT, role_groups_ensure, user_grant_role
 from reviews.services import canned_response_ensure, human_agent_profile_ensure, inbox_grant
 
@@ -26,6 +28,15 @@ DEMO_CANNED_RESPONSES = [
         "Could you tell me your order number? It starts with # and is in your confirmation email.",
     ),
     ("anything-else", "Anything else?", "Is there anything else I can help you with today, {name}?"),
+]
+
+# Tools whose calls the Reviewers group decides on the demo inbox, and the reasons they pick from.
+DEMO_APPROVED_TOOLS = ["request_refund", "update_shipping_address"]
+DEMO_REJECTION_REASONS = [
+    "The order is not eligible for a refund.",
+    "The amount is more than what is still refundable.",
+    "We need the item back before we can refund it.",
+    "The order has already shipped: the address can no longer change.",
 ]
 
 # (username, first name, last name, role); role None is the superuser.
@@ -82,6 +93,12 @@ class Command(BaseCommand):
             inbox_grant(agent, inbox)
         for shortcut, title, content in DEMO_CANNED_RESPONSES:
             canned_response_ensure(shortcut, title=title, content=content)
+        # Rita reviews the demo inbox's refunds and address changes; the agents do not.
+        inbox_grant(User.objects.get(username="rita"), inbox)
+        for tool_name in DEMO_APPROVED_TOOLS:
+            tool_approvers_grant(Group.objects.get(name=REVIEWER), tool_name)
+        for text in DEMO_REJECTION_REASONS:
+            rejection_reason_ensure(text)
 
     def _ensure_person(self, username, first_name, last_name, role) -> bool:
         User = get_user_model()

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0002_desk'),
+        ('conversations', '0003_lost_message_paths'),
     ]
 
     operations = [

@@ -1,14 +1,13 @@
-"""Durable AI turns: a conversation's waiting customer messages, answered by its AI agent's
-pinned pipeline, one checkpointed node at a time.
+"""Chat turns: a conversation's waiting customer messages, answered by its AI agent's pinned
+pipeline through the engine (agents.pipelines.engine), and the sinks that end a turn in the
+conversation: the reply, the handover, and the notice that a person is deciding.
 
-Every finished node is a `RunStep` written in the same transaction as the run's new state and
-next node. A worker that dies mid-turn leaves the run `running`; the redelivered task (or the
-stalled-run sweep) takes the turn lock and continues after the last step. Side effects are
-keyed so a repeat does nothing: tool calls by idempotency key, the reply and the handover
-notice by a message key per run, and the conversation's state by its transition checks.
+A conversation's turns never overlap: a PostgreSQL advisory lock per conversation serialises
+them. Side effects are keyed so a repeat does nothing: tool calls by idempotency key, the
+reply, the handover notice and the holding notice by a message key per run, and the
+conversation's state by its transition checks.
 """
 
-import json
 import logging
 import os
 import threading
@@ -17,27 +16,27 @@ import uuid
 from contextlib import contextmanager
 
 import psycopg
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, connections, transaction
-from django.db.models import Max, Subquery
-from django.db.models.functions import Coalesce
+from django.db import connections, transaction
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
-from agents.llm.gateway import LLMUnavailable
+from agents.guardrails.human_request import asks_for_a_person
 from agents.llm.local.answers import extractive_summary
-from agents.models import AIAgent, PipelineRun, PipelineVersion, RunStep
+from agents.models import AIAgent, DraftReview, PipelineRun
+from agents.pipelines import engine
+from agents.pipelines.engine import close_step
 from agents.pipelines.graph import Graph
-from agents.pipelines.nodes import NODES, NodeResult, Turn, transcript_text
+from agents.pipelines.nodes import Pause, transcript_text
 from conversations import services as conversations
 from conversations.models import Conversation, Message
+from hilconsole.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
 
 S = Conversation.Status
 R = PipelineRun.Status
-# Safety nets beyond the graph's own bounds.
-MAX_STEPS = 60
+# A conversation's runs one task advances before it lets other conversations' turns go first.
 MAX_RUNS_PER_TASK = 5
 # Messages that arrive while a turn runs are folded into it (once or twice), so the customer
 # gets one answer to everything they said rather than an answer to half of it.
@@ -59,6 +58,9 @@ REASONS = {
     "loop_limit": "The AI pipeline went round in circles",
     "empty_reply": "The AI produced no reply",
     "no_ai_agent": "This inbox has no AI agent",
+    "reviewer_took_over": "A reviewer took the conversation over",
+    "review_expired": "Nobody decided on the AI's action in time",
+    "draft_rejected": "A reviewer held back the AI's reply",
 }
 APOLOGY_REASONS = {"ai_unavailable", "repeated_errors", "loop_limit", "empty_reply"}
 # A person may always be asked for again, even right after handing the conversation back.
@@ -87,14 +89,42 @@ def turn_lock(conversation_id: int):
     one such connection and runs one turn at a time on it.
     """
     with _lock_guard:
-        connection = _connection_for_locks()
         key = (TURN_LOCK_NAMESPACE, conversation_id % 2_147_483_647)
-        held = connection.execute("SELECT pg_try_advisory_lock(%s, %s)", key).fetchone()[0]
+        held, connection = _try_lock(key)
         try:
             yield held
         finally:
             if held:
-                connection.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+                _unlock(connection, key)
+
+
+def _try_lock(key: tuple[int, int]) -> tuple[bool, psycopg.Connection]:
+    """Call holding `_lock_guard`. A connection the database dropped (a restart, a failover)
+    only shows it is dead when used: it is replaced once, so the turn goes on instead of failing."""
+    for attempt in (1, 2):
+        connection = _connection_for_locks()
+        try:
+            return connection.execute("SELECT pg_try_advisory_lock(%s, %s)", key).fetchone()[0], connection
+        except psycopg.OperationalError:
+            _drop_lock_connection()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _unlock(connection: psycopg.Connection, key: tuple[int, int]) -> None:
+    try:
+        connection.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+    except psycopg.OperationalError:
+        # The session is gone, and a session's advisory locks go with it.
+        _drop_lock_connection()
+
+
+def _drop_lock_connection() -> None:
+    global _lock_connection
+    if _lock_connection:
+        _lock_connection[1].close()
+        _lock_connection = None
 
 
 def _connection_for_locks() -> psycopg.Connection:
@@ -112,11 +142,8 @@ def _connection_for_locks() -> psycopg.Connection:
 
 def turn_locks_close() -> None:
     """Close this process's lock connection (before its database is dropped, in tests)."""
-    global _lock_connection
     with _lock_guard:
-        if _lock_connection:
-            _lock_connection[1].close()
-            _lock_connection = None
+        _drop_lock_connection()
 
 
 # Turns ---------------------------------------------------------------------------------------
@@ -137,12 +164,15 @@ def turn_run(conversation_id: int, *, requested_at: float | None = None) -> list
         for _ in range(MAX_RUNS_PER_TASK):
             run = _open_run(conversation_id, timing)
             if run is None:
-                break
-            _advance(run)
+                return advanced
+            engine.advance(run, SINKS)
             advanced.append(run.pk)
             if not run.state.get("more_waiting"):
-                break  # the run saw no later message when it ended, and later ones request a turn
-        return advanced
+                return advanced  # the run saw no later message when it ended, and later ones request a turn
+    # The customer kept writing through several turns: the rest is answered by a new task, so
+    # other conversations' turns are not held up behind this one.
+    celery_app.send_task("agents.run_turn", args=[conversation_id], kwargs={"requested_at": time.time()})
+    return advanced
 
 
 def _open_run(conversation_id: int, timing: dict) -> PipelineRun | None:
@@ -162,11 +192,17 @@ def _open_run(conversation_id: int, timing: dict) -> PipelineRun | None:
             return None
         # A run is open only while its conversation is in ai_processing (they change together).
         if conversation.status == S.AI_PROCESSING:
-            running = _runs().filter(conversation_id=conversation_id, status=R.RUNNING).first()
-            if running:
-                return running
+            open_run = _runs().filter(conversation_id=conversation_id, status__in=PipelineRun.ACTIVE).first()
+            if open_run and open_run.status == R.WAITING:
+                _while_a_person_decides(open_run, waiting_messages(conversation))
+                return None
+            if open_run:
+                return open_run
         waiting = waiting_messages(conversation)
         if not waiting:
+            if conversation.status == S.AI_PROCESSING:
+                # Nothing runs and nothing waits: the customer must not see the AI "typing" forever.
+                conversations.conversation_finish(conversation.pk)
             return None
         agent = conversation.inbox.ai_agent
         if agent is None:
@@ -179,33 +215,40 @@ def _open_run(conversation_id: int, timing: dict) -> PipelineRun | None:
         return run
 
 
+def _while_a_person_decides(run: PipelineRun, waiting: list[Message]) -> None:
+    """Call holding the conversation row lock. The customer wrote while a reviewer decides: a
+    request for a person hands the conversation over now (the reviewer's task is cancelled);
+    anything else waits, and the run folds it in once it goes on."""
+    if any(asks_for_a_person(message.content) for message in waiting):
+        engine.run_stop_waiting(run.pk, "human_request")
+
+
 def _runs():
     return PipelineRun.objects.select_related("version", "agent__default_profile")
 
 
 def waiting_messages(conversation: Conversation) -> list[Message]:
-    """The customer's messages that no run and no reply has answered yet, oldest first."""
-    answered = (
-        PipelineRun.objects.filter(conversation=conversation)
-        .values("conversation")
-        .annotate(last=Max("last_message_id"))
-    )
-    replied = (
-        Message.objects.filter(conversation=conversation, sender__in=[Message.Sender.AI, Message.Sender.HUMAN])
-        .values("conversation")
-        .annotate(last=Max("id"))
-    )
-    # One query: the customer's messages after both the last run's and the last reply's.
+    """The customer's messages nobody has dealt with yet, oldest first: after the newest one a
+    run covered, and after what a person handled (`handled_through`: their reply, their resolve).
+
+    Bounded by what runs covered, not by AI replies: a reply sent while newer messages waited
+    (folded out past the absorb limit) must not hide those messages from the next run.
+    """
     return list(
-        conversation.messages.filter(sender=Message.Sender.CUSTOMER)
-        .filter(id__gt=Coalesce(Subquery(answered.values("last")), 0))
-        .filter(id__gt=Coalesce(Subquery(replied.values("last")), 0))
+        conversation.messages.filter(sender=Message.Sender.CUSTOMER, id__gt=conversation.handled_through)
+        .filter(id__gt=Coalesce(Subquery(_covered_by_runs(conversation.pk)), 0))
         .order_by("id")
     )
 
 
+def _covered_by_runs(conversation_ref):
+    """The newest customer message the conversation's runs covered (a subquery)."""
+    runs = PipelineRun.objects.filter(conversation=conversation_ref).values("conversation")
+    return runs.annotate(last=Max("last_message_id")).values("last")
+
+
 def _new_run(conversation: Conversation, agent: AIAgent, waiting: list[Message], timing: dict) -> PipelineRun:
-    graph = graph_of(agent.pipeline_version)
+    graph = engine.graph_of(agent.pipeline_version)
     earlier = list(
         conversation.messages.filter(id__lt=waiting[0].pk).select_related("author").order_by("-id")[:RECENT_MESSAGES]
     )[::-1]
@@ -284,175 +327,107 @@ def _hand_over_without_ai(conversation: Conversation) -> None:
     conversations.conversation_hand_over(conversation.pk, reason=REASONS["no_ai_agent"])
 
 
-# Advancing a run -----------------------------------------------------------------------------
-
-_graphs: dict[int, Graph] = {}
-
-
-def graph_of(version: PipelineVersion) -> Graph:
-    """Versions never change, so each process checks a version's graph once."""
-    graph = _graphs.get(version.pk)
-    if graph is None:
-        graph = _graphs[version.pk] = Graph(version.graph)
-    return graph
-
-
-def _advance(run: PipelineRun) -> None:
-    graph = graph_of(run.version)
-    if run.agent is None:
-        run.state["reason"], run.next_node = "repeated_errors", graph.handover_sink()
-    while run.status == R.RUNNING:
-        node_id = run.next_node
-        node = graph.nodes[node_id]
-        kind = node["type"]
-        if kind == "finish":
-            _finish(run, graph, node_id)
-        elif kind == "handover":
-            _hand_over(run, node)
-        elif run.state["steps"] >= MAX_STEPS:
-            _divert(run, graph, "loop_limit")
-        else:
-            _step(run, graph, node_id, node)
-
-
-def _step(run: PipelineRun, graph: Graph, node_id: str, node: dict) -> None:
-    state = run.state
-    turn = Turn(run, run.agent, state, state["steps"], node_id)
-    started, clock = timezone.now(), time.perf_counter()
-    try:
-        result = NODES[node["type"]](turn, node)
-    except LLMUnavailable as error:
-        _record_failure(run, node_id, node, started, clock, error)
-        _divert(run, graph, "ai_unavailable")
-        return
-    except Exception as error:
-        logger.exception("Node %s of run %s failed", node_id, run.pk)
-        state["errors"] += 1
-        _record_failure(run, node_id, node, started, clock, error)
-        if state["errors"] >= run.agent.max_consecutive_errors:
-            _divert(run, graph, "repeated_errors")
-        return
-    state.update(result.updates)
-    state["errors"] = 0
-    state["visits"][node_id] = state["visits"].get(node_id, 0) + 1
-    edge = graph.route(node_id, state, suppressed=tuple(state["suppressed"]))
-    if edge.reason:
-        state["reason"] = edge.reason
-    target = edge.target
-    limit = graph.nodes[target].get("max_visits")
-    if limit and state["visits"].get(target, 0) >= limit:
-        state["reason"], target = "loop_limit", graph.handover_sink()
-    _checkpoint(run, node_id, node, started, clock, result, next_node=target)
-
-
-def _divert(run: PipelineRun, graph: Graph, reason: str) -> None:
-    run.state["reason"] = reason
-    run.next_node = graph.handover_sink()
-    run.save(update_fields=["state", "next_node", "updated_at"])
-
-
-def _checkpoint(run, node_id, node, started, clock, result: NodeResult, *, next_node: str) -> None:
-    """The node's step and the run's new state and next node, committed together."""
-    completions = result.completions
-    run.next_node = next_node
-    _write_step(
-        run,
-        node=node_id,
-        node_type=node["type"],
-        output=result.output if result.output is not None else result.updates,
-        model=completions[-1].model if completions else "",
-        prompt_tokens=sum(c.prompt_tokens for c in completions),
-        completion_tokens=sum(c.completion_tokens for c in completions),
-        cost_usd=sum((c.cost_usd for c in completions), 0),
-        latency_ms=(time.perf_counter() - clock) * 1000,
-        tools=result.tools,
-        started_at=started,
-    )
-
-
-RUN_FIELDS = ("state", "next_node", "last_message_id", "status", "reason", "finished_at", "updated_at")
-
-
-def _write_step(run: PipelineRun, **step) -> None:
-    """Insert the run's next step and save the run, in one statement: one round trip, atomic on
-    its own. A step follows every node, which makes this the most frequent write of a turn."""
-    now = timezone.now()
-    step = {
-        "run_id": run.pk, "index": run.state["steps"], "status": RunStep.Status.OK, "model": "",
-        "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0, "tools": [], "error": "", "finished_at": now,
-        "input": _input_of(step["node_type"], run.state), **step,
-    }  # fmt: skip
-    for field in ("input", "output", "tools"):
-        step[field] = _json(step[field])
-    run.state["steps"] += 1
-    run.updated_at = now
-    columns = ", ".join(f'"{column}"' for column in step)
-    placeholders = ", ".join(["%s"] * len(step))
-    assignments = ", ".join(f'"{field}" = %s' for field in RUN_FIELDS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'WITH step AS (INSERT INTO "{RunStep._meta.db_table}" ({columns}) VALUES ({placeholders})) '
-            f'UPDATE "{PipelineRun._meta.db_table}" SET {assignments} WHERE "id" = %s',
-            [*step.values(), _json(run.state), *(getattr(run, field) for field in RUN_FIELDS[1:]), run.pk],
-        )
-
-
-def _json(value) -> Jsonb:
-    return Jsonb(value, dumps=lambda data: json.dumps(data, cls=DjangoJSONEncoder))
-
-
-def _record_failure(run, node_id, node, started, clock, error) -> None:
-    with transaction.atomic():
-        RunStep.objects.create(
-            run=run,
-            index=run.state["steps"],
-            node=node_id,
-            node_type=node["type"],
-            status=RunStep.Status.ERROR,
-            input=_input_of(node["type"], run.state),
-            latency_ms=(time.perf_counter() - clock) * 1000,
-            error=f"{type(error).__name__}: {error}"[:2000],
-            started_at=started,
-        )
-        run.state["steps"] += 1
-        run.save(update_fields=["state", "updated_at"])
-
-
-def _input_of(kind: str, state: dict) -> dict:
-    seen = {"question": state["question"][:2000]}
-    if kind == "answer":
-        seen["passages"] = [passage["title"] for passage in state.get("passages", [])]
-        seen["tools"] = state["allowed_tools"]
-    return seen
-
-
 # Sinks -------------------------------------------------------------------------------------
 
 
+class TurnSinks:
+    """How a chat turn ends or waits in its conversation (the engine's `Sinks`)."""
+
+    def finish(self, run: PipelineRun, graph: Graph, node_id: str) -> None:
+        _finish(run, graph, node_id)
+
+    def hand_over(self, run: PipelineRun, node: dict) -> None:
+        _hand_over(run, node)
+
+    def paused(self, run: PipelineRun, pause: Pause) -> None:
+        """The customer hears that a colleague decides, and the AI stops "typing"."""
+        conversations.message_post_from_ai(
+            run.conversation_id, content=run.agent.holding_message,
+            metadata={"holding": True, "run_id": run.pk}, client_message_id=f"run-{run.pk}-hold-{run.state['steps']}",
+        )  # fmt: skip
+        conversations.conversation_typing(run.conversation_id, sender="ai", author_name="AI assistant", active=False)
+
+
+SINKS = TurnSinks()
+
+
 def _finish(run: PipelineRun, graph: Graph, node_id: str) -> None:
-    """Send the reply, unless the customer wrote more meanwhile: then fold it in and start over."""
+    """Send the reply, unless the customer wrote more meanwhile: then fold it in and start over.
+    A reply the agent's draft review holds waits for a reviewer first."""
     started, clock = timezone.now(), time.perf_counter()
+    reviewed = _draft_decision(run, node_id)
+    if reviewed is None and _needs_draft_review(run):
+        engine.pause(run, graph, node_id, "finish", _draft_pause(run), started, clock)
+        return
+    if reviewed and reviewed["status"] in ("rejected", "expired"):
+        engine.divert(run, graph, "draft_rejected")
+        return
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=run.conversation_id)
         newer = list(
             conversation.messages.filter(sender=Message.Sender.CUSTOMER, id__gt=run.last_message_id).order_by("id")
         )
-        if newer and run.state["absorbed"] < MAX_ABSORBED:
+        # A reply that follows a person's decision answers what was decided; what the customer
+        # wrote meanwhile gets a run of its own rather than a restart around that decision.
+        decided = reviewed or run.state.get("decided")
+        if newer and not decided and run.state["absorbed"] < MAX_ABSORBED:
             _absorb(run, graph, newer)
-            _close_step(run, node_id, "finish", started, clock, {"absorbed": [m.pk for m in newer]})
+            close_step(run, node_id, "finish", started, clock, {"absorbed": [m.pk for m in newer]})
             return
-        reply = conversations.message_post_from_ai(
-            conversation.pk,
-            content=run.state["reply"],
-            metadata={"citations": run.state.get("citations", []), "run_id": run.pk, "trace_id": run.trace_id},
-            client_message_id=f"run-{run.pk}-reply",
-        )
+        reply = _send_reply(run, reviewed)
         if newer:
             # With messages still waiting the conversation stays with the AI for the next run.
             run.state["more_waiting"] = True
         else:
             conversations.conversation_finish(conversation.pk)
-        _close_step(run, node_id, "finish", started, clock, {"message_id": reply.pk}, status=R.FINISHED)
+        close_step(run, node_id, "finish", started, clock, {"message_id": reply.pk}, status=R.FINISHED)
+
+
+def _send_reply(run: PipelineRun, reviewed: dict | None) -> Message:
+    """Call holding the conversation row lock: the AI's reply, or a reviewer's own words."""
+    state, key = run.state, f"run-{run.pk}-reply"
+    if reviewed and reviewed["status"] == "edited":
+        state["reply"] = reviewed["message"]
+    elif reviewed and reviewed["status"] == "responded":
+        state["reply"], state["reviewer_id"] = reviewed["message"], reviewed["decided_by_id"]
+    if state.get("reviewer_id"):
+        return conversations.message_post_on_behalf(
+            run.conversation_id, author_id=state["reviewer_id"], content=state["reply"], client_message_id=key
+        )
+    metadata = {"citations": state.get("citations", []), "run_id": run.pk, "trace_id": run.trace_id}
+    if reviewed:
+        metadata["reviewed_by"] = reviewed["decided_by"]
+    return conversations.message_post_from_ai(
+        run.conversation_id, content=state["reply"], metadata=metadata, client_message_id=key
+    )
+
+
+def _draft_decision(run: PipelineRun, node_id: str) -> dict | None:
+    decision = run.state.get("decision")
+    paused = run.state.get("paused")
+    if decision and paused and paused["node"] == node_id and decision["step"] == paused["step"]:
+        run.state.pop("paused")
+        run.state["decided"] = True
+        return run.state.pop("decision")
+    return None
+
+
+def _needs_draft_review(run: PipelineRun) -> bool:
+    agent = run.agent
+    if agent is None or agent.draft_review == DraftReview.OFF or run.state.get("reviewer_id"):
+        return False
+    if agent.draft_review == DraftReview.ALL:
+        return True
+    confidence = run.state.get("confidence")
+    return confidence is None or confidence < agent.draft_review_threshold
+
+
+def _draft_pause(run: PipelineRun) -> Pause:
+    state = run.state
+    why = f"{run.agent.name} has its replies reviewed ({run.agent.get_draft_review_display()})."
+    proposal = {"draft": state["reply"], "confidence": state.get("confidence"), "intent": state.get("intent", ""),
+                "why": why}  # fmt: skip
+    return Pause(kind="reply", proposal=proposal)
 
 
 def _absorb(run: PipelineRun, graph: Graph, newer: list[Message]) -> None:
@@ -460,6 +435,8 @@ def _absorb(run: PipelineRun, graph: Graph, newer: list[Message]) -> None:
     state["question"] = "\n".join([state["question"], *(message.content for message in newer)])
     state["message_ids"] += [message.pk for message in newer]
     state["absorbed"] += 1
+    # The graph starts over for the folded question: its loop bounds (max_visits) count afresh.
+    state["visits"] = {}
     for key in ("intent", "confidence", "passages", "action", "reply", "citations", "reason", "handover_reason"):
         state.pop(key, None)
     run.last_message_id = newer[-1].pk
@@ -489,7 +466,7 @@ def _hand_over(run: PipelineRun, node: dict) -> None:
         )  # fmt: skip
         conversations.conversation_hand_over(run.conversation_id, **brief)
         run.reason = reason
-        _close_step(run, node["id"], "handover", started, clock, {"code": reason, **brief}, status=R.HANDED_OVER)
+        close_step(run, node["id"], "handover", started, clock, {"code": reason, **brief}, status=R.HANDED_OVER)
 
 
 def _summary_for_people(state: dict) -> str:
@@ -502,32 +479,27 @@ def _summary_for_people(state: dict) -> str:
     return summary
 
 
-def _close_step(run, node_id, kind, started, clock, output, *, status=None) -> None:
-    """Call inside the sink's transaction: the step, and the run's end or restart, commit together."""
-    if status:
-        run.status, run.next_node, run.finished_at = status, "", timezone.now()
-    _write_step(
-        run, node=node_id, node_type=kind, output=output, latency_ms=(time.perf_counter() - clock) * 1000,
-        started_at=started,
-    )  # fmt: skip
-
-
 # Recovery ------------------------------------------------------------------------------------
 
 
-def conversations_needing_a_turn(*, idle_seconds: float, limit: int = 200) -> list[int]:
-    """Conversations whose turn stalled: a run left `running` by a worker that vanished, or a
-    customer message whose turn request never reached the broker. Idle for `idle_seconds`."""
+def conversations_needing_a_turn(*, idle_seconds: float, limit: int = 500) -> list[int]:
+    """Conversations whose turn stalled, idle for `idle_seconds`: a run left `running` by a
+    worker that vanished; a customer message whose turn request never reached the broker; a
+    conversation left `ai_processing` with no run. Oldest first, so none is starved."""
     since = timezone.now() - timezone.timedelta(seconds=idle_seconds)
-    stalled = set(
-        PipelineRun.objects.filter(status=R.RUNNING, updated_at__lt=since).values_list("conversation_id", flat=True)[
-            :limit
-        ]
+    stalled = PipelineRun.objects.filter(status=R.RUNNING, updated_at__lt=since).order_by("updated_at")
+    found = list(stalled.values_list("conversation_id", flat=True)[:limit])
+    newest_from_customer = Message.objects.filter(conversation=OuterRef("pk"), sender=Message.Sender.CUSTOMER)
+    open_run = PipelineRun.objects.filter(conversation=OuterRef("pk"), status__in=PipelineRun.ACTIVE)
+    unanswered = (
+        Conversation.objects.filter(status__in=conversations.AI_STATES, last_message_at__lt=since)
+        .filter(~Exists(open_run))
+        .annotate(
+            newest=Subquery(newest_from_customer.order_by("-id").values("id")[:1]),
+            covered=Greatest(Coalesce(Subquery(_covered_by_runs(OuterRef("pk"))), 0), F("handled_through")),
+        )
+        .filter(Q(newest__gt=F("covered")) | Q(status=S.AI_PROCESSING))
+        .order_by("last_message_at", "pk")
     )
-    unanswered = Conversation.objects.filter(status__in=conversations.AI_STATES, last_message_at__lt=since).exclude(
-        runs__status__in=PipelineRun.ACTIVE
-    )
-    for conversation in unanswered.select_related("inbox")[:limit]:
-        if waiting_messages(conversation):
-            stalled.add(conversation.pk)
-    return sorted(stalled)
+    found += unanswered.values_list("pk", flat=True)[:limit]
+    return sorted(set(found))

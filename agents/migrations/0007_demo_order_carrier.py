@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0005_prompt_version_note_help'),
+        ('agents', '0006_review_tasks'),
     ]
 
     operations = [

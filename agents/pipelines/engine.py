@@ -1,0 +1,370 @@
+"""The pipeline engine: a run advances node by node through its pinned graph, with a checkpoint
+after every node; a node (or a sink) may pause the run for a person's decision, which later
+resumes it exactly where it stopped; a waiting run can be diverted to its handover sink.
+
+Every finished node is a `RunStep` written in the same statement as the run's new state and
+next node. A worker that dies mid-run leaves the run `running`, and whoever advances it next
+continues after the last step. What a run's sinks do (send a reply, hand a conversation over,
+tell the customer to wait) belongs to its kind: `Sinks`, given by `agents.pipelines.turns` for
+chat turns.
+
+Decisions are made in the reviews app, which sits above this one: it registers a `Reviews`
+(`register_reviews`) that opens a review task inside the pausing transaction and cancels the
+tasks of a run that will not wait any longer. Without it, a pause hands the run over instead.
+"""
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.utils import timezone
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from agents.llm.gateway import LLMUnavailable
+from agents.models import PipelineRun, PipelineVersion, RunStep
+from agents.pipelines.graph import Graph
+from agents.pipelines.nodes import NODES, NodeResult, Pause, Turn
+from hilconsole.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
+
+R = PipelineRun.Status
+# A safety net beyond the graph's own bounds.
+MAX_STEPS = 60
+
+
+class Sinks(Protocol):
+    """What ends or holds a run of one kind, in its subject (for turns: the conversation)."""
+
+    def finish(self, run: PipelineRun, graph: Graph, node_id: str) -> None: ...
+
+    def hand_over(self, run: PipelineRun, node: dict) -> None: ...
+
+    def paused(self, run: PipelineRun, pause: Pause) -> None:
+        """Call inside the pausing transaction: tell whoever waits that a person decides now."""
+
+
+class Reviews(Protocol):
+    def open(self, run: PipelineRun, step_index: int, pause: Pause) -> int:
+        """Call inside the pausing transaction: open the review task; returns its id."""
+
+    def cancel(self, run: PipelineRun, reason: str) -> None:
+        """Call inside a transaction: the run's open review tasks will not be decided."""
+
+
+_reviews: Reviews | None = None
+
+
+def register_reviews(reviews: Reviews) -> None:
+    global _reviews
+    _reviews = reviews
+
+
+# Graphs ---------------------------------------------------------------------------------------
+
+_graphs: dict[int, Graph] = {}
+
+
+def graph_of(version: PipelineVersion) -> Graph:
+    """Versions never change, so each process checks a version's graph once."""
+    graph = _graphs.get(version.pk)
+    if graph is None:
+        graph = _graphs[version.pk] = Graph(version.graph)
+    return graph
+
+
+# Advancing ------------------------------------------------------------------------------------
+
+
+def advance(run: PipelineRun, sinks: Sinks) -> None:
+    """Run nodes until the run ends or waits. Call holding the run's subject lock (turn lock)."""
+    graph = graph_of(run.version)
+    if run.agent is None:  # its AI agent was deleted while it ran
+        run.state["reason"], run.next_node = "repeated_errors", graph.handover_sink()
+    while run.status == R.RUNNING:
+        node_id = run.next_node
+        node = graph.nodes[node_id]
+        kind = node["type"]
+        if kind == "finish":
+            sinks.finish(run, graph, node_id)
+        elif kind == "handover":
+            sinks.hand_over(run, node)
+        elif run.state["steps"] >= MAX_STEPS:
+            divert(run, graph, "loop_limit")
+        else:
+            _step(run, graph, node_id, node, sinks)
+
+
+def _step(run: PipelineRun, graph: Graph, node_id: str, node: dict, sinks: Sinks) -> None:
+    state = run.state
+    turn = Turn(run, run.agent, state, state["steps"], node_id, decision=_decision_for(state, node_id))
+    started, clock = timezone.now(), time.perf_counter()
+    try:
+        result = NODES[node["type"]](turn, node)
+    except LLMUnavailable as error:
+        record_failure(run, node_id, node, started, clock, error)
+        divert(run, graph, "ai_unavailable")
+        return
+    except Exception as error:
+        logger.exception("Node %s of run %s failed", node_id, run.pk)
+        state["errors"] += 1
+        record_failure(run, node_id, node, started, clock, error)
+        if state["errors"] >= run.agent.max_consecutive_errors:
+            divert(run, graph, "repeated_errors")
+        return
+    # The decision has been used: the checkpoint below records what came of it.
+    if state.pop("decision", None) is not None:
+        state["decided"] = True
+    state.pop("paused", None)
+    state.update(result.updates)
+    state["errors"] = 0
+    if result.pause:
+        pause(run, graph, node_id, node["type"], result.pause, started, clock, result)
+        return
+    state["visits"][node_id] = state["visits"].get(node_id, 0) + 1
+    edge = graph.route(node_id, state, suppressed=tuple(state["suppressed"]))
+    if edge.reason:
+        state["reason"] = edge.reason
+    target = edge.target
+    limit = graph.nodes[target].get("max_visits")
+    if limit and state["visits"].get(target, 0) >= limit:
+        state["reason"], target = "loop_limit", graph.handover_sink()
+    checkpoint(run, node_id, node["type"], started, clock, result, next_node=target)
+
+
+def _decision_for(state: dict, node_id: str) -> dict | None:
+    paused = state.get("paused")
+    if paused and paused["node"] == node_id and state.get("decision", {}).get("step") == paused["step"]:
+        return state["decision"]
+    return None
+
+
+def divert(run: PipelineRun, graph: Graph, reason: str) -> None:
+    """Send the run to its handover sink, for `reason`."""
+    run.state["reason"] = reason
+    run.next_node = graph.handover_sink()
+    run.save(update_fields=["state", "next_node", "updated_at"])
+
+
+# Pausing and resuming -------------------------------------------------------------------------
+
+
+@dataclass
+class Decision:
+    """A person's decision on a paused run (`ReviewTask` statuses)."""
+
+    status: str  # approved, edited, rejected, responded, expired
+    arguments: dict | None = None
+    comment: str = ""
+    message: str = ""
+    decided_by: str = ""
+    decided_by_id: int | None = None
+    task_id: int | None = None
+
+    def as_state(self, step: int) -> dict:
+        return {**self.__dict__, "step": step}
+
+
+def pause(run, graph, node_id, node_type, wanted: Pause, started, clock, result=None) -> None:
+    """The run waits for a person's decision, at `node_id`, which runs again with the decision.
+
+    The step, the run's `waiting` state, the review task and the customer's notice commit
+    together: nothing of the wait lives in memory.
+    """
+    if _reviews is None:
+        # Nobody can decide here: a person takes the whole conversation instead.
+        run.state["pending_action"] = wanted.proposal
+        divert(run, graph, "approval_required")
+        return
+    with transaction.atomic():
+        index = run.state["steps"]
+        run.state["paused"] = {"node": node_id, "kind": wanted.kind, "step": index, "resume": wanted.resume}
+        if wanted.kind == "tool_call":
+            run.state["pending_action"] = {"tool": wanted.proposal["tool"], "arguments": wanted.proposal["arguments"]}
+        run.status = R.WAITING
+        result = result or NodeResult({})
+        output = {"waiting_for": wanted.kind, **{k: v for k, v in wanted.proposal.items() if k != "draft"}}
+        checkpoint(run, node_id, node_type, started, clock, result, next_node=node_id, output=output)
+        _reviews.open(run, index, wanted)
+        run_sinks(run).paused(run, wanted)
+
+
+def run_decide(run_id: int, step_index: int, decision: Decision) -> PipelineRun | None:
+    """Call inside the decision's transaction: the waiting run takes the decision and is ready to
+    go on, and once committed it is resumed. Returns None if the run no longer waits for the
+    decision of step `step_index` (the review task's).
+
+    The run is `running` again from this commit on, so if the resume request is lost (a broker
+    error, a worker killed before the tool call) the stalled-run sweep resumes it: the decided
+    action still happens, once, under the idempotency key the review task showed.
+    """
+    run = PipelineRun.objects.select_for_update().filter(pk=run_id).first()
+    paused = run and run.state.get("paused")
+    if run is None or run.status != R.WAITING or not paused or paused["step"] != step_index:
+        return None
+    run.state["decision"] = decision.as_state(paused["step"])
+    run.status = R.RUNNING
+    run.save(update_fields=["state", "status", "updated_at"])
+    _resume_on_commit(run)
+    return run
+
+
+def run_stop_waiting(run_id: int, reason: str) -> PipelineRun | None:
+    """Call inside a transaction: a waiting run will get no decision (the customer asked for a
+    person, a reviewer took the conversation over, the deadline's policy hands it over). It goes
+    to its handover sink with `reason`, and its open review tasks are cancelled."""
+    run = PipelineRun.objects.select_for_update().select_related("version").filter(pk=run_id).first()
+    if run is None or run.status != R.WAITING:
+        return None
+    run.state.pop("paused", None)
+    run.state["reason"] = reason
+    run.status = R.RUNNING
+    run.next_node = graph_of(run.version).handover_sink()
+    run.save(update_fields=["state", "status", "next_node", "updated_at"])
+    if _reviews is not None:
+        _reviews.cancel(run, reason)
+    _resume_on_commit(run)
+    return run
+
+
+def run_end_waiting(run_id: int, reason: str) -> PipelineRun | None:
+    """Call inside a transaction: a waiting run ends now, handed over, because a person takes
+    its subject over themselves (the caller moves the conversation). Its step says why."""
+    run = PipelineRun.objects.select_for_update().filter(pk=run_id).first()
+    if run is None or run.status != R.WAITING:
+        return None
+    node_id = run.state.pop("paused", {}).get("node", run.next_node)
+    run.reason = reason
+    started = timezone.now()
+    close_step(run, node_id, "handover", started, time.perf_counter(), {"code": reason}, status=R.HANDED_OVER)
+    return run
+
+
+def _resume_on_commit(run: PipelineRun) -> None:
+    # Robust: a broker error must not undo the committed decision; the sweep resumes the run.
+    transaction.on_commit(lambda: celery_app.send_task("agents.resume_run", args=[run.pk]), robust=True)
+
+
+def run_sinks(run: PipelineRun) -> Sinks:
+    from agents.pipelines import turns  # turns builds on the engine: imported when first needed
+
+    return turns.SINKS
+
+
+# Checkpoints ----------------------------------------------------------------------------------
+
+
+def checkpoint(run, node_id, node_type, started, clock, result: NodeResult, *, next_node: str, output=None) -> None:
+    """The node's step and the run's new state and next node, committed together."""
+    completions = result.completions
+    run.next_node = next_node
+    if output is None:
+        output = result.output if result.output is not None else result.updates
+    write_step(
+        run,
+        node=node_id,
+        node_type=node_type,
+        output=output,
+        model=completions[-1].model if completions else "",
+        prompt_tokens=sum(c.prompt_tokens for c in completions),
+        completion_tokens=sum(c.completion_tokens for c in completions),
+        cost_usd=sum((c.cost_usd for c in completions), 0),
+        latency_ms=(time.perf_counter() - clock) * 1000,
+        tools=result.tools,
+        started_at=started,
+    )
+
+
+def close_step(run, node_id, kind, started, clock, output, *, status=None) -> None:
+    """Call inside a sink's transaction: the step, and the run's end or restart, commit together."""
+    if status:
+        run.status, run.next_node, run.finished_at = status, "", timezone.now()
+    write_step(
+        run, node=node_id, node_type=kind, output=output, latency_ms=(time.perf_counter() - clock) * 1000,
+        started_at=started,
+    )  # fmt: skip
+
+
+# The run's columns a step writes, and the step's own: every concrete field of each model except
+# the run's identity and what never changes after it starts (a new field must be added here, and
+# tests/agents/test_engine.py fails until it is).
+RUN_FIELDS = ("state", "next_node", "last_message_id", "status", "reason", "finished_at", "updated_at")
+STEP_FIELDS = (
+    "run_id", "index", "node", "node_type", "status", "input", "output", "model", "prompt_tokens",
+    "completion_tokens", "cost_usd", "latency_ms", "tools", "error", "started_at", "finished_at",
+)  # fmt: skip
+JSON_STEP_FIELDS = ("input", "output", "tools")
+
+
+def write_step(run: PipelineRun, **step) -> None:
+    """Insert the run's next step and save the run, in one statement: one round trip, atomic on
+    its own. A step follows every node, which makes this the most frequent write of a run."""
+    now = timezone.now()
+    values = {
+        "run_id": run.pk, "index": run.state["steps"], "status": RunStep.Status.OK, "model": "",
+        "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0, "tools": [], "error": "", "finished_at": now,
+        "input": input_of(step["node_type"], run.state), **step,
+    }  # fmt: skip
+    for field in JSON_STEP_FIELDS:
+        values[field] = _json(values[field])
+    run.state["steps"] += 1
+    run.updated_at = now
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _STEP_STATEMENT,
+            [*(values[field] for field in STEP_FIELDS), _json(run.state),
+             *(getattr(run, field) for field in RUN_FIELDS[1:]), run.pk],
+        )  # fmt: skip
+
+
+def _step_statement() -> sql.Composed:
+    columns = [RunStep._meta.get_field(name.removesuffix("_id")).column for name in STEP_FIELDS]
+    run_columns = [PipelineRun._meta.get_field(name).column for name in RUN_FIELDS]
+    statement = (
+        "WITH step AS (INSERT INTO {steps} ({columns}) VALUES ({values})) UPDATE {runs} SET {sets} WHERE {id} = %s"
+    )
+    return sql.SQL(statement).format(
+        steps=sql.Identifier(RunStep._meta.db_table),
+        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        values=sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+        runs=sql.Identifier(PipelineRun._meta.db_table),
+        sets=sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(column)) for column in run_columns),
+        id=sql.Identifier(PipelineRun._meta.pk.column),
+    )
+
+
+_STEP_STATEMENT = _step_statement()
+
+
+def _json(value) -> Jsonb:
+    return Jsonb(value, dumps=lambda data: json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def record_failure(run, node_id, node, started, clock, error) -> None:
+    with transaction.atomic():
+        RunStep.objects.create(
+            run=run,
+            index=run.state["steps"],
+            node=node_id,
+            node_type=node["type"],
+            status=RunStep.Status.ERROR,
+            input=input_of(node["type"], run.state),
+            latency_ms=(time.perf_counter() - clock) * 1000,
+            error=f"{type(error).__name__}: {error}"[:2000],
+            started_at=started,
+        )
+        run.state["steps"] += 1
+        run.save(update_fields=["state", "updated_at"])
+
+
+def input_of(kind: str, state: dict) -> dict:
+    seen = {"question": state["question"][:2000]}
+    if kind == "answer":
+        seen["passages"] = [passage["title"] for passage in state.get("passages", [])]
+        seen["tools"] = state["allowed_tools"]
+    return seen
