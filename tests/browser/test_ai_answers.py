@@ -7,8 +7,9 @@ from playwright.sync_api import expect
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def ask(page, inbox, text):
-    page.goto(f"/demo/?inbox={inbox.widget_token}")
+def ask(page, inbox, text, customer=""):
+    """Ask in the demo shop's widget, signed in as one of the shop's customers when given."""
+    page.goto(f"/demo/?inbox={inbox.widget_token}" + (f"&customer={customer}" if customer else ""))
     page.locator('[data-hil="launcher"]').click()
     page.locator('[data-hil="input"]').fill(text)
     page.locator('[data-hil="input"]').press("Enter")

@@ -86,8 +86,8 @@ def test_a_websocket_frame_over_64_kb_closes_the_socket_at_the_server(live_serve
     with connect(url, open_timeout=10, max_size=None) as widget:
         widget.send(json.dumps({"type": "auth", "token": token}))
         assert json.loads(widget.recv(timeout=10)) == {"type": "ready"}
-        widget.send("x" * (100 * 1024))
-        with pytest.raises(ConnectionClosed) as closed:
+        with pytest.raises(ConnectionClosed) as closed:  # the server may close while the frame is still going out
+            widget.send("x" * (100 * 1024))
             widget.recv(timeout=10)
 
     # Closed by uvicorn itself (--ws-max-size), before the consumer's own cap of 4 kB.

@@ -40,7 +40,11 @@ def shop(demo_orders_committed, demo_shop_api):
 
 @pytest.fixture
 def conversation_id(live_support_inbox, shop):
-    conversation, _, _ = services.conversation_open(live_support_inbox, name="Cleo")
+    # Ana, signed in on the shop: the tools act for the customer of order 100234 only.
+    ana = "ana.silva@demo.example"
+    conversation, _, _ = services.conversation_open(
+        live_support_inbox, name="Ana", identifier=ana, identifier_hash=live_support_inbox.identifier_hash(ana)
+    )
     return conversation.pk
 
 
