@@ -19,7 +19,7 @@ Status = KnowledgeDocument.Status
 class KnowledgeDocumentForm(forms.ModelForm):
     class Meta:
         model = KnowledgeDocument
-        fields = ["title", "source", "inbox", "format", "body", "upload"]
+        fields = ["title", "source", "inbox", "language", "format", "body", "upload"]
         widgets = {"body": forms.Textarea(attrs={"rows": 24, "cols": 100})}
         help_texts = {
             "upload": "A .md, .html or .txt file (UTF-8). Its text replaces the body and sets the format.",
@@ -58,13 +58,13 @@ class KnowledgeDocumentForm(forms.ModelForm):
 @admin.register(KnowledgeDocument)
 class KnowledgeDocumentAdmin(admin.ModelAdmin):
     form = KnowledgeDocumentForm
-    list_display = ["title", "inbox", "format", "ingestion", "chunk_count", "updated_at"]
-    list_filter = ["status", "format", "inbox"]
+    list_display = ["title", "inbox", "language", "format", "ingestion", "chunk_count", "updated_at"]
+    list_filter = ["status", "language", "format", "inbox"]
     search_fields = ["title", "source", "body"]
     actions = ["reembed"]
     readonly_fields = ["ingestion", "chunk_count", "error", "embedding_model", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["title", "source", "inbox"]}),
+        (None, {"fields": ["title", "source", "inbox", "language"]}),
         ("Content", {"fields": ["format", "body", "upload"]}),
         ("Ingestion", {"fields": readonly_fields}),
     ]

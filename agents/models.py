@@ -105,6 +105,12 @@ class IntentExample(models.Model):
 
 
 class KnowledgeDocument(models.Model):
+    class Language(models.TextChoices):
+        ENGLISH = "en", "English"
+        GERMAN = "de", "German"
+        FRENCH = "fr", "French"
+        SPANISH = "es", "Spanish"
+
     class Format(models.TextChoices):
         TEXT = "text"
         MARKDOWN = "markdown"
@@ -126,6 +132,12 @@ class KnowledgeDocument(models.Model):
         help_text="Only this inbox's AI uses it; empty for every inbox.",
     )
     format = models.CharField(max_length=10, choices=Format.choices, default=Format.MARKDOWN)
+    language = models.CharField(
+        max_length=2,
+        choices=Language.choices,
+        default=Language.ENGLISH,
+        help_text="Customers writing in this language are answered from it first; English is the fallback.",
+    )
     body = models.TextField(blank=True, help_text="Paste the text, or upload a file below.")
     upload = models.FileField(upload_to="knowledge/", blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)

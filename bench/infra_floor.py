@@ -107,6 +107,15 @@ def channels_round_trip() -> list[float]:
     return asyncio.run(measure())
 
 
+def log_of(name: str):
+    """Where a benchmark's process writes its log: BENCH_LOG_DIR/<name>.log when set, else nowhere."""
+    folder = os.environ.get("BENCH_LOG_DIR")
+    if not folder:
+        return subprocess.DEVNULL
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return open(Path(folder) / f"{name}.log", "ab")  # noqa: SIM115  (the child keeps it open)
+
+
 def start_worker(name: str = "bench-floor", processes: int = 1) -> subprocess.Popen:
     """A Celery worker (`processes` children) on the benchmark's services, once it answers a ping."""
     hostname = f"{name}@localhost"
@@ -114,7 +123,7 @@ def start_worker(name: str = "bench-floor", processes: int = 1) -> subprocess.Po
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "hilconsole", "worker", f"--concurrency={processes}",
          "--loglevel=WARNING", f"--hostname={hostname}", "--without-mingle", "--without-gossip"],
-        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=BASE_DIR, env=env, stdout=log_of(name), stderr=subprocess.STDOUT,
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while not celery_app.control.ping(destination=[hostname], timeout=0.5):
@@ -137,7 +146,7 @@ def start_server(port: int, processes: int = 2, **env: str) -> subprocess.Popen:
         [sys.executable, "-m", "uvicorn", "hilconsole.asgi:application", "--port", str(port),
          "--workers", str(processes), "--ws-max-size", str(settings.WEBSOCKET_MAX_FRAME_BYTES),
          "--no-access-log", "--log-level", "warning"],
-        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=BASE_DIR, env=env, stdout=log_of("web"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while True:

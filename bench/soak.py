@@ -60,6 +60,8 @@ from agents.pipelines.defaults import support_agent_ensure  # noqa: E402
 from agents.pipelines.turns import waiting_messages  # noqa: E402
 from conversations.models import AuditEvent, Conversation, Inbox, Message  # noqa: E402
 from conversations.services import inbox_assign_ai_agent, inbox_ensure  # noqa: E402
+from reviews.models import ReviewTask  # noqa: E402
+from reviews.review_tasks import tool_approvers_grant  # noqa: E402
 from reviews.roles import SUPERVISOR, SUPPORT_AGENT, role_groups_ensure, user_grant_role  # noqa: E402
 from reviews.services import human_agent_profile_ensure, inbox_grant  # noqa: E402
 from tests.processes import free_port  # noqa: E402
@@ -79,9 +81,11 @@ QUESTIONS = [
     "hello?",
 ]
 ASK_FOR_A_PERSON = ["I want to talk to a human", "Can I speak to a person please?"]
+REFUNDS = ["I want a refund of €5 for order 100234, it arrived broken", "Please refund €3 on order 100412"]
 THANKS = ["thanks!", "Thank you, that helps", "great"]
 MINE = re.compile(r'id="mine-(\d+)"')
 QUEUED = re.compile(r'id="queue-(\d+)"')
+REVIEWS = re.compile(r'id="review-(\d+)"')
 SEEN_THROUGH = re.compile(r'name="seen_through" value="(\d+)"')
 
 
@@ -145,6 +149,8 @@ class Customer:
         roll = self.rng.random()
         if roll < 0.05:
             return self.rng.choice(ASK_FOR_A_PERSON)
+        if roll < 0.09:
+            return self.rng.choice(REFUNDS)
         if roll < 0.15:
             return self.rng.choice(THANKS)
         return self.rng.choice(QUESTIONS)
@@ -173,6 +179,7 @@ class Agent:
         self.session, self.base, self.tally, self.rng = session, base, tally, rng
         self.cookies = {"sessionid": session_key}
         self.desk_open = asyncio.Event()
+        self.reviewer = False
 
     async def sign_in(self) -> None:
         async with self.session.get(f"{self.base}/desk/", cookies=self.cookies) as response:
@@ -221,6 +228,9 @@ class Agent:
             await asyncio.sleep(self.rng.uniform(0.3, 2.0))
             if not self.desk_open.is_set():
                 continue
+            if self.reviewer and self.rng.random() < 0.5:
+                await self.review()
+                continue
             lists = await self.get("desk lists", "/desk/lists/")
             mine, queued = MINE.findall(lists), QUEUED.findall(lists)
             roll = self.rng.random()
@@ -232,6 +242,16 @@ class Agent:
                 await self.act("claim", self.rng.choice(queued))
             elif mine:
                 await self.work_on(self.rng.choice(mine))
+
+    async def review(self) -> None:
+        """A reviewer decides one of the open tasks on their list."""
+        tasks = REVIEWS.findall(await self.get("review list", "/desk/reviews/rows/"))
+        if not tasks:
+            return
+        decision = self.rng.choice(["approve", "approve", "reject", "respond"])
+        data = {"decision": decision, "comment": "Not eligible.", "message": "A colleague will follow up by email."}
+        status, _ = await self.post(decision, f"/desk/reviews/{self.rng.choice(tasks)}/decide/", data)
+        self.tally.actions[f"{decision} {'done' if status < 400 else 'refused'}"] += 1
 
     async def work_on(self, conversation_id: str) -> None:
         roll = self.rng.random()
@@ -281,6 +301,8 @@ def prepare(agents: int) -> tuple[Inbox, list[str]]:
         human_agent_profile_ensure(user, skills=["orders", "billing", "accounts", "escalations"], max_concurrent=4)
         inbox_grant(user, inbox)
         sessions.append(session_for(user))
+    # The supervisor (the first agent) also decides refunds.
+    tool_approvers_grant(get_user_model().objects.get(username="soak-agent-0"), "request_refund")
     return inbox, sessions
 
 
@@ -319,10 +341,10 @@ def settle(timeout: float) -> float:
 def violations(inbox: Inbox, tally: Tally) -> list[str]:
     found = [f"server error: {error}" for error in tally.server_errors]
     conversations = Conversation.objects.filter(inbox=inbox)
-    found += [
-        f"#{pk} left in ai_processing"
-        for pk in conversations.filter(status=S.AI_PROCESSING).values_list("pk", flat=True)
-    ]
+    # With the AI mid-turn is allowed only while a reviewer's decision is awaited.
+    stuck = conversations.filter(status=S.AI_PROCESSING).exclude(review_tasks__status="open")
+    found += [f"#{pk} left in ai_processing" for pk in stuck.values_list("pk", flat=True)]
+    found += actions_not_exactly_once(inbox)
     running = PipelineRun.objects.filter(conversation__inbox=inbox, status=PipelineRun.Status.RUNNING)
     found += [f"run {pk} left running" for pk in running.values_list("pk", flat=True)]
     for conversation in conversations:
@@ -331,8 +353,8 @@ def violations(inbox: Inbox, tally: Tally) -> list[str]:
 
 
 def unanswered(conversation: Conversation) -> list[str]:
-    if conversation.status in (S.PENDING_HUMAN, S.HUMAN_ACTIVE):
-        return []  # a place in the human queue, or with a person
+    if conversation.status in (S.PENDING_HUMAN, S.HUMAN_ACTIVE) or conversation.review_tasks.filter(status="open"):
+        return []  # a place in the human queue, with a person, or waiting for a reviewer's decision
     messages = list(conversation.messages.exclude(sender=Message.Sender.NOTE).values_list("pk", "sender"))
     last_reply = max((pk for pk, sender in messages if sender in (Message.Sender.AI, Message.Sender.HUMAN)), default=0)
     covered = max(last_reply, conversation.handled_through)
@@ -343,12 +365,28 @@ def unanswered(conversation: Conversation) -> list[str]:
     ]
 
 
+def actions_not_exactly_once(inbox: Inbox) -> list[str]:
+    """Every approved action ran once, under its task's key; no gated tool ran without approval."""
+    from agents.models import ToolCall
+
+    problems = []
+    tasks = ReviewTask.objects.filter(inbox=inbox, kind="tool_call")
+    for task in tasks.filter(status__in=["approved", "edited"]).exclude(run__status="waiting"):
+        calls = ToolCall.objects.filter(idempotency_key=task.idempotency_key).count()
+        if calls != 1:
+            problems.append(f"review task {task.pk} was approved and its action ran {calls} times")
+    gated = ToolCall.objects.filter(conversation__inbox=inbox, tool__risk="gated")
+    approved = tasks.filter(status__in=["approved", "edited"]).values_list("idempotency_key", flat=True)
+    unapproved = gated.exclude(idempotency_key__in=approved).values_list("pk", flat=True)
+    return problems + [f"tool call {pk} ran without an approval" for pk in unapproved]
+
+
 def duplicate_replies(conversation: Conversation) -> list[str]:
     keys = Counter(
-        (metadata.get("run_id"), bool(metadata.get("handover")))
+        (metadata.get("run_id"), bool(metadata.get("handover")), bool(metadata.get("holding")))
         for metadata in conversation.messages.filter(sender=Message.Sender.AI).values_list("metadata", flat=True)
     )
-    return [f"#{conversation.pk}: run {run} sent {count} replies" for (run, _), count in keys.items() if count > 1]
+    return [f"#{conversation.pk}: run {run} sent {count} replies" for (run, *_), count in keys.items() if count > 1]
 
 
 def audit_mismatch(conversation: Conversation) -> list[str]:
@@ -374,6 +412,7 @@ async def load(base: str, inbox: Inbox, sessions: list[str], args, tally: Tally,
     timeout = ClientTimeout(total=30)
     async with ClientSession(connector=TCPConnector(limit=100), timeout=timeout) as session:
         agents = [Agent(session, base, key, tally, random.Random(rng.random())) for key in sessions]
+        agents[0].reviewer = True
         for agent in agents:
             await agent.sign_in()
         customers = [Customer(session, base, inbox, tally, random.Random(rng.random())) for _ in range(args.customers)]

@@ -4,9 +4,9 @@ Errors are `{"error": {"code", "message"}}` (hilconsole.api); a request never ge
 bad input. Rate limits are DRF throttles counted in Redis, per customer token and per IP.
 """
 
-import functools
 import math
 import re
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -144,9 +144,20 @@ class WidgetThrottle(SimpleRateThrottle):
         return max(1, math.ceil(self.wait_seconds))
 
 
-@functools.cache
+_throttle_redis: redis.Redis | None = None
+_throttle_redis_lock = threading.Lock()
+
+
 def throttle_redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    """This process's one Redis client for throttles, made once under a lock: concurrent first
+    requests each making their own (an unlocked cache) left the extra clients to be collected
+    with their connection pools while the process ran, and a collected pool's cleanup broke a
+    socket another request was reading (a 500 under a burst at start)."""
+    global _throttle_redis
+    with _throttle_redis_lock:
+        if _throttle_redis is None:
+            _throttle_redis = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        return _throttle_redis
 
 
 class PerIPThrottle(WidgetThrottle):

@@ -14,6 +14,8 @@ from django.db.models import F, Q, QuerySet
 from pgvector.django import CosineDistance
 
 from agents import llm
+from agents.languages import DEFAULT as DEFAULT_LANGUAGE
+from agents.languages import TEXT_SEARCH, language_of
 from agents.models import KnowledgeChunk, KnowledgeDocument
 
 RRF_K = 60
@@ -36,19 +38,33 @@ class Passage:
     similarity: float = 0.0  # cosine similarity to the query: tells a weak match from a good one
 
 
-def search(query: str, *, inbox_id: int | None = None, limit: int = 5) -> list[Passage]:
+def search(query: str, *, inbox_id: int | None = None, limit: int = 5, language: str | None = None) -> list[Passage]:
     """The `limit` best passages of ready documents for `query`, best first.
 
     With an inbox, only its documents and those for every inbox (no inbox) are searched;
-    with none, all documents.
+    with none, all documents. Only documents in the query's language (found from its words
+    unless given) and in English are searched: a German question is answered from the German
+    article, or else the English one, never from the French translation.
     """
     if not query.strip():
         return []
-    chunks = searchable_chunks(inbox_id)
+    language = language or language_of(query)
+    chunks = searchable_chunks(inbox_id).filter(document__language__in={language, DEFAULT_LANGUAGE})
     vector = llm.embed_texts([query])[0]
-    scores = reciprocal_rank_fusion([nearest_chunk_ids(chunks, vector), matching_chunk_ids(chunks, query)])
+    scores = reciprocal_rank_fusion([nearest_chunk_ids(chunks, vector), matching_chunk_ids(chunks, query, language)])
     best = sorted(scores, key=scores.__getitem__, reverse=True)[:limit]
-    return _passages(best, scores, vector)
+    return _passages(_with_opening(chunks, best, limit), scores, vector)
+
+
+def _with_opening(chunks: QuerySet, best: list[int], limit: int) -> list[int]:
+    """The best chunks, with the opening chunk of the best one's document in the last place when
+    it is not among them: a general question ("What is your return policy?") is answered by the
+    article's opening, which a search for its words may rank below the article's sections."""
+    if len(best) < 2:
+        return best
+    openings = chunks.filter(document__chunks__pk=best[0], position=0).exclude(pk__in=best)
+    opening = openings.values_list("pk", flat=True).first()
+    return best if opening is None else [*best[: limit - 1], opening]
 
 
 def searchable_chunks(inbox_id: int | None = None) -> QuerySet:
@@ -70,14 +86,19 @@ def nearest_chunk_ids(chunks: QuerySet, vector, limit: int = CANDIDATES, ef_sear
         return list(nearest.values_list("pk", flat=True)[:limit])
 
 
-def matching_chunk_ids(chunks: QuerySet, query: str, limit: int = CANDIDATES) -> list[int]:
+def matching_chunk_ids(
+    chunks: QuerySet, query: str, language: str = DEFAULT_LANGUAGE, limit: int = CANDIDATES
+) -> list[int]:
     """Chunk ids by full-text rank, headings weighing more than body text."""
     # Any of the question's words, not all: a customer's sentence rarely has every word in one
-    # passage. websearch_to_tsquery drops the stop words and stems the rest.
+    # passage. websearch_to_tsquery drops the stop words and stems the rest, in the question's
+    # language for its documents and in English for the English ones.
     words = [word for word in re.findall(r"\w+", query.lower()) if word != "or"]
     if not words:
         return []
-    tsquery = SearchQuery(" or ".join(words), search_type="websearch", config="english")
+    configs = dict.fromkeys([TEXT_SEARCH.get(language, TEXT_SEARCH[DEFAULT_LANGUAGE]), TEXT_SEARCH[DEFAULT_LANGUAGE]])
+    tsqueries = [SearchQuery(" or ".join(words), search_type="websearch", config=config) for config in configs]
+    tsquery = tsqueries[0] if len(tsqueries) == 1 else tsqueries[0] | tsqueries[1]
     matching = chunks.filter(search=tsquery).annotate(rank=SearchRank(F("search"), tsquery))
     return list(matching.order_by("-rank", "pk").values_list("pk", flat=True)[:limit])
 
@@ -100,7 +121,7 @@ def _passages(chunk_ids: list[int], scores: dict[int, float], vector) -> list[Pa
             document_title=row.document.title,
             heading=row.heading,
             text=row.text,
-            score=scores[row.pk],
+            score=scores.get(row.pk, 0.0),
             similarity=_similarity(row),
         )
         for row in (by_id.get(chunk_id) for chunk_id in chunk_ids)

@@ -15,12 +15,14 @@ from django.db import transaction
 from agents import llm
 from agents.knowledge.chunking import Chunk, chunk_text
 from agents.knowledge.extraction import extract_text, read_upload
+from agents.languages import DEFAULT as DEFAULT_LANGUAGE
+from agents.languages import TEXT_SEARCH
 from agents.models import KnowledgeChunk, KnowledgeDocument
 
 logger = logging.getLogger(__name__)
 
 Status = KnowledgeDocument.Status
-EDITABLE_FIELDS = ["title", "source", "inbox", "format", "body", "upload", "updated_at"]
+EDITABLE_FIELDS = ["title", "source", "inbox", "language", "format", "body", "upload", "updated_at"]
 EMBED_BATCH = 64
 DEMO_DOCUMENTS = Path(__file__).resolve().parent / "demo_documents"
 
@@ -136,9 +138,10 @@ def _replace_chunks(document_id: int, digest: str, chunks: list[Chunk], vectors:
                            embedding=vector)
             for chunk, vector in zip(chunks, vectors, strict=True)
         )  # fmt: skip
+        # Stemmed and stripped of stop words in the document's own language ("vous" is no word to find).
+        config = TEXT_SEARCH.get(document.language, TEXT_SEARCH[DEFAULT_LANGUAGE])
         document.chunks.update(
-            search=SearchVector("heading", weight="A", config="english")
-            + SearchVector("text", weight="B", config="english")
+            search=SearchVector("heading", weight="A", config=config) + SearchVector("text", weight="B", config=config)
         )
         fields = {"progress": 100, "error": "", "content_hash": digest, "embedding_model": llm.EMBEDDING_MODEL}
         _set_state(document, status=Status.READY, **fields)
@@ -186,17 +189,21 @@ def knowledge_demo_ensure() -> int:
     """Create and ingest the demo documents that are missing; returns how many were created.
 
     Ingested here rather than by the worker, so that a freshly seeded console can answer at once.
-    A demo document that exists is left as it is, edits included.
+    A demo document that exists is left as it is, edits included. `name.de.md` is the German
+    translation of `name.md`.
     """
     created = []
     for path in sorted(DEMO_DOCUMENTS.glob("*.md")):
         body = path.read_text()
         title = body.splitlines()[0].lstrip("# ")
+        language = path.suffixes[0].lstrip(".") if len(path.suffixes) > 1 else KnowledgeDocument.Language.ENGLISH
         document, was_created = KnowledgeDocument.objects.get_or_create(
             source=f"demo:{path.name}",
             inbox=None,
-            defaults={"title": title, "format": KnowledgeDocument.Format.MARKDOWN, "body": body},
-        )
+            defaults={
+                "title": title, "language": language, "format": KnowledgeDocument.Format.MARKDOWN, "body": body,
+            },
+        )  # fmt: skip
         if was_created:
             created.append(document.pk)
     for document_id in created:

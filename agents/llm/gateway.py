@@ -300,10 +300,13 @@ class Classification:
     completion: Completion
 
 
-def classify_intent(text: str, *, profile: str = "fast", links: Links | None = None) -> Classification:
-    """The intent and its confidence. An answer that is not the JSON asked for counts as unknown, 0."""
+def classify_intent(
+    text: str, *, profile: str = "fast", links: Links | None = None, passages: list = ()
+) -> Classification:
+    """The intent and its confidence, given what the help articles say about it (`passages`, as
+    for `answer`). An answer that is not the JSON asked for counts as unknown, 0."""
     completion = complete(
-        prompts.classify_messages(text, intent_examples()),
+        prompts.classify_messages(text, intent_examples(), passages),
         profile=profile,
         json_response=True,
         links=links,

@@ -14,16 +14,19 @@ ANSWER = "answer"
 SUMMARIZE = "summarize"
 
 
-def classify_messages(text: str, examples: list[tuple[str, str]]) -> list[dict]:
+def classify_messages(text: str, examples: list[tuple[str, str]], passages: list = ()) -> list[dict]:
     """`examples` are (intent, customer message) pairs: few-shot for a real model, the whole
-    training set for the local one."""
+    training set for the local one. `passages` (as for `answer_messages`) are what the help
+    articles say about the message: a question they answer well is one the AI can take."""
     intents = sorted({intent for intent, _ in examples})
     labelled = "\n".join(f"{intent}: {example}" for intent, example in examples)
     system = (
         f"{TASK_LINE.format(task=CLASSIFY)}\n"
         f"Classify the customer's message into one of these intents: {', '.join(intents)}. "
+        "The confidence says how sure you are that the AI can take the message: high when the help "
+        "articles below answer it. "
         'Reply with JSON only: {"intent": "<intent>", "confidence": <0..1>}.\n\n'
-        f"Examples:\n{labelled}"
+        f"Examples:\n{labelled}\n\nSources:\n{_numbered(passages) or '(none)'}"
     )
     return [{"role": "system", "content": system}, {"role": "user", "content": text}]
 
@@ -31,18 +34,23 @@ def classify_messages(text: str, examples: list[tuple[str, str]]) -> list[dict]:
 def examples_of(messages: list[dict]) -> list[tuple[str, str]]:
     system = next((m.get("content") or "" for m in messages if m.get("role") == "system"), "")
     body = system.split("Examples:\n", 1)[1] if "Examples:\n" in system else ""
+    body = body.split("\n\nSources:\n", 1)[0]
     pairs = (line.split(": ", 1) for line in body.splitlines() if ": " in line)
     return [(intent.strip(), example.strip()) for intent, example in pairs]
+
+
+def _numbered(passages: list) -> str:
+    return "\n\n".join(
+        f"[{number}] {passage.document_title}{' — ' + passage.heading if passage.heading else ''}\n{passage.text}"
+        for number, passage in enumerate(passages, start=1)
+    )
 
 
 def answer_messages(
     question: str, passages: list, history: list[dict] | None = None, instructions: str = ""
 ) -> list[dict]:
     """`passages` have .document_title, .heading and .text (the knowledge base's Passage)."""
-    sources = "\n\n".join(
-        f"[{number}] {passage.document_title}{' — ' + passage.heading if passage.heading else ''}\n{passage.text}"
-        for number, passage in enumerate(passages, start=1)
-    )
+    sources = _numbered(passages)
     system = (
         f"{TASK_LINE.format(task=ANSWER)}\n{instructions}\n"
         "Answer the customer using only the sources below and cite them as [n]. "

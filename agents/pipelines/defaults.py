@@ -9,20 +9,20 @@ CUSTOMER_SUPPORT_GRAPH = {
     "start": "guard",
     "nodes": [
         {"id": "guard", "type": "guard", "label": "Redact personal data, screen for prompt injection"},
-        {"id": "classify", "type": "classify", "label": "Intent and confidence"},
-        {"id": "retrieve", "type": "retrieve", "limit": 4, "label": "Knowledge base passages"},
+        {"id": "retrieve", "type": "retrieve", "limit": 6, "label": "Knowledge base passages"},
+        {"id": "classify", "type": "classify", "label": "Intent and confidence, given the passages"},
         {"id": "answer", "type": "answer", "max_tool_rounds": 3, "label": "Reply, with tools"},
         {"id": "reply", "type": "finish", "label": "Send the reply"},
         {"id": "to_human", "type": "handover", "label": "Hand over to a person"},
     ],
     "edges": [
         {"from": "guard", "to": "to_human", "when": "guard.injection", "reason": "prompt_injection"},
-        {"from": "guard", "to": "classify"},
+        {"from": "guard", "to": "retrieve"},
+        {"from": "retrieve", "to": "classify"},
         {"from": "classify", "to": "to_human", "when": "intent == 'human_request'", "reason": "human_request"},
         {"from": "classify", "to": "to_human", "when": "intent == 'complaint'", "reason": "complaint"},
         {"from": "classify", "to": "to_human", "when": "confidence < threshold", "reason": "low_confidence"},
-        {"from": "classify", "to": "retrieve"},
-        {"from": "retrieve", "to": "answer"},
+        {"from": "classify", "to": "answer"},
         {"from": "answer", "to": "to_human", "when": "action == 'handover'"},
         {"from": "answer", "to": "reply"},
     ],
@@ -55,7 +55,7 @@ def default_pipeline_ensure() -> PipelineVersion:
     pipeline, _ = Pipeline.objects.get_or_create(
         name=CUSTOMER_SUPPORT,
         defaults={
-            "description": "guard → classify → (a person if asked or upset) → retrieve → answer → reply or a person"
+            "description": "guard → retrieve → classify → (a person if asked or upset) → answer → reply or a person"
         },
     )
     version = pipeline.latest_version() or PipelineVersion.objects.create(

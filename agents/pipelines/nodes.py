@@ -101,13 +101,13 @@ def classify(turn: Turn, node: dict) -> NodeResult:
         return NodeResult(found, output={**found, "by": "phrase"})
     profile = turn.profile()
     question, _ = turn.outgoing(profile)
-    verdict = gateway.classify_intent(question, profile=profile, links=turn.links())
+    verdict = gateway.classify_intent(question, profile=profile, links=turn.links(), passages=_passages(turn))
     return NodeResult({"intent": verdict.intent, "confidence": verdict.confidence}, completions=[verdict.completion])
 
 
 def retrieve(turn: Turn, node: dict) -> NodeResult:
     # Embeddings and search run on this machine, so the customer's own words are used.
-    found = search(turn.state["question"], inbox_id=turn.state["inbox_id"], limit=node.get("limit", 4))
+    found = search(_search_text(turn.state), inbox_id=turn.state["inbox_id"], limit=node.get("limit", 4))
     floor = node.get("min_similarity", 0.0)
     passages = [
         {"chunk_id": p.chunk_id, "document_id": p.document_id, "title": p.document_title, "heading": p.heading,
@@ -116,6 +116,27 @@ def retrieve(turn: Turn, node: dict) -> NodeResult:
     ]  # fmt: skip
     shown = [{key: p[key] for key in ("document_id", "title", "heading", "similarity")} for p in passages]
     return NodeResult({"passages": passages, "passages_found": len(passages)}, output={"passages": shown})
+
+
+# A message this short may lean on the one before it ("And to Austria?").
+FOLLOW_UP_WORDS = 8
+
+
+def _search_text(state: dict) -> str:
+    """The question, with the customer's previous message when it is a short follow-up."""
+    question = state["question"]
+    earlier = [message["content"] for message in state["history"] if message["role"] == "user"]
+    if earlier and len(question.split()) <= FOLLOW_UP_WORDS:
+        return f"{earlier[-1]}\n{question}"
+    return question
+
+
+def _passages(turn: Turn) -> list[SimpleNamespace]:
+    """The retrieved passages as the prompts take them (none when no retrieve node ran yet)."""
+    return [
+        SimpleNamespace(document_title=p["title"], heading=p["heading"], text=p["text"])
+        for p in turn.state.get("passages", [])
+    ]
 
 
 def summarize(turn: Turn, node: dict) -> NodeResult:
@@ -158,10 +179,7 @@ def answer(turn: Turn, node: dict) -> NodeResult:
             return loop.answered_by_reviewer(turn.decision)
     else:
         question, history = turn.outgoing(profile)
-        passages = [
-            SimpleNamespace(document_title=p["title"], heading=p["heading"], text=p["text"])
-            for p in turn.state.get("passages", [])
-        ]
+        passages = _passages(turn)
         instructions = f"{turn.state['system_prompt']}\n{prompts.ACTION_FORMAT}"
         messages, pending = prompts.answer_messages(question, passages, history, instructions), []
     completion = None

@@ -4,9 +4,11 @@
 answers, `broken` always fails with 500, `slow` answers after 3 s, `shopper` looks up order
 100234 and then replies in the pipeline's JSON format with what the tool returned, `dumper` does
 the same but replies with the tool's whole answer, as a careless model would, `echo` replies
-(in that format) with what the customer said, `refunder` asks for a 500 EUR refund of order
-100234 (as a model talked into it would), `leaky` refuses with a long error that quotes the
-key it was sent. `bodies` keeps every request body.
+(in that format) with what the customer said, `support` plays a plain support model (intents by
+keyword, the order tools for a message with an order number, otherwise the source sentence sharing
+most words with the question), `refunder` asks for a 500 EUR refund of order 100234 (as a model
+talked into it would), `leaky` refuses with a long error that quotes the key it was sent. `bodies`
+keeps every request body.
 
 `hold(model, when)` makes matching requests wait until `release(model)`; `arrived[model]` is set
 when one starts waiting, so a test can act while a caller is inside a model call. `gate(model)`
@@ -15,6 +17,7 @@ for tests that act inside several calls in a row.
 """
 
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -117,6 +120,8 @@ class OpenAIServer:
         message = {"role": "assistant", "content": f"Hello from {model}"}
         if model in ("shopper", "dumper"):
             message = _shopper(body["messages"], dump=model == "dumper")
+        if model == "support":
+            message = _support(body["messages"], bool(body.get("tools")))
         if model == "echo":
             said = next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
             message = {"role": "assistant", "content": json.dumps({"action": "reply", "reply": f"You said: {said}"})}
@@ -174,3 +179,34 @@ def _shopper(messages: list[dict], dump: bool = False) -> dict:
         "content": None,
         "tool_calls": [{"id": "call_1", "type": "function", "function": call}],
     }
+
+
+def _support(messages: list[dict], with_tools: bool) -> dict:
+    system = next((m["content"] for m in messages if m["role"] == "system"), "")
+    question = next(m["content"] for m in reversed(messages) if m["role"] == "user")
+    if system.startswith("Task: classify."):
+        intent = "refund" if "refund" in question.lower() else "order_status" if "order" in question else "faq"
+        return {"role": "assistant", "content": json.dumps({"intent": intent, "confidence": 0.9})}
+    if messages[-1]["role"] == "tool":
+        found = json.loads(messages[-1]["content"])
+        reply = f"Sorry: {found['error']}" if "error" in found else f"Order {found['number']} is {found['status']}."
+        return {"role": "assistant", "content": json.dumps({"action": "reply", "reply": reply})}
+    number, amount = re.search(r"\b(\d{6})\b", question), re.search(r"\b(\d+\.\d{2})\b", question)
+    if with_tools and number:
+        name, arguments = "get_order_status", {"order_number": number.group(1)}
+        if "refund" in question.lower() and amount:
+            name, arguments = "request_refund", {**arguments, "amount": float(amount.group(1)), "reason": question}
+        call = {"id": "call_1", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+        return {"role": "assistant", "content": None, "tool_calls": [call]}
+    return {"role": "assistant", "content": json.dumps({"action": "reply", "reply": _best_sentence(system, question)})}
+
+
+def _best_sentence(system: str, question: str) -> str:
+    """The sentence of the numbered sources sharing most words with the question, cited."""
+    asked = set(re.findall(r"\w+", question.lower()))
+    sources = re.findall(r"^\[(\d+)\] .+?\n(.*?)(?=^\[\d+\] |\Z)", system, re.M | re.S)
+    sentences = [(n, s) for n, text in sources for s in re.split(r"(?<=[.!?])\s+", " ".join(text.split())) if s]
+    if not sentences:
+        return "I don't know."
+    number, sentence = max(sentences, key=lambda item: len(asked & set(re.findall(r"\w+", item[1].lower()))))
+    return f"{sentence.strip(' -*')} [{number}]"

@@ -1,5 +1,7 @@
 """The knowledge base: chunking, ingestion by the real worker, hybrid search, and its admin."""
 
+from collections import Counter
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -259,9 +261,30 @@ def test_demo_knowledge_is_created_once_and_kept_as_edited(demo_knowledge):
     KnowledgeDocument.objects.filter(title="Gift cards").update(title="Vouchers")
 
     assert knowledge_demo_ensure() == 0
-    assert KnowledgeDocument.objects.count() == 10
+    assert KnowledgeDocument.objects.count() == 40
     assert KnowledgeDocument.objects.filter(title="Vouchers").exists()
     assert set(KnowledgeDocument.objects.values_list("status", flat=True)) == {Status.READY}
+
+
+def test_demo_articles_exist_in_every_widget_language(demo_knowledge):
+    by_language = Counter(KnowledgeDocument.objects.values_list("language", flat=True))
+
+    assert by_language == {"en": 10, "de": 10, "fr": 10, "es": 10}
+    assert KnowledgeDocument.objects.filter(title="Zahlungsarten", language="de").exists()
+
+
+@pytest.mark.django_db
+def test_a_question_is_searched_in_its_language_and_in_english_only():
+    document_ingested("Shipping", "Shipping to Germany takes 1–3 business days.")
+    document_ingested("Versand", "Der Versand nach Deutschland dauert 1–3 Werktage.", language="de")
+    document_ingested("Livraison", "La livraison en Allemagne prend 1 à 3 jours ouvrés.", language="fr")
+
+    def titles(question):
+        return [passage.document_title for passage in search(question, limit=10)]
+
+    assert set(titles("Wie lange dauert der Versand nach Deutschland?")) == {"Versand", "Shipping"}
+    assert titles("How long does shipping to Germany take?") == ["Shipping"]
+    assert set(titles("Combien de temps prend la livraison en Allemagne ?")) == {"Livraison", "Shipping"}
 
 
 @pytest.mark.django_db
@@ -345,7 +368,8 @@ def test_uploading_a_markdown_file_in_the_admin_ingests_it(client, site_admin, l
     upload = SimpleUploadedFile("returns-faq.md", RETURNS.encode(), content_type="text/markdown")
 
     response = client.post(
-        reverse("admin:agents_knowledgedocument_add"), {"title": "", "format": "text", "body": "", "upload": upload}
+        reverse("admin:agents_knowledgedocument_add"),
+        {"title": "", "language": "en", "format": "text", "body": "", "upload": upload},
     )
 
     assert response.status_code == 302, response.content.decode()[:2000]

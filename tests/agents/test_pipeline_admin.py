@@ -39,7 +39,7 @@ def pipeline_form(graph, **extra) -> dict:
 def test_saving_a_changed_graph_creates_the_next_version(admin_client, support_inbox):
     pipeline = Pipeline.objects.get(name=CUSTOMER_SUPPORT)
     graph = copy.deepcopy(CUSTOMER_SUPPORT_GRAPH)
-    graph["nodes"][2]["limit"] = 6
+    next(node for node in graph["nodes"] if node["type"] == "retrieve")["limit"] = 8
     url = reverse("admin:agents_pipeline_change", args=[pipeline.pk])
 
     response = admin_client.post(url, pipeline_form(graph, note="More passages"))
@@ -158,8 +158,8 @@ def test_an_agent_of_the_runs_inbox_allowed_to_view_runs_reads_its_trace_as_json
     trace = client.get(f"/api/v1/runs/{answered_run.pk}/trace").json()
 
     assert trace["trace_id"] == answered_run.trace_id and trace["status"] == "finished"
-    assert [step["type"] for step in trace["steps"]] == ["guard", "classify", "retrieve", "answer", "finish"]
-    classify = trace["steps"][1]
+    assert [step["type"] for step in trace["steps"]] == ["guard", "retrieve", "classify", "answer", "finish"]
+    classify = trace["steps"][2]
     assert classify["intent"] == "faq" and classify["tokens"] > 0 and classify["model"] == "local/hil-small"
     assert trace["totals"]["tokens"] == sum(step["tokens"] for step in trace["steps"])
 

@@ -44,7 +44,7 @@ def test_a_faq_is_answered_with_the_cited_article(support_conversation):
     assert reply.metadata["citations"][0]["title"] == "Shipping times and costs"
     run = PipelineRun.objects.get(conversation=conversation)
     assert run.status == PipelineRun.Status.FINISHED
-    assert [step.node for step in run.steps.all()] == ["guard", "classify", "retrieve", "answer", "reply"]
+    assert [step.node for step in run.steps.all()] == ["guard", "retrieve", "classify", "answer", "reply"]
 
 
 def test_asking_for_a_person_hands_over_with_a_brief(support_conversation):

@@ -175,7 +175,7 @@ def test_a_worker_killed_mid_turn_loses_nothing_and_repeats_nothing(live_worker,
     assert call.attempts == 1  # the shop was asked once; the resumed turn got the stored answer
     run = PipelineRun.objects.get()
     nodes = list(run.steps.values_list("node", flat=True))
-    assert nodes == ["guard", "classify", "retrieve", "answer", "reply"]  # no node ran twice to completion
+    assert nodes == ["guard", "retrieve", "classify", "answer", "reply"]  # no node ran twice to completion
     assert run.steps.get(node="answer").tools == [{"name": "get_order_status", "outcome": "ok", "replayed": True}]
 
 

@@ -435,3 +435,26 @@ def test_a_form_encoded_body_is_refused_as_an_unsupported_media_type(started, cl
 
     assert error_of(response) == (415, "unsupported_media_type")
     assert not Message.objects.exists()
+
+
+def test_concurrent_first_requests_share_one_throttle_client(monkeypatch):
+    """A throttle client made twice by a burst of first requests was collected with its pool
+    while a request still read from one of its sockets: a rare 500 at start."""
+    import threading
+
+    from conversations import api
+
+    monkeypatch.setattr(api, "_throttle_redis", None)
+    start, clients = threading.Barrier(16), []
+
+    def first_request():
+        start.wait()
+        clients.append(api.throttle_redis())
+
+    threads = [threading.Thread(target=first_request) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(clients) == 16 and len({id(client) for client in clients}) == 1

@@ -1,72 +1,444 @@
-"""Grounded answers and extractive summaries: sentences chosen from the text given, never made up."""
+"""Grounded answers and extractive summaries: text chosen from what the model is given, never made up.
 
+An answer is the passage unit (a sentence, a list item or a table row) that best matches the
+question, with its close runners-up from the same article. A unit's score blends its meaning
+(WordLlama) with the question's words it covers (stemmed, typos forgiven, rare words weighing
+more), the places it is about (the question's country, or the region that country is in), and
+whether it holds the kind of fact asked for (a price, a duration).
+"""
+
+import functools
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
+from agents.languages import DEFAULT, language_of
 from agents.llm.embeddings import embed_texts
-from agents.llm.local.intents import similarities
+from agents.llm.local import words
+from agents.llm.local.intents import vectors_of
+from agents.llm.local.phrases import say
 
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9¿¡\"„«(])")
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-REFERS_BACK = re.compile(r"^(?:These|This|Those|That|They|It|Such)\b")
-# Below this the best sentence does not answer the question: say so instead of guessing.
-RELEVANT_FROM = 0.18
-NOT_FOUND = (
-    "I'm sorry, I don't know the answer to that from our help articles. "
-    "I can connect you with a person from our team if you like."
+TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
+EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?!\s)|`")
+REFERS_BACK = re.compile(r"^(?:These|This|Those|That|They|It|Such|Diese|Dies|Ils|Elles|Cela|Ces|Estos|Esto)\b")
+PRICE = re.compile(r"€\s?\d|\d[\d.,]*\s?€|\b(?:eur|euros?)\b", re.I)
+DURATION = re.compile(
+    r"(?:\d+(?:[–-]\d+)?|\b(?:one|two|three|four|five|ten|zwei|drei|vier|deux|trois|quatre|dos|tres|cuatro))\s*(?:\w+\s)?(?:days?|weeks?|hours?|minutes?|months?|years?|tage?n?|werktagen?|wochen?|"
+    r"stunden?|minuten|jahren?|jours?|semaines?|heures?|ans?|días?|semanas?|horas?|años?)\b"
+    r"|next business day|nächsten werktag|jour ouvré suivant|siguiente día hábil"
+    r"|\b(?:one|eine|une|una) (?:hour|stunde|heure|hora)\b",
+    re.I,
 )
+# What kind of fact a question asks for, by its words (stems, any of the four languages).
+ASKS_PRICE = {"cost", "price", "much", "expens", "cheap", "kostet", "kost", "preis", "teuer", "cout", "prix",
+              "cuest", "precio"}  # fmt: skip
+ASKS_DURATION = {"long", "day", "time", "take", "fast", "quick", "soon", "lang", "dauert", "dauer", "tag", "schnell",
+                 "temp", "delai", "jour", "tard", "plazo", "dia", "rapid", "dur", "dure", "duracion", "valid",
+                 "gultig"}  # fmt: skip
+# "What is the shipping fee?" asks a price; "Is the shipping fee refunded?" does not.
+PRICE_NOUNS = {"fee", "charg", "gebuhr", "frai", "gast", "tarif"}
+WH_QUESTION = re.compile(
+    r"^\W*(?:what|which|how|was|welche|wie|quel|quels|quelle|combien|cual|que|qué|cuanto|cuánto)\b", re.I
+)
+ASKED_KINDS = ASKS_PRICE | ASKS_DURATION
+# "When …?" often wants a duration ("When do I get my money back?"), not always ("When is my card
+# charged?"): a duration is preferred, nothing else is held against.
+ASKS_WHEN = {"when", "wann", "quand", "cuando"}
+# The weight of each signal in a unit's score (tuned on tests/eval/dev.jsonl).
+MEANING, COVERAGE, TITLE = 0.4, 0.5, 0.15
+SAME_PLACE, SAME_REGION, OTHER_PLACE = 0.2, 0.1, -0.25
+SAME_KIND, OTHER_KIND = 0.2, -0.15
+# A list item or table row labelled with something the customer did not ask about ("Express:").
+OTHER_LABEL = -0.1
+FIRST_IN_SECTION, EARLIER_SOURCE = 0.04, 0.04
+# An article's opening section answers the questions its title answers ("What's your return policy?").
+LEAD = 0.1
+# A unit this close to the best one, from the same article, is said too.
+RUNNER_UP_MARGIN = 0.12
+MAX_UNITS, MAX_LIST_ITEMS = 3, 7
+# A word of the sources this close in meaning to a question's word stands for it, as much.
+NEAR_FROM = 0.5
+# Below these the best unit does not answer the question: say so instead of guessing.
+RELEVANT_FROM, COVERED_FROM = 0.3, 0.34
+# A follow-up this short ("and to Austria?") borrows the places and the kind of fact from the
+# customer's previous message.
+FOLLOW_UP_WORDS = 8
+# Words of a label that only say where ("other EU countries", "Germany only").
+PLACE_LABEL_WORDS = {"other", "countries", "country", "rest", "only", "andere", "anderen", "lander", "land", "nur",
+                     "autres", "pays", "uniquement", "otros", "paises", "resto", "solo"}  # fmt: skip
 
 
-def sentences(text: str) -> list[str]:
-    """The text's sentences. Wrapped lines are joined; a list stays one unit with the line
-    that introduces it, since "We accept:" alone answers nothing."""
-    units: list[str] = []
+@dataclass
+class Unit:
+    source: int
+    rank: int
+    position: int
+    kind: str  # sentence, item, row, or intro (the line that opens a list)
+    text: str
+    language: str
+    intro: str = ""
+    label: str = ""
+    group: int = -1
+    context: str = ""
+    score: float = 0.0
+    coverage: float = 0.0
+    # The same, of the question's words that are not places: a place alone answers nothing
+    # ("What is the population of Italy?").
+    topic: float = 0.0
+    stems: frozenset[str] = frozenset()
+    title_stems: frozenset[str] = frozenset()
+    words: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    language: str
+    stems: frozenset[str]
+    places: frozenset[str]
+    asks: str | None
+    # (stem, the word the customer wrote)
+    written: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, text: str, earlier: list[str] = ()) -> "Question":
+        language = language_of(text)
+        places, asks = words.countries(text), _asks(text, language)
+        previous = earlier[-1] if earlier else ""
+        if previous and len(text.split()) <= FOLLOW_UP_WORDS:
+            places = places or words.countries(previous)
+            asks = asks or _asks(previous, language_of(previous))
+        # The words that ask for a kind of fact ("how long", "cost") are matched by that kind.
+        said = words.content_words(words.without_places(text))
+        written = {(words.stem(word, language), word) for word in said} - {
+            (stem, word) for stem, word in ((words.stem(w, language), w) for w in said) if stem in ASKED_KINDS
+        }
+        stems = {stem for stem, _ in written} | {f"@{place}" for place in places}
+        return cls(text, language, frozenset(stems), frozenset(places), asks, tuple(sorted(written)))
+
+
+def _asks(text: str, language: str) -> str | None:
+    said = words.tokens(text)
+    found = {words.stem(word, language) for word in said} | {words.stem(word, DEFAULT) for word in said}
+    if re.search(r"combien de temps|cu[aá]nto tarda|how long|wie lange", text, re.I):
+        return "duration"
+    if _any_of(found, ASKS_PRICE) or (_any_of(found, PRICE_NOUNS) and WH_QUESTION.search(text)):
+        return "price"
+    if _any_of(found, ASKS_DURATION):
+        return "duration"
+    if found & ASKS_WHEN:
+        return "when"
+    return None
+
+
+def _any_of(stems: set[str], kinds: set[str]) -> bool:
+    """Whether a stem is one of the kinds' words, or an inflection the stemmer kept ("cheapest")."""
+    return any(stem in kinds or any(len(kind) >= 4 and stem.startswith(kind) for kind in kinds) for stem in stems)
+
+
+def units_of(number: int, rank: int, title: str, text: str) -> list[Unit]:
+    """The sentences, list items and table rows of one source, each with what it is matched on."""
+    language = _language_of_source(title, text)
+    units: list[Unit] = []
     for block in PARAGRAPH_BREAK.split(text):
         lines = [line.strip() for line in block.splitlines() if line.strip()]
-        if lines and LIST_ITEM.match(lines[0]):
-            items = " ".join(LIST_ITEM.sub("", line) for line in lines)
-            if units and units[-1].endswith(":"):
-                units[-1] = f"{units[-1]} {items}"
-            else:
-                units.append(items)
-        elif lines:
-            units.extend(SENTENCE_END.split(" ".join(lines).lstrip("# ")))
-    return [unit.strip(" \t") for unit in units if len(unit.split()) >= 3]
+        if not lines:
+            continue
+        if lines[0].startswith("|"):
+            for label, row in _table_rows(lines):
+                units.append(Unit(number, rank, len(units), "row", row, language, label=label))
+        elif LIST_ITEM.match(lines[0]):
+            intro = units[-1] if units and units[-1].text.endswith(":") else None
+            if intro:
+                intro.kind, intro.group = "intro", intro.position
+            for item in _list_items(lines):
+                label = item.split(":", 1)[0] if ":" in item[:60] else ""
+                units.append(Unit(number, rank, len(units), "item", item, language, intro.text if intro else "",
+                                  label, intro.group if intro else -1))  # fmt: skip
+        else:
+            for sentence in _sentences(" ".join(lines)):
+                units.append(Unit(number, rank, len(units), "sentence", sentence, language))
+    for previous, unit in zip(units, units[1:], strict=False):
+        if unit.kind == "sentence" and previous.kind == "sentence" and REFERS_BACK.match(unit.text):
+            unit.text = f"{previous.text} {unit.text}"
+    for unit in units:
+        unit.context = f"{title}: {unit.intro} {unit.text}"
+    return [unit for unit in units if unit.kind == "item" or len(unit.text.split()) >= 2]
 
 
-def best_support(question: str, sources: list[tuple[int, str, str]]) -> float:
-    """How well the best sentence of the sources matches the question (0 without sources)."""
-    candidates = [sentence for _, _, text in sources for sentence in sentences(text)]
-    if not candidates or not question.strip():
+@functools.lru_cache(maxsize=2048)
+def _language_of_source(title: str, text: str) -> str:
+    return language_of(f"{title}\n{text[:400]}")
+
+
+def _plain(text: str) -> str:
+    return EMPHASIS.sub("", text).lstrip("# ").strip()
+
+
+def _sentences(text: str) -> list[str]:
+    return [_plain(sentence) for sentence in SENTENCE_END.split(text)]
+
+
+def _list_items(lines: list[str]) -> list[str]:
+    items: list[str] = []
+    for line in lines:
+        if LIST_ITEM.match(line) or not items:
+            items.append(LIST_ITEM.sub("", line))
+        else:
+            items[-1] += f" {line}"  # a wrapped item
+    return [_plain(item) for item in items]
+
+
+def _table_rows(lines: list[str]) -> list[tuple[str, str]]:
+    """(label, row read with its header): ("Germany", "Germany: standard €4.90, free from orders of €50")."""
+    rows = [[_plain(cell) for cell in line.strip("|").split("|")] for line in lines if not TABLE_RULE.match(line)]
+    if len(rows) < 2:
+        return []
+    header, body = rows[0], rows[1:]
+    return [
+        (row[0], f"{row[0][:1].upper()}{row[0][1:]}: "
+         + ", ".join(f"{name} {value}" for name, value in zip(header[1:], row[1:], strict=False)))
+        for row in body
+    ]  # fmt: skip
+
+
+# Scoring ------------------------------------------------------------------------------------
+
+
+def scored_units(question: Question, sources: list[tuple[int, str, str]]) -> list[Unit]:
+    """Every unit of the sources, scored against the question, best first. Classifying and then
+    answering a message score the same passages for the same question: the second time is free."""
+    return _scored(question, tuple(sources))
+
+
+@functools.lru_cache(maxsize=64)
+def _scored(question: Question, sources: tuple[tuple[int, str, str], ...]) -> list[Unit]:
+    units = [unit for rank, (number, title, text) in enumerate(sources) for unit in units_of(number, rank, title, text)]
+    if not units or not question.text.strip():
+        return []
+    titles = {number: title for number, title, _ in sources}
+    for unit in units:
+        unit.stems = _stems_of(f"{unit.intro} {unit.text}", unit.language)
+        unit.title_stems = _stems_of(titles[unit.source], unit.language)
+        unit.words = _words_of(unit.context)
+    weights = _weights(question, units)
+    topics = {stem: weight for stem, weight in weights.items() if not stem.startswith("@")}
+    # Meaning half from the unit's own words, half with its title: the title tells the sources
+    # apart, the words the units of one source.
+    asked = embed_texts([question.text])[0]
+    own = vectors_of([f"{unit.intro} {unit.text}" for unit in units]) @ asked
+    meaning = (own + vectors_of([unit.context for unit in units]) @ asked) / 2
+    for unit, similarity in zip(units, meaning, strict=True):
+        unit.coverage = _coverage(weights, unit.stems | unit.title_stems, unit.words)
+        unit.topic = _topic(question, topics, unit)
+        by_title = _coverage(weights, unit.title_stems, frozenset())
+        unit.score = (
+            MEANING * float(similarity)
+            + COVERAGE * unit.coverage
+            + TITLE * by_title
+            + LEAD * by_title * _is_lead(titles[unit.source])
+            + _place_fit(question, unit)
+            + _kind_fit(question, unit.text)
+            + _label_fit(question, unit)
+            + FIRST_IN_SECTION * (unit.position == 0)
+            + EARLIER_SOURCE * (1 - unit.rank / len(sources))
+        )
+    return sorted(units, key=lambda unit: unit.score, reverse=True)
+
+
+@functools.lru_cache(maxsize=8192)
+def _stems_of(text: str, language: str) -> frozenset[str]:
+    return frozenset(words.stems(words.without_places(text), language) | words.place_tokens(text))
+
+
+def _is_lead(title: str) -> bool:
+    """Whether a source is an article's opening section ("Payment methods — Payment methods"),
+    not one of its subsections ("… — Payment methods › A payment was declined")."""
+    return "›" not in title.rpartition(" — ")[2]
+
+
+@functools.lru_cache(maxsize=8192)
+def _words_of(text: str) -> frozenset[str]:
+    return frozenset(words.content_words(text))
+
+
+@dataclass(frozen=True)
+class Weight:
+    """How one of the question's words is matched: the sources' stems it stands for (typos
+    forgiven), and how close in meaning each of the sources' words is to it."""
+
+    known: frozenset[str]
+    near: dict
+
+
+def _weights(question: Question, units: list[Unit]) -> dict[str, Weight]:
+    """Every content word of the question counts the same: the passages were retrieved for these
+    words, so a word in all of them is the topic, not noise; one in none is what they do not
+    answer. A unit without the word may have one of the same meaning ("shipping" for "delivery"),
+    which counts fully when no source has the word, half when one does."""
+    vocabulary = frozenset().union(*(unit.stems | unit.title_stems for unit in units))
+    written = dict(question.written)
+    spoken = sorted(set().union(*(unit.words for unit in units)))
+    meanings = vectors_of(spoken) if spoken else None
+    weights = {}
+    for stem in question.stems:
+        known = frozenset({stem}) if stem.startswith("@") else words.known_as(stem, vocabulary)
+        near = {}
+        if stem in written and meanings is not None:
+            closeness = meanings @ vectors_of([written[stem]])[0] * (0.5 if known else 1.0)
+            near = {word: float(value) for word, value in zip(spoken, closeness, strict=True) if value >= NEAR_FROM / 2}
+        weights[stem] = Weight(known, near)
+    return weights
+
+
+def _coverage(weights: dict[str, Weight], stems: frozenset[str], unit_words: frozenset[str]) -> float:
+    """The share of the question's words that `stems` (or words near them in meaning) cover."""
+    if not weights:
         return 0.0
-    return float(similarities(question, candidates).max())
+    covered = 0.0
+    for weight in weights.values():
+        if any(_covers(known, stems) for known in weight.known):
+            covered += 1
+        elif weight.near:
+            covered += max((weight.near.get(word, 0.0) for word in unit_words), default=0.0)
+    return covered / len(weights)
 
 
-def grounded_answer(question: str, sources: list[tuple[int, str, str]]) -> tuple[str, list[int]]:
-    """An answer made of the sources' sentences that best match the question, citing them.
+def _covers(known: str, stems: frozenset[str]) -> bool:
+    if known in stems:
+        return True
+    # A country is covered by the region it is in ("other EU countries" for Italy).
+    return known.startswith("@") and known[1:] in words.COUNTRIES and words.region_token(known[1:]) in stems
 
-    Returns the text and the numbers of the sources cited; no sources cited means "I don't know".
+
+def _place_fit(question: Question, unit: Unit) -> float:
+    if not question.places:
+        return 0.0
+    named = _places_in(unit.context)
+    if named & question.places:
+        return SAME_PLACE
+    regions = {words.region_token(place) for place in question.places}
+    if regions & words.place_tokens(unit.context):
+        return SAME_REGION
+    return OTHER_PLACE if named else 0.0
+
+
+@functools.lru_cache(maxsize=8192)
+def _places_in(context: str) -> frozenset[str]:
+    return frozenset(words.countries(context))
+
+
+def _kind_fit(question: Question, text: str) -> float:
+    if question.asks == "price":
+        return SAME_KIND if PRICE.search(text) else OTHER_KIND
+    if question.asks == "duration":
+        return SAME_KIND if DURATION.search(text) else OTHER_KIND
+    if question.asks == "when":
+        return SAME_KIND / 4 if DURATION.search(text) else 0.0
+    return 0.0
+
+
+def _label_fit(question: Question, unit: Unit) -> float:
+    """A labelled item about something the question does not name ("Express", "Phone") is less
+    likely its answer than one whose label it names, or one that only names places."""
+    if not unit.label:
+        return 0.0
+    label_words = [word for word in words.content_words(words.without_places(unit.label))
+                   if word not in PLACE_LABEL_WORDS]  # fmt: skip
+    asked = [word for word in label_words if words.known_as(words.stem(word, unit.language), question.stems)]
+    return OTHER_LABEL if label_words and not asked else 0.0
+
+
+def _topic(question: Question, topics: dict[str, Weight], unit: Unit) -> float:
+    """The share of what the question is about that the unit covers: its words other than
+    places, and the kind of fact it asks for (a duration for "how long … to Poland?")."""
+    asked = len(topics) + bool(question.asks)
+    if not asked:
+        return 1.0
+    covered = _coverage(topics, unit.stems | unit.title_stems, unit.words) * len(topics)
+    return (covered + (_kind_fit(question, unit.text) > 0)) / asked
+
+
+def _relevant(unit: Unit) -> bool:
+    return unit.score >= RELEVANT_FROM and unit.coverage >= COVERED_FROM and unit.topic >= COVERED_FROM
+
+
+# Answering ----------------------------------------------------------------------------------
+
+
+def best_support(question: str, sources: list[tuple[int, str, str]], earlier: list[str] = ()) -> float:
+    """How well the best unit of the sources answers the question (0 when none does)."""
+    units = scored_units(Question.of(question, earlier), sources)
+    relevant = [unit for unit in units if _relevant(unit)]
+    return relevant[0].score if relevant else 0.0
+
+
+def grounded_answer(
+    question: str, sources: list[tuple[int, str, str]], earlier: list[str] = ()
+) -> tuple[str, list[int]]:
+    """An answer made of the units that best answer the question, citing their source.
+
+    In the customer's language when a source in it answers; otherwise from an English source,
+    with a line saying so. Returns the text and the numbers of the sources cited; none cited
+    means "I don't know".
     """
-    candidates = [(number, sentence) for number, _, text in sources for sentence in sentences(text)]
-    if not candidates or not question.strip():
-        return NOT_FOUND, []
-    scores = similarities(question, [sentence for _, sentence in candidates])
-    best = int(scores.argmax())
-    if scores[best] < RELEVANT_FROM:
-        return NOT_FOUND, []
-    number = candidates[best][0]
-    # The best sentence and its neighbour from the same source usually carry the whole answer;
-    # one that points back ("These are…") needs the sentence before it.
-    chosen = [best]
-    if best > 0 and candidates[best - 1][0] == number and REFERS_BACK.match(candidates[best][1]):
-        chosen.insert(0, best - 1)
-    follower = best + 1
-    if follower < len(candidates) and candidates[follower][0] == number and scores[follower] > RELEVANT_FROM / 2:
-        chosen.append(follower)
-    text = " ".join(candidates[index][1] for index in chosen)
-    return f"{text} [{number}]", [number]
+    asked = Question.of(question, earlier)
+    scored = scored_units(asked, sources)
+    units = [unit for unit in scored if _relevant(unit)]
+    own = [unit for unit in units if unit.language == asked.language]
+    chosen = own or units
+    if not chosen:
+        return say("not_found", asked.language), []
+    articles = {number: title.split(" — ")[0] for number, title, _ in sources}
+    text, cited = _compose(chosen, scored, articles)
+    if chosen[0].language != asked.language:
+        text = f"{say('english_only', asked.language)}\n{text}".strip()
+    return text, cited
+
+
+def _compose(chosen: list[Unit], scored: list[Unit], articles: dict[int, str]) -> tuple[str, list[int]]:
+    """The best unit and its close runners-up, each article's in its order and cited after them
+    (by the first of its sources said); a list's opening line with the whole list; an item with
+    the line that opens its list. Returns the text and the sources cited, the best unit's first."""
+    best = chosen[0]
+    # A list's opening line that answers as much as the best unit means the question is about the list.
+    close = [unit for unit in chosen if unit.source == best.source and unit.score >= best.score - RUNNER_UP_MARGIN]
+    intro = next((unit for unit in close if unit.kind == "intro"), None)
+    if intro and intro.coverage >= best.coverage:
+        items = sorted((u for u in scored if u.source == best.source and u.group == intro.group and u.kind == "item"),
+                       key=lambda unit: unit.position)[:MAX_LIST_ITEMS]  # fmt: skip
+        return f"{intro.text} {'; '.join(unit.text.rstrip('.;') for unit in items)}. [{best.source}]", [best.source]
+    said = [best]
+    for unit in chosen[1:]:
+        if len(said) == MAX_UNITS or unit.score < best.score - RUNNER_UP_MARGIN:
+            break
+        if unit.kind != "intro" and not _repeats(unit, said):
+            said.append(unit)
+    # Passages of one article are cited once, by the first of them that was said.
+    cite = {}
+    for unit in said:
+        cite.setdefault(articles.get(unit.source, unit.source), unit.source)
+    sources = list(dict.fromkeys(cite[articles.get(unit.source, unit.source)] for unit in said))
+    parts = []
+    for source in sources:
+        introduced = set()
+        article = articles.get(source, source)
+        in_article = (unit for unit in said if articles.get(unit.source, unit.source) == article)
+        for unit in sorted(in_article, key=lambda unit: (unit.rank, unit.position)):
+            if unit.intro and unit.group not in introduced:
+                parts.append(unit.intro)
+                introduced.add(unit.group)
+            parts.append(unit.text if unit.text[-1:] in ".!?:;" else f"{unit.text}.")
+        parts[-1] += f" [{source}]"
+    return " ".join(parts), sources
+
+
+def _repeats(unit: Unit, said: list[Unit]) -> bool:
+    return any(unit.text in other.text or other.text in unit.text for other in said)
 
 
 def extractive_summary(transcript: str, limit: int = 3) -> str:

@@ -1,8 +1,9 @@
 """The embedded `local/…` model, registered in LiteLLM as a custom provider.
 
-A small, honest NLP model: intents by nearest labelled examples, answers and summaries
-extracted from the text it is given, tool calls chosen by description with the arguments the
-request states. It needs no key and no network, so the default profiles work offline.
+A small, honest NLP model: intents by nearest labelled examples (with the help articles'
+evidence and the message's tone), answers and summaries extracted from the text it is given,
+tool calls chosen by what the customer asks the shop to do, with the arguments they wrote. It
+needs no key and no network, so the default profiles work offline.
 """
 
 import json
@@ -12,8 +13,15 @@ import litellm
 from litellm import CustomLLM
 from litellm.types.utils import ChatCompletionMessageToolCall, Function, Usage
 
+from agents.languages import language_of
 from agents.llm import prompts
 from agents.llm.local import answers, intents, tool_calls
+from agents.llm.local.tool_results import after_tool
+
+# A question the help articles answer at least this well is answered from them, even when it
+# also sounds like a request the AI would need an order number for ("My order already shipped,
+# can I still cancel it?").
+ARTICLE_ANSWERS_FROM = 0.62
 
 
 class LocalModel(CustomLLM):
@@ -51,25 +59,20 @@ def respond(messages: list[dict], optional_params: dict) -> tuple[str | None, li
     if task == prompts.SUMMARIZE:
         return answers.extractive_summary(text), None
     as_json = (optional_params.get("response_format") or {}).get("type", "").startswith("json")
+    tools = optional_params.get("tools") or []
     if messages and messages[-1].get("role") == "tool":
-        return _reply(_tool_result_answer(messages[-1].get("content") or ""), as_json), None
+        content, call = after_tool(messages, tools)
+        return (None if call and not content else _reply(content, as_json)), _calls(call, tools)
     smalltalk = answers.smalltalk_reply(text)
     if smalltalk:
         return _reply(smalltalk, as_json), None
-    tools = optional_params.get("tools") or []
-    sources = prompts.sources_of(messages)
+    sources, earlier = prompts.sources_of(messages), prompts.user_texts(messages)[:-1]
     if tools:
-        chosen, fit = tool_calls.best_tool(text, tools)
-        # A question the sources answer better than any tool fits it is answered from them.
-        if fit >= tool_calls.FITS_FROM and tool_calls.evidence_for(text, chosen, fit) > answers.best_support(
-            text, sources
-        ):
-            # Arguments may come from earlier messages ("Refund order 100234" … "20 euros").
-            arguments, missing = tool_calls.fill_arguments(text, chosen, earlier=prompts.user_texts(messages)[:-1])
-            if missing:
-                return _reply(tool_calls.clarifying_question(chosen, missing), as_json), None
-            return None, [_tool_call(chosen["function"]["name"], arguments)]
-    content, cited = answers.grounded_answer(text, sources)
+        acted = _act(text, earlier, tool_calls.follows_a_question(messages), tools, sources)
+        if acted:
+            content, call = acted
+            return (_reply(content, as_json) if content else None), _calls(call, tools)
+    content, cited = answers.grounded_answer(text, sources, earlier)
     if as_json and not cited:
         # Nothing in the sources answers it: a person should, and the model says so in its own field.
         return json.dumps(
@@ -78,13 +81,74 @@ def respond(messages: list[dict], optional_params: dict) -> tuple[str | None, li
     return _reply(content, as_json), None
 
 
+def _act(text: str, earlier: list[str], follows_a_question: bool, tools: list[dict], sources) -> tuple | None:
+    """(what to say, (tool, arguments) to call) when the customer asks the shop to do something;
+    None when the help articles should answer."""
+    request = tool_calls.request_of(text, earlier, follows_a_question)
+    if request.tool is None or request.tool not in {tool["function"]["name"] for tool in tools}:
+        return _other_tool(text, tools, earlier)
+    if request.order_number is None:
+        # "Where is my order?" wants a number; "My order already shipped, can I still cancel it?"
+        # asks something else, which the articles may answer.
+        rest = tool_calls.beyond_the_order(text)
+        if rest.strip() and answers.best_support(rest, sources, earlier) >= ARTICLE_ANSWERS_FROM:
+            return None
+        return tool_calls.ask(["order_number"], language_of(text)), None
+    if request.tool == tool_calls.REFUND and request.amount is not None:
+        arguments = {"order_number": request.order_number, "amount": request.amount, "reason": request.reason}
+        return None, (tool_calls.REFUND, arguments)
+    # Everything else starts from the order as it is now: a refund without an amount proposes
+    # what is left to refund, an address changes only while the order waits in the warehouse.
+    return None, (tool_calls.STATUS, {"order_number": request.order_number})
+
+
+def _other_tool(text: str, tools: list[dict], earlier: list[str]) -> tuple | None:
+    """A customer's own orders by the email address they give (the demo's other tool)."""
+    email = tool_calls.email_in(text)
+    orders = tool_calls.spec_named(tools, tool_calls.ORDERS_BY_EMAIL)
+    if email and orders and tool_calls.MY_ORDER.search(text.lower()):
+        return None, (tool_calls.ORDERS_BY_EMAIL, {"email": email})
+    return None
+
+
 def _reply(content: str, as_json: bool) -> str:
     return json.dumps({"action": "reply", "reply": content}) if as_json else content
 
 
+# What the customer asks the shop to do, as an intent.
+INTENT_OF_REQUEST = {
+    tool_calls.STATUS: "order_status",
+    tool_calls.REFUND: "refund",
+    tool_calls.CHANGE_ADDRESS: "account",
+}
+# A request naming its order (or a greeting) is as clear as a message gets.
+CLEAR = 0.9
+
+
 def _classification(messages: list[dict], text: str) -> str:
-    intent, confidence = intents.classify(text, prompts.examples_of(messages))
+    """Small talk and requests that name an order are recognised by their form; everything else
+    by its nearest examples, the help articles' support and its tone."""
+    request = tool_calls.request_of(text)
+    if answers.smalltalk_reply(text):
+        intent, confidence = "smalltalk", CLEAR
+    elif request.tool in INTENT_OF_REQUEST and request.order_number and not intents.tone(text):
+        intent, confidence = INTENT_OF_REQUEST[request.tool], CLEAR
+    else:
+        support = answers.best_support(text, prompts.sources_of(messages))
+        intent, confidence = intents.classify(text, prompts.examples_of(messages), support)
     return json.dumps({"intent": intent, "confidence": confidence})
+
+
+def _calls(call: tuple | None, tools: list[dict]) -> list | None:
+    """The OpenAI-style tool call, with only the arguments the tool declares."""
+    if not call:
+        return None
+    name, arguments = call
+    spec = tool_calls.spec_named(tools, name) or {}
+    declared = (spec.get("function", {}).get("parameters") or {}).get("properties")
+    if declared is not None:
+        arguments = {key: value for key, value in arguments.items() if key in declared}
+    return [_tool_call(name, arguments)]
 
 
 def _tool_call(name: str, arguments: dict) -> ChatCompletionMessageToolCall:
@@ -93,17 +157,3 @@ def _tool_call(name: str, arguments: dict) -> ChatCompletionMessageToolCall:
         type="function",
         function=Function(name=name, arguments=json.dumps(arguments)),
     )
-
-
-def _tool_result_answer(result: str) -> str:
-    """Say what the tool returned, in plain words."""
-    try:
-        data = json.loads(result)
-    except ValueError:
-        return result
-    if isinstance(data, dict) and data.get("error"):
-        return f"I couldn't complete that: {data['error']}"
-    if isinstance(data, dict):
-        facts = ", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in data.items() if value not in (None, ""))
-        return f"Here is what I found — {facts}."
-    return f"Here is what I found: {json.dumps(data)}"

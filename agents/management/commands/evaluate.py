@@ -13,6 +13,9 @@ BARS = [
     ("min_handover_precision", "handover_precision", "min", "handover precision"),
     ("min_handover_recall", "handover_recall", "min", "handover recall"),
     ("min_auto_resolution", "auto_resolution_rate", "min", "auto-resolution rate"),
+    ("min_answer_accuracy", "answer_accuracy", "min", "answer accuracy"),
+    ("min_source_accuracy", "source_accuracy", "min", "source accuracy"),
+    ("min_tool_accuracy", "tool_accuracy", "min", "tool accuracy"),
     ("max_p95_ms", ("latency_ms", "p95"), "max", "p95 turn latency (ms)"),
 ]
 
@@ -20,8 +23,9 @@ BARS = [
 class Command(BaseCommand):
     help = (
         "Run a JSONL dataset of customer messages through the real AI pipeline, each on a fresh "
-        "conversation of an inbox, and report accuracy, handover precision/recall, auto-resolution, "
-        "latency and cost. Exits non-zero when a --min/--max bar is missed."
+        "conversation of an inbox, and report outcome, intent, answer, source, tool and language "
+        "accuracy, handover precision/recall, auto-resolution, latency and cost. Exits non-zero when "
+        "a --min/--max bar is missed."
     )
 
     def add_arguments(self, parser):
@@ -60,7 +64,7 @@ class Command(BaseCommand):
 
         def show(result):
             done[0] += 1
-            mark = "ok  " if result.outcome == result.expected_outcome else "MISS"
+            mark = "MISS" if result.failures else "ok  "
             self.stderr.write(f"[{done[0]}/{total}] {mark} {result.outcome:<8} {result.message[:70]}")
 
         return show
@@ -77,6 +81,10 @@ class Command(BaseCommand):
             f"  handover precision   {pct(summary['handover_precision'])}",
             f"  handover recall      {pct(summary['handover_recall'])}",
             f"  auto-resolution      {pct(summary['auto_resolution_rate'])}",
+            f"  answer accuracy      {pct(summary['answer_accuracy'])}",
+            f"  source accuracy      {pct(summary['source_accuracy'])}",
+            f"  tool accuracy        {pct(summary['tool_accuracy'])}",
+            f"  language accuracy    {pct(summary['language_accuracy'])}",
             f"  turn latency         p50 {summary['latency_ms']['p50']} ms, p95 {summary['latency_ms']['p95']} ms",
             f"  cost                 ${cost['total']} total, ${cost['per_turn']} per turn",
         ]
@@ -85,6 +93,9 @@ class Command(BaseCommand):
                 f"  line {m['line']}: expected {m['expected_outcome']}/{m['expected_intent'] or '-'}, "
                 f"got {m['outcome']}/{m['intent'] or '-'} ({m['reason'] or 'answered'}): {m['message'][:80]}"
             )
+            lines.extend(f"      {failure}" for failure in m["failures"])
+            if m["reply"]:
+                lines.append(f"      reply: {m['reply'][:200]}")
         return "\n".join(lines)
 
     def _missed_bars(self, summary: dict, options: dict) -> list[str]:

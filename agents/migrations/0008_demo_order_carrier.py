@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0006_review_tasks'),
+        ('agents', '0007_knowledge_document_language'),
     ]
 
     operations = [

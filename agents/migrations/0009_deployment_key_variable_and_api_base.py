@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0007_demo_order_carrier'),
+        ('agents', '0008_demo_order_carrier'),
     ]
 
     operations = [
