@@ -172,8 +172,10 @@ def anas_conversation(db):
     from conversations.services import conversation_open, inbox_ensure
 
     inbox, _ = inbox_ensure(name="Demo shop", allowed_origins=[], greeting="Hi")
-    email = "ana.silva@demo.example"
-    conversation, _, _ = conversation_open(inbox, identifier=email, identifier_hash=inbox.identifier_hash(email))
+    account = "shop-ana"  # the demo shop's id of her account, signed as a shop's server would
+    conversation, _, _ = conversation_open(
+        inbox, identifier=account, identifier_hash=inbox.identifier_hash(account), email="ana.silva@demo.example"
+    )
     return conversation
 
 

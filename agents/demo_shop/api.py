@@ -1,7 +1,8 @@
 """The demo shop's JSON API (`/demo-shop/api/`), the backend the demo tools call over HTTP.
 
 Callers authenticate with the shared secret in `X-Demo-Shop-Key` (settings.DEMO_SHOP_API_KEY).
-`?customer=<the shop's id of a customer>` scopes a request to that customer's orders: an order of
+`?customer=<the shop's id of a customer's account>` scopes a request to that customer's orders (for
+the demo's accounts, such as "shop-ana", see services.DEMO_CUSTOMERS): an order of
 anyone else is "No order …", exactly like one that does not exist. `orders/{number}/tracking`
 is what the shop's public tracking page shows anybody with the number. Errors are
 `{"error": {"code", "message"}}` like the rest of the console's APIs (the project's DRF
@@ -108,7 +109,9 @@ def _answer(result: tuple[dict, bool]) -> Response:
 
 class OrdersQuery(serializers.Serializer):
     customer = serializers.CharField(
-        max_length=254, trim_whitespace=False, help_text="The shop's id of the customer (their email address)."
+        max_length=254,
+        trim_whitespace=False,
+        help_text="The shop's id of the customer's account, such as \"shop-ana\".",
     )
     limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
 

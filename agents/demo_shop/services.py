@@ -112,10 +112,13 @@ def _locked(number: str, customer: str) -> DemoOrder:
 
 
 def orders_of(customer: str = "") -> QuerySet[DemoOrder]:
-    """The orders of a customer, by the shop's own id of them (for this shop, the email address
-    their account is known by); every order when no customer is named."""
+    """The orders of one of the shop's customer accounts, by the shop's id of it ("shop-ana"): the
+    orders placed with the account's email address. Every order when no customer is named."""
     orders = DemoOrder.objects.all()
-    return orders.filter(customer_email__iexact=customer) if customer else orders
+    if not customer:
+        return orders
+    email = ACCOUNT_EMAILS.get(customer)
+    return orders.filter(customer_email__iexact=email) if email else orders.none()
 
 
 def _once(operation: str, number: str, idempotency_key: str, perform: Callable[[], dict]) -> tuple[dict, bool]:
@@ -142,15 +145,16 @@ def _once(operation: str, number: str, idempotency_key: str, perform: Callable[[
 
 # Demo data --------------------------------------------------------------------------------
 
-# The shop's customer accounts, known by their email address: (email, name).
+# The shop's customer accounts: (the shop's id of the account, its email address, the name).
 DEMO_CUSTOMERS = [
-    ("ana.silva@demo.example", "Ana Silva"),
-    ("marc.dubois@demo.example", "Marc Dubois"),
-    ("lena.becker@demo.example", "Lena Becker"),
-    ("tom.hughes@demo.example", "Tom Hughes"),
-    ("sofia.rossi@demo.example", "Sofia Rossi"),
-    ("jonas.berg@demo.example", "Jonas Berg"),
+    ("shop-ana", "ana.silva@demo.example", "Ana Silva"),
+    ("shop-marc", "marc.dubois@demo.example", "Marc Dubois"),
+    ("shop-lena", "lena.becker@demo.example", "Lena Becker"),
+    ("shop-tom", "tom.hughes@demo.example", "Tom Hughes"),
+    ("shop-sofia", "sofia.rossi@demo.example", "Sofia Rossi"),
+    ("shop-jonas", "jonas.berg@demo.example", "Jonas Berg"),
 ]
+ACCOUNT_EMAILS = {account: email for account, email, _ in DEMO_CUSTOMERS}
 
 # (number, customer email, status, total, refunded, shipping address, days ago)
 DEMO_ORDERS = [

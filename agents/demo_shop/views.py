@@ -11,24 +11,25 @@ def demo_shop(request):
     """A sample shop page that embeds the widget, as a customer's website would.
 
     `?inbox=<widget token>` picks the inbox; by default the first one. Where the demo sign-in is
-    on, `?customer=<email>` signs in as one of the shop's customers: the page signs their id with
+    on, `?customer=<account id>` signs in as one of the shop's customers: the page signs their id with
     the inbox's identity secret on the server, as a real shop's backend would, so the AI may
-    look at that customer's orders.
+    look at that customer's orders. The page signs the account's id (such as "shop-ana").
     """
     token = request.GET.get("inbox", "")
     inbox = Inbox.objects.filter(widget_token=token).first() if token else Inbox.objects.first()
     context = {"inbox": inbox, "unknown": bool(token and not inbox), "customers": [], "signed_in": None}
     if inbox and settings.DEMO_SHOP_SIGN_IN:
         context["customers"] = DEMO_CUSTOMERS
-        email = request.GET.get("customer", "")
-        names = dict(DEMO_CUSTOMERS)
-        if email and email not in names:
+        account = request.GET.get("customer", "")
+        accounts = {account: (email, name) for account, email, name in DEMO_CUSTOMERS}
+        if account and account not in accounts:
             context["unknown_customer"] = True
-        elif email:
+        elif account:
+            email, name = accounts[account]
             context["signed_in"] = {
-                "identifier": email,
-                "identifier_hash": inbox.identifier_hash(email),
-                "name": names[email],
+                "identifier": account,
+                "identifier_hash": inbox.identifier_hash(account),
+                "name": name,
                 "email": email,
             }
     status = 404 if context["unknown"] or context.get("unknown_customer") else 200

@@ -60,12 +60,14 @@ def test_an_order_is_served_with_its_status_and_money(shop):
 
 
 def test_an_order_asked_for_as_a_customer_exists_only_if_it_is_theirs(shop):
-    own = shop("GET", "orders/100578", params={"customer": "Lena.Becker@demo.example"})
-    other = shop("GET", "orders/100234", params={"customer": "lena.becker@demo.example"})
+    own = shop("GET", "orders/100578", params={"customer": "shop-lena"})
+    other = shop("GET", "orders/100234", params={"customer": "shop-lena"})
+    nobody = shop("GET", "orders/100578", params={"customer": "lena.becker@demo.example"})  # not an account id
 
     assert own.status_code == 200 and own.json()["shipping_address"].startswith("Bergmannstr")
     assert error_of(other) == (404, "not_found")
     assert other.json()["error"]["message"] == "No order 100234."  # the same as an order that does not exist
+    assert error_of(nobody) == (404, "not_found")
 
 
 def test_the_tracking_of_an_order_shows_its_status_and_carrier_only(shop):
@@ -75,9 +77,9 @@ def test_the_tracking_of_an_order_shows_its_status_and_carrier_only(shop):
     assert error_of(shop("GET", "orders/999999/tracking")) == (404, "not_found")
 
 
-def test_a_customers_orders_are_listed_newest_first_whatever_the_case_of_their_id(shop):
-    response = shop("GET", "orders", params={"customer": "Marc.Dubois@demo.example"})
-    limited = shop("GET", "orders", params={"customer": "marc.dubois@demo.example", "limit": 1})
+def test_a_customers_orders_are_listed_newest_first(shop):
+    response = shop("GET", "orders", params={"customer": "shop-marc"})
+    limited = shop("GET", "orders", params={"customer": "shop-marc", "limit": 1})
 
     assert response.status_code == 200
     assert [found["number"] for found in response.json()["orders"]] == ["100871", "100412"]
@@ -216,10 +218,10 @@ def test_an_order_still_in_processing_ships_to_the_new_address(shop):
 
 def test_a_change_asked_for_as_a_customer_is_refused_on_another_customers_order(shop):
     response = shop(
-        "POST", "orders/100412/shipping-address", params={"customer": "ana.silva@demo.example"},
+        "POST", "orders/100412/shipping-address", params={"customer": "shop-ana"},
         json={"address": "Rua Augusta 1, 1100-053 Lisboa, PT"},
     )  # fmt: skip
-    refund = shop("POST", "orders/100412/refund", params={"customer": "ana.silva@demo.example"}, json={
+    refund = shop("POST", "orders/100412/refund", params={"customer": "shop-ana"}, json={
         "amount": "10.00", "reason": "late"})  # fmt: skip
 
     assert error_of(response) == error_of(refund) == (404, "not_found")

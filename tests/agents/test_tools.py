@@ -271,7 +271,7 @@ def test_the_demo_tools_answer_from_the_shop(demo_shop_api, demo_orders, anas_co
             name, arguments, idempotency_key=key(step, name), approved=True, conversation_id=conversation.pk
         )
 
-    shop, marc = anas_conversation.inbox, "marc.dubois@demo.example"
+    shop, marc = anas_conversation.inbox, "shop-marc"
     marcs = conversation_open(shop, identifier=marc, identifier_hash=shop.identifier_hash(marc))[0]
     status = call("get_order_status", {"order_number": "#100 235"}, 1)
     orders = call("list_recent_orders", {"limit": 1}, 2)

@@ -19,6 +19,7 @@ from tests.agents.test_pipeline_turns import answered_by
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("demo_shop_api", "demo_orders")]
 ANA = "ana.silva@demo.example"
+ANAS_ACCOUNT = "shop-ana"  # the demo shop's id of Ana's account: what the shop signs
 ANAS_ADDRESS = "Rua das Flores 12, 1200-195 Lisboa, PT"
 
 
@@ -27,9 +28,9 @@ def visitor(inbox, **claims):
     return conversation
 
 
-def signed_in(inbox, identifier=ANA):
+def signed_in(inbox, identifier=ANAS_ACCOUNT):
     conversation, _, _ = services.conversation_open(
-        inbox, identifier=identifier, identifier_hash=inbox.identifier_hash(identifier), name="Ana", email=identifier
+        inbox, identifier=identifier, identifier_hash=inbox.identifier_hash(identifier), name="Ana", email=ANA
     )
     return conversation
 
@@ -49,7 +50,7 @@ def ask(conversation, text):
 
 
 def test_an_anonymous_visitor_gets_only_what_a_public_tracking_page_shows(live_support_inbox):
-    conversation = visitor(live_support_inbox, email=ANA, identifier=ANA)  # claims, not proof
+    conversation = visitor(live_support_inbox, email=ANA, identifier=ANAS_ACCOUNT)  # claims, not proof
 
     result = call(conversation, "get_order_status", {"order_number": "100234"})
 

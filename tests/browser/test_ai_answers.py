@@ -42,7 +42,7 @@ def test_an_orders_address_is_shown_only_once_its_customer_signed_in_on_the_shop
     expect(anonymous).not_to_contain_text("Rua das Flores")
 
     page.goto(f"/demo/?inbox={live_support_inbox.widget_token}")
-    page.get_by_label("Sign in as").select_option("ana.silva@demo.example")
+    page.get_by_label("Sign in as").select_option("shop-ana")
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator('[data-demo="signed-in"]')).to_have_text("Ana Silva")
     page.locator('[data-hil="launcher"]').click()

@@ -16,7 +16,7 @@ from tests.browser.test_ai_answers import ask
 from tests.browser.test_desk import desk_of
 
 # The customer of order 100234, signed in on the demo shop: tools act only for her.
-ANA = "ana.silva@demo.example"
+ANA = "shop-ana"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
