@@ -8,8 +8,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint bench services-status services-stop browser
 
+# DEBUG is off unless asked for; `make run` is local development.
 run: $(INSTALLED)
-	$(PY) manage.py console
+	DEBUG=$${DEBUG:-true} $(PY) manage.py console
 
 test: $(INSTALLED) browser
 	$(PY) -m pytest

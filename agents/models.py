@@ -6,6 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
+from agents.llm.endpoints import validate_api_base
+from agents.llm.keys import validate_key_variable
+
 EMBEDDING_DIMENSIONS = 256
 
 
@@ -30,9 +33,17 @@ class Deployment(models.Model):
     model = models.CharField(
         max_length=200, help_text='A LiteLLM model string: "local/hil-small", "openai/gpt-4o-mini", …'
     )
-    api_base = models.URLField(blank=True, help_text="For OpenAI-compatible servers (vLLM, Ollama, …).")
+    api_base = models.URLField(
+        blank=True,
+        validators=[validate_api_base],
+        help_text="For OpenAI-compatible servers (vLLM, Ollama, …). Never a link-local or cloud metadata address.",
+    )
     api_key_env = models.CharField(
-        "API key environment variable", max_length=100, blank=True, help_text="Read the key from this variable."
+        "API key environment variable",
+        max_length=100,
+        blank=True,
+        validators=[validate_key_variable],
+        help_text="Read the key from this variable; its name starts with LLM_KEY_.",
     )
     api_key_encrypted = models.TextField(blank=True, editable=False)
     input_price_per_1k = models.DecimalField(
@@ -273,6 +284,7 @@ class DemoOrder(models.Model):
     total = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3, default="EUR")
     shipping_address = models.TextField(blank=True)
+    carrier = models.CharField(max_length=40, blank=True, help_text="Who delivers it, once it has shipped.")
     refunded_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
     placed_at = models.DateTimeField()
 

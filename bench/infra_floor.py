@@ -9,6 +9,7 @@ Runs on its own embedded services (var/bench) unless DATABASE_URL / REDIS_URL ar
 """
 
 import asyncio
+import hashlib
 import os
 import statistics
 import subprocess
@@ -23,6 +24,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hilconsole.settings")
 os.environ.setdefault("EMBEDDED_DIR", str(BASE_DIR / "var" / "bench"))
 os.environ.setdefault("EMBEDDED_PG_PORT", "55434")
 os.environ.setdefault("EMBEDDED_REDIS_PORT", "56381")
+# The benchmarks run the console as in production (DEBUG off), which refuses to start without
+# real secrets: these are made up per checkout, the same in every process of its runs (sessions
+# made here are valid in the servers started here). Loopback only; never a deployment's.
+for name in ("SECRET_KEY", "DEMO_SHOP_API_KEY"):
+    os.environ.setdefault(name, hashlib.sha256(f"hil-bench:{name}:{BASE_DIR}".encode()).hexdigest())
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
 
 import django  # noqa: E402
 
@@ -137,7 +144,8 @@ def start_server(port: int, processes: int = 2, **env: str) -> subprocess.Popen:
     }  # fmt: skip
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "hilconsole.asgi:application", "--port", str(port),
-         "--workers", str(processes), "--no-access-log", "--log-level", "warning"],
+         "--workers", str(processes), "--ws-max-size", str(settings.WEBSOCKET_MAX_FRAME_BYTES),
+         "--no-access-log", "--log-level", "warning"],
         cwd=BASE_DIR, env=env, stdout=log_of("web"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     deadline = time.monotonic() + 60

@@ -70,8 +70,11 @@ class Widget:
 
     async def open(self):
         self.conversation_id, self.token = await start_conversation(self.session, self.base, self.inbox)
-        ws_url = f"{self.base.replace('http', 'ws')}/ws/widget/{self.conversation_id}/?token={self.token}"
-        self.socket = await self.session.ws_connect(ws_url)
+        self.socket = await self.session.ws_connect(
+            f"{self.base.replace('http', 'ws')}/ws/widget/{self.conversation_id}/"
+        )
+        await self.socket.send_json({"type": "auth", "token": self.token})
+        assert json.loads((await self.socket.receive(timeout=10)).data) == {"type": "ready"}
         return self
 
     async def turn(self, question: str) -> tuple[float, float]:

@@ -1,10 +1,11 @@
 """The public widget API (`/api/widget/v1/`): a contract with every embedded widget.
 
-Errors are `{"error": {"code", "message"}}` (see `error_response`); a request never gets a 500
-for bad input. Rate limits are DRF throttles counted in Redis, per customer token and per IP.
+Errors are `{"error": {"code", "message"}}` (hilconsole.api); a request never gets a 500 for
+bad input. Rate limits are DRF throttles counted in Redis, per customer token and per IP.
 """
 
 import math
+import re
 import threading
 import time
 from urllib.parse import urlsplit
@@ -12,20 +13,20 @@ from urllib.parse import urlsplit
 import redis
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, JsonResponse
+from django.core.validators import RegexValidator
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from conversations import services
-from conversations.errors import DomainError
 from conversations.events import assignee_name, message_payload
 from conversations.models import Conversation, Inbox, Message
+from hilconsole.api import error_responses, validated
 
 # Authentication ----------------------------------------------------------------------------
 
@@ -46,22 +47,48 @@ class InboxTokenAuthentication(BaseAuthentication):
         return "X-Inbox-Token"
 
 
+def bearer_token(request) -> str | None:
+    """The token of `Authorization: Bearer <token>`; None without one."""
+    parts = get_authorization_header(request).split()
+    if not parts or parts[0].lower() != b"bearer":
+        return None
+    if len(parts) != 2:
+        raise exceptions.AuthenticationFailed("Send the header as: Authorization: Bearer <customer_token>.")
+    return parts[1].decode(errors="replace")
+
+
 class CustomerTokenAuthentication(BaseAuthentication):
     """`Authorization: Bearer <customer_token>`. request.auth is the Customer."""
 
     def authenticate(self, request):
-        parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != b"bearer":
+        token = bearer_token(request)
+        if token is None:
             return None
-        if len(parts) != 2:
-            raise exceptions.AuthenticationFailed("Send the header as: Authorization: Bearer <customer_token>.")
-        customer = services.customer_for_token(parts[1].decode(errors="replace"))
+        customer = services.customer_for_token(token)
         if customer is None:
-            raise exceptions.AuthenticationFailed("Unknown customer token.", code="unknown_customer_token")
+            raise exceptions.AuthenticationFailed(
+                "Unknown or expired customer token: start a new conversation.", code="unknown_customer_token"
+            )
         return AnonymousUser(), customer
 
     def authenticate_header(self, request):
         return 'Bearer realm="widget"'
+
+
+class InboxTokenScheme(OpenApiAuthenticationExtension):
+    target_class = InboxTokenAuthentication
+    name = "inboxToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "X-Inbox-Token"}
+
+
+class CustomerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = CustomerTokenAuthentication
+    name = "customerToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "The customer_token a new conversation returned."}
 
 
 def inbox_of(request) -> Inbox:
@@ -152,44 +179,6 @@ class PerCustomerThrottle(WidgetThrottle):
 # Errors ------------------------------------------------------------------------------------
 
 
-def error_response(code: str, message: str, **extra) -> dict:
-    return {"error": {"code": code, "message": message, **extra}}
-
-
-def api_exception_handler(exc, context):
-    """Every API error as `{"error": {"code", "message"}}`, keeping DRF's status and headers."""
-    if isinstance(exc, DomainError):
-        return Response(error_response(exc.code, exc.message), status=exc.status)
-    # Django's own 404 and 403 become DRF's, so they carry a code like every other error.
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound(str(exc) or None)
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied(str(exc) or None)
-    response = drf_exception_handler(exc, context)
-    if response is None:
-        return None
-    if isinstance(exc, exceptions.ValidationError):
-        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        message = "; ".join(f"{name}: {' '.join(map(str, errors))}" for name, errors in _flatten(fields))
-        response.data = error_response("invalid", message or "Invalid request body.", fields=fields)
-    else:
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
-        response.data = error_response(code, str(exc.detail))
-    return response
-
-
-def _flatten(fields: dict, prefix: str = ""):
-    for name, errors in fields.items():
-        if isinstance(errors, dict):
-            yield from _flatten(errors, f"{prefix}{name}.")
-        else:
-            yield f"{prefix}{name}", errors if isinstance(errors, list) else [errors]
-
-
-def api_not_found(request, *args, **kwargs):
-    return JsonResponse(error_response("not_found", "No such API endpoint."), status=404)
-
-
 class ContentTooLong(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "content_too_long"
@@ -200,7 +189,13 @@ class ContentTooLong(exceptions.APIException):
 
 class CustomerIn(serializers.Serializer):
     identifier = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    identifier_hash = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+    identifier_hash = serializers.RegexField(
+        r"^[0-9a-fA-F]{64}$",
+        required=False,
+        allow_blank=True,
+        default="",
+        error_messages={"invalid": "Must be the HMAC-SHA256 of the identifier: 64 hexadecimal characters."},
+    )
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
 
@@ -210,7 +205,7 @@ class ConversationIn(serializers.Serializer):
 
 
 class MessageIn(serializers.Serializer):
-    content = serializers.CharField(trim_whitespace=True)
+    content = serializers.CharField(validators=[RegexValidator(r"\S", "A message needs some text.")])
     client_message_id = serializers.CharField(max_length=64)
 
 
@@ -219,11 +214,53 @@ class RatingIn(serializers.Serializer):
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-def validated(serializer_class, data) -> dict:
-    """`data` (a request's body or query) checked by the serializer; a 400 otherwise."""
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+# What the widget API answers, for the OpenAPI schema.
+
+
+class InboxOut(serializers.Serializer):
+    name = serializers.CharField()
+    greeting = serializers.CharField()
+    csat_enabled = serializers.BooleanField()
+
+
+class ConversationOut(serializers.Serializer):
+    conversation_id = serializers.IntegerField()
+    customer_token = serializers.CharField(help_text="Shown once; send it as Authorization: Bearer <customer_token>.")
+    status = serializers.ChoiceField(Conversation.Status.choices)
+    inbox = InboxOut()
+
+
+class MessageOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    sender = serializers.ChoiceField(Message.Sender.choices)
+    author_name = serializers.CharField(allow_blank=True)
+    content = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    client_message_id = serializers.CharField(allow_null=True)
+    sources = serializers.ListField(
+        child=serializers.CharField(), help_text="Titles of the articles an AI reply cites."
+    )
+
+
+class HistoryOut(serializers.Serializer):
+    status = serializers.ChoiceField(Conversation.Status.choices)
+    assignee_name = serializers.CharField(allow_null=True)
+    csat_given = serializers.BooleanField()
+    messages = MessageOut(many=True)
+    has_more = serializers.BooleanField()
+
+
+class RatingOut(serializers.Serializer):
+    rating = serializers.IntegerField()
+
+
+class CustomerTokenOut(serializers.Serializer):
+    customer_token = serializers.CharField()
+
+
+AFTER = OpenApiParameter(
+    "after", int, description="Only messages after this message id (0, the default: from the start).", required=False
+)
 
 
 class WidgetView(APIView):
@@ -234,6 +271,17 @@ class WidgetView(APIView):
 class ConversationCreate(WidgetView):
     authentication_classes = [InboxTokenAuthentication]
 
+    @extend_schema(
+        tags=["widget"],
+        operation_id="widget_conversation_start",
+        summary="Start a conversation, or resume a verified customer's open one",
+        request=ConversationIn,
+        responses={
+            201: ConversationOut,
+            200: OpenApiResponse(ConversationOut, description="A verified customer's open conversation, resumed."),
+            **error_responses(400, 401, 403, 413, 415, 429),
+        },
+    )
     def post(self, request):
         data = validated(ConversationIn, request.data)
         customer = {key: value.strip() for key, value in data["customer"].items()}
@@ -261,13 +309,23 @@ class CustomerConversationView(WidgetView):
 
 
 MESSAGE_PAGE = 100
+# A message id: ASCII digits, few enough for a PostgreSQL bigint.
+MESSAGE_ID = re.compile(r"[0-9]{1,18}")
 
 
 class ConversationMessages(CustomerConversationView):
+    @extend_schema(
+        tags=["widget"],
+        operation_id="widget_messages_list",
+        summary="The conversation's messages (100 a page; internal notes never)",
+        parameters=[AFTER],
+        responses={200: HistoryOut, **error_responses(400, 401, 403, 404, 429)},
+    )
     def get(self, request, conversation_id):
         conversation = self.conversation(conversation_id)
         after = request.query_params.get("after", "0")
-        if not after.isdigit():
+        # Not str.isdigit(): it takes "²" and "١٢", which int() then refuses.
+        if not MESSAGE_ID.fullmatch(after):
             raise exceptions.ValidationError({"after": ["Must be a message id (a whole number ≥ 0)."]})
         visible = conversation.messages.exclude(sender=Message.Sender.NOTE).filter(id__gt=int(after))
         page = list(visible.select_related("author", "conversation__customer")[: MESSAGE_PAGE + 1])
@@ -281,6 +339,17 @@ class ConversationMessages(CustomerConversationView):
             }
         )
 
+    @extend_schema(
+        tags=["widget"],
+        operation_id="widget_message_send",
+        summary="Send a customer message (idempotent on client_message_id)",
+        request=MessageIn,
+        responses={
+            202: MessageOut,
+            200: OpenApiResponse(MessageOut, description="This client_message_id was sent before: the same message."),
+            **error_responses(400, 401, 403, 404, 409, 413, 415, 429),
+        },
+    )
     def post(self, request, conversation_id):
         conversation = self.conversation(conversation_id)
         data = validated(MessageIn, request.data)
@@ -294,8 +363,36 @@ class ConversationMessages(CustomerConversationView):
 
 
 class ConversationRating(CustomerConversationView):
+    @extend_schema(
+        tags=["widget"],
+        operation_id="widget_conversation_rate",
+        summary="Rate the conversation (once, after a person resolved it)",
+        request=RatingIn,
+        responses={201: RatingOut, **error_responses(400, 401, 403, 404, 409, 413, 415, 429)},
+    )
     def post(self, request, conversation_id):
         conversation = self.conversation(conversation_id)
         data = validated(RatingIn, request.data)
         services.conversation_rate(conversation.pk, rating=data["rating"], comment=data["comment"])
         return Response({"rating": data["rating"]}, status=status.HTTP_201_CREATED)
+
+
+class CustomerTokenRotation(WidgetView):
+    """A new customer token for this widget session; the one sent stops working at once."""
+
+    authentication_classes = [CustomerTokenAuthentication]
+
+    @extend_schema(
+        tags=["widget"],
+        operation_id="widget_customer_token_rotate",
+        summary="Replace the customer token; the one sent stops working",
+        request=None,
+        responses={201: CustomerTokenOut, **error_responses(401, 403, 413, 429)},
+    )
+    def post(self, request):
+        token = services.customer_token_rotate(bearer_token(request))
+        if token is None:  # rotated by a concurrent request a moment ago
+            raise exceptions.AuthenticationFailed(
+                "This customer token was just replaced.", code="unknown_customer_token"
+            )
+        return Response({"customer_token": token}, status=status.HTTP_201_CREATED)

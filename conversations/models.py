@@ -6,6 +6,7 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 
 def new_widget_token() -> str:
@@ -121,7 +122,8 @@ class Inbox(models.Model):
         return hmac.new(self.identity_secret.encode(), identifier.encode(), hashlib.sha256).hexdigest()
 
     def verifies(self, identifier: str, identifier_hash: str) -> bool:
-        return hmac.compare_digest(self.identifier_hash(identifier), identifier_hash.lower())
+        # As bytes: compare_digest refuses strings with non-ASCII characters instead of answering.
+        return hmac.compare_digest(self.identifier_hash(identifier).encode(), identifier_hash.lower().encode())
 
     def allows_origin(self, origin: str) -> bool:
         return origin.rstrip("/") in {allowed.rstrip("/") for allowed in self.allowed_origins}
@@ -153,11 +155,14 @@ class Customer(models.Model):
 
 
 class CustomerToken(models.Model):
-    """A widget session of a customer (one per device); only its digest is stored."""
+    """A widget session of a customer (one per device); only its digest is stored. It expires
+    after WIDGET_TOKEN_IDLE_DAYS without use, and rotating it replaces it."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tokens")
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Moved forward at most once per TOKEN_USE_RECORDED_EVERY, not on every request.
+    last_used_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     def __str__(self):
         return f"Widget session of {self.customer} since {self.created_at:%Y-%m-%d}"

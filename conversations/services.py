@@ -7,7 +7,9 @@ broadcasts to the conversation's socket group once the transaction commits.
 
 import secrets
 import time
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -137,9 +139,40 @@ def _open_conversation_of(customer: Customer) -> Conversation | None:
     return customer.conversations.exclude(status__in=[S.FINISHED, S.RESOLVED]).order_by("-created_at").first()
 
 
+# How stale a token's last use may get before it is recorded again: one write a day per device.
+TOKEN_USE_RECORDED_EVERY = timedelta(days=1)
+
+
 def customer_for_token(token: str) -> Customer | None:
-    found = CustomerToken.objects.select_related("customer__inbox").filter(digest=token_digest(token)).first()
-    return found.customer if found else None
+    """The customer whose widget session this is, unless it expired (unused too long)."""
+    now = timezone.now()
+    fresh = now - timedelta(days=settings.WIDGET_TOKEN_IDLE_DAYS)
+    found = (
+        CustomerToken.objects.select_related("customer__inbox")
+        .filter(digest=token_digest(token), last_used_at__gt=fresh)
+        .first()
+    )
+    if found is None:
+        return None
+    if found.last_used_at < now - TOKEN_USE_RECORDED_EVERY:
+        CustomerToken.objects.filter(pk=found.pk).update(last_used_at=now)
+    return found.customer
+
+
+@transaction.atomic
+def customer_token_rotate(token: str) -> str | None:
+    """A new token for the same widget session; the old one stops working at once. None when
+    the old one is unknown or expired."""
+    customer = customer_for_token(token)
+    if customer is None:
+        return None
+    deleted, _ = CustomerToken.objects.filter(digest=token_digest(token)).delete()
+    if not deleted:  # rotated by a concurrent request meanwhile: only one of them gets a new token
+        return None
+    new_token = secrets.token_urlsafe(32)
+    CustomerToken.objects.create(customer=customer, digest=token_digest(new_token))
+    audit_record(actor="customer", action="customer_token.rotated", target=customer)
+    return new_token
 
 
 @transaction.atomic

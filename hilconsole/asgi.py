@@ -12,11 +12,13 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from conversations.routing import websocket_urlpatterns as widget_sockets  # noqa: E402
+from hilconsole.body_limits import RequestBodyLimit  # noqa: E402
 from reviews.routing import websocket_urlpatterns as desk_sockets  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Bodies over their limit are refused (413) before Django reads them into memory.
+        "http": RequestBodyLimit(django_asgi_app),
         # Each app checks origins itself: the widget accepts its inbox's sites, the desk only ours.
         "websocket": AuthMiddlewareStack(URLRouter([*widget_sockets, *desk_sockets])),
     }

@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from hilconsole.celery import app as celery_app
+from hilconsole.redaction import redact_connection_secrets
 
 CELERY_LAST_PONG_KEY = "hil:readyz:celery-last-pong"
 
@@ -116,7 +117,8 @@ def run_checks() -> dict[str, dict]:
 
 
 def _describe(error: Exception) -> str:
-    text = str(error).strip().splitlines()
+    # The probe is public: a driver's message that quotes a service URL must not leak it.
+    text = redact_connection_secrets(str(error)).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 

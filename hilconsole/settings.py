@@ -2,13 +2,16 @@
 
 Every setting has a working local default: with no DATABASE_URL or REDIS_URL the embedded
 PostgreSQL + pgvector and Redis (see `hilconsole.embedded`) are started on demand, so a fresh
-clone runs with no `.env`. Production sets DEBUG=false, SECRET_KEY, ALLOWED_HOSTS,
-DATABASE_URL and REDIS_URL; `manage.py check --deploy` then passes.
+clone runs with no `.env`. DEBUG is off unless asked for (`make run` and the tests turn it on),
+and with DEBUG off the console refuses to start without the production settings: a strong
+SECRET_KEY, ALLOWED_HOSTS and a DEMO_SHOP_API_KEY of its own. With those and DATABASE_URL and
+REDIS_URL, `manage.py check --deploy` passes.
 """
 
 import hashlib
 import hmac
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -36,10 +39,10 @@ class StrictEnv(environ.Env):
 
 env = StrictEnv()
 
-# Local development is the default; production sets DEBUG=false and gets the hardening below.
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless asked for (make run, make test): a forgotten variable must not expose debug pages.
+DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-local-development-only-key")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Where customers' browsers reach the console (the widget's <script src> in the admin).
 PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000")
@@ -84,12 +87,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "rest_framework.authtoken",
     "corsheaders",
     "channels",
     "django_htmx",
     "guardian",
     "django_celery_beat",
+    "axes",
     "hilconsole",
     "conversations",
     "agents",
@@ -107,6 +113,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hilconsole.urls"
@@ -129,6 +137,8 @@ TEMPLATES = [
 ]
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a sign-in while its account or address is locked out.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -138,6 +148,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in limits for the desk and the admin (django-axes, counted in Redis): after
+# LOGIN_FAILURE_LIMIT failed attempts for one account, or from one address, signing in there is
+# refused for LOGIN_LOCKOUT_MINUTES; a successful sign-in clears that account's count.
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "hilconsole.logins.locked_out"
+AXES_CLIENT_IP_CALLABLE = "hilconsole.logins.client_ip"
+# Attempts live in Redis, not in axes's tables: its admin pages would always be empty.
+AXES_ENABLE_ADMIN = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "desk:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -213,6 +236,8 @@ LLM_KEYS_FERNET_KEY = env.str("LLM_KEYS_FERNET_KEY", default="")
 LLM_PROFILE_REFRESH_SECONDS = env.float("LLM_PROFILE_REFRESH_SECONDS", default=5.0)
 # The completion a budget check expects of a call whose answer it cannot know yet.
 LLM_BUDGET_COMPLETION_TOKENS = env.int("LLM_BUDGET_COMPLETION_TOKENS", default=500)
+# Hosts a deployment's api_base may name even though they are link-local (by default none).
+LLM_API_BASE_ALLOWED_HOSTS = env.list("LLM_API_BASE_ALLOWED_HOSTS", default=[])
 
 # AI turns: how soon a turn waiting for another turn of its conversation tries again, and after
 # how long without progress the beat sweep hands a stalled turn to a worker again.
@@ -234,9 +259,29 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "conversations.api.api_exception_handler",
+    "EXCEPTION_HANDLER": "hilconsole.api.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Behind a load balancer, the client's address is the last hop it added.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+}
+
+# The OpenAPI schema of the JSON APIs (drf-spectacular) at /api/schema/, browsable at /api/docs/
+# with Swagger UI served from the console itself (no CDN). Public, like the widget it documents.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "HIL Console API",
+    "DESCRIPTION": "The widget API customers' browsers call, the staff API, and the demo shop's backend. "
+    'Errors are {"error": {"code", "message"}}.',
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ConversationStatusEnum": "conversations.models.Conversation.Status",
+        "OrderStatusEnum": "agents.models.DemoOrder.Status",
+    },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # The desk: a desk whose socket sent no heartbeat for this long shows its agent away, then
@@ -244,6 +289,14 @@ REST_FRAMEWORK = {
 DESK_AWAY_AFTER_SECONDS = env.int("DESK_AWAY_AFTER_SECONDS", default=60)
 DESK_OFFLINE_AFTER_SECONDS = env.int("DESK_OFFLINE_AFTER_SECONDS", default=300)
 DESK_HEARTBEAT_SECONDS = env.int("DESK_HEARTBEAT_SECONDS", default=20)
+# How often an open desk socket re-reads its user's access (account, role, inbox grants) even
+# when nothing told it that they changed.
+DESK_PERMISSION_RECHECK_SECONDS = env.float("DESK_PERMISSION_RECHECK_SECONDS", default=30.0)
+
+# Request bodies: larger ones get 413 before they are read (hilconsole.body_limits). The admin's
+# pages may carry an upload (a knowledge document) of up to UPLOAD_MAX_BYTES on top.
+REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=1024 * 1024)
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
 # Outside agents' callbacks carry an HMAC-SHA256 of the body with this secret (X-HIL-Signature).
 APPROVALS_CALLBACK_SECRET = env.str(
     "APPROVALS_CALLBACK_SECRET",
@@ -258,10 +311,15 @@ DESK_RESYNC_SECONDS = env.int("DESK_RESYNC_SECONDS", default=60)
 
 # The widget API.
 WIDGET_MAX_MESSAGE_CHARS = env.int("WIDGET_MAX_MESSAGE_CHARS", default=4000)
+# A customer token unused this long stops working (the widget then starts a new conversation).
+WIDGET_TOKEN_IDLE_DAYS = env.int("WIDGET_TOKEN_IDLE_DAYS", default=30)
 WIDGET_RATE_LIMITS = {
     "per_customer": env.str("WIDGET_RATE_PER_CUSTOMER", default="60/min"),
     "per_ip": env.str("WIDGET_RATE_PER_IP", default="600/min"),
 }
+# The longest WebSocket frame the ASGI server accepts (uvicorn --ws-max-size); longer ones are
+# refused before any consumer sees them.
+WEBSOCKET_MAX_FRAME_BYTES = env.int("WEBSOCKET_MAX_FRAME_BYTES", default=64 * 1024)
 # CORS for the widget API only, and only for origins an inbox allows (conversations.apps).
 CORS_URLS_REGEX = r"^/api/widget/.*$"
 CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "x-inbox-token"]
@@ -277,6 +335,9 @@ DEMO_SHOP_API_KEY = env.str(
 )
 # `?delay=<seconds>` makes the shop slow (to watch timeouts); honoured only with DEBUG or this.
 DEMO_SHOP_ALLOW_DELAY = env.bool("DEMO_SHOP_ALLOW_DELAY", default=False)
+# The demo page lets a visitor sign in as one of the demo shop's customers: it signs their id with
+# the inbox's identity secret for anyone who asks, so it is on only where the demo is a demo.
+DEMO_SHOP_SIGN_IN = env.bool("DEMO_SHOP_SIGN_IN", default=DEBUG)
 
 # HTTPS hardening, on whenever DEBUG is off (`check --deploy` passes in production).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -289,12 +350,40 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 # Health probes come from the load balancer over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
+# Error pages and reports hide the service URLs too, and log lines are scrubbed of them.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "hilconsole.redaction.ConsoleExceptionReporterFilter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {
+            "()": "hilconsole.redaction.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # LiteLLM logs every call at INFO; the gateway records calls as LLMCall rows instead.
     "loggers": {name: {"level": "WARNING"} for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx")},
 }
+
+
+def unsafe_production_settings() -> list[str]:
+    """What makes these settings unsafe outside development (checked with DEBUG off)."""
+    problems = []
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-"):
+        problems.append("SECRET_KEY must be set to a random value of at least 50 characters.")
+    if not ALLOWED_HOSTS:
+        problems.append("ALLOWED_HOSTS must name the host names the console is served on.")
+    if "DEMO_SHOP_API_KEY" not in env or len(DEMO_SHOP_API_KEY) < 32:
+        problems.append("DEMO_SHOP_API_KEY must be set to a random value of at least 32 characters.")
+    return problems
+
+
+# Fail closed: with DEBUG off the console does not start on settings that would make it unsafe.
+if not DEBUG and (_problems := unsafe_production_settings()):
+    sys.exit(
+        "HIL Console refuses to start: DEBUG is off (the default) and\n"
+        + "".join(f"  - {problem}\n" for problem in _problems)
+        + "For local development use `make run` / `make test`, or set DEBUG=true."
+    )

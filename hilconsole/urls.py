@@ -2,10 +2,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from conversations.api import api_not_found
-from conversations.views import demo_shop
+from agents.demo_shop.views import demo_shop
 from hilconsole import health, metrics
+from hilconsole.api import api_not_found
 from hilconsole.dashboard.views import dashboard
 
 urlpatterns = [
@@ -23,6 +24,8 @@ urlpatterns = [
     path("demo-shop/api/", include("agents.demo_shop.urls")),
     path("api/widget/v1/", include("conversations.urls")),
     path("api/v1/", include("agents.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("reviews.api_urls")),
     re_path(r"^api/", api_not_found),
 ]

@@ -5,6 +5,7 @@ inboxes it works). Errors are `{"error": {"code", "message"}}` like every API of
 """
 
 from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.permissions import IsAuthenticated
@@ -12,8 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.models import Tool
-from conversations.api import validated
 from conversations.models import Inbox
+from hilconsole.api import error_responses, validated
 from reviews import review_tasks, selectors
 from reviews.arguments import ArgumentsInvalid
 from reviews.models import ReviewTask
@@ -48,6 +49,36 @@ class ApprovalIn(serializers.Serializer):
     callback_url = serializers.URLField(required=False, allow_blank=True, default="", max_length=500)
 
 
+class TaskOut(serializers.Serializer):
+    """A task as the API shows it (for the OpenAPI schema)."""
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(ReviewTask.Kind.choices)
+    tool = serializers.CharField(allow_null=True)
+    arguments = serializers.DictField()
+    final_arguments = serializers.DictField(allow_null=True)
+    rationale = serializers.CharField(allow_blank=True)
+    risk = serializers.CharField()
+    status = serializers.ChoiceField(ReviewTask.Status.choices)
+    deadline = serializers.DateTimeField()
+    conversation_id = serializers.IntegerField(allow_null=True)
+    inbox = serializers.IntegerField()
+    decided_by = serializers.CharField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    comment = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    action = serializers.CharField(help_text="The action in plain words.")
+
+
+class TaskPage(serializers.Serializer):
+    results = TaskOut(many=True)
+    has_more = serializers.BooleanField()
+
+
+def approvals_schema(operation: str, summary: str, answers: dict, **extra):
+    return extend_schema(operation_id=operation, tags=["approvals"], summary=summary, responses=answers, **extra)
+
+
 def payload(task: ReviewTask) -> dict:
     return {**review_tasks.decision_payload(task), "action": task.in_words}
 
@@ -56,6 +87,10 @@ class ReviewTaskList(ApprovalsView):
     """GET /api/v1/review-tasks?status=open&after=<id>: the tasks the caller may decide, oldest
     first, 100 at a time (`has_more` says whether to ask again with `after` the last id)."""
 
+    @approvals_schema(
+        "review_tasks_list", "The tasks you may decide", {200: TaskPage, **error_responses(400, 401)},
+        parameters=[ListQuery],
+    )  # fmt: skip
     def get(self, request):
         query = validated(ListQuery, request.query_params)
         tasks = selectors.review_tasks_visible_to(request.user).filter(pk__gt=query["after"])
@@ -66,6 +101,7 @@ class ReviewTaskList(ApprovalsView):
 
 
 class ReviewTaskDetail(ApprovalsView):
+    @approvals_schema("review_task", "One task you may decide", {200: TaskOut, **error_responses(401, 404)})
     def get(self, request, task_id: int):
         return Response(payload(selectors.access_review_task(request.user, task_id)))
 
@@ -74,6 +110,10 @@ class ReviewTaskDecision(ApprovalsView):
     """POST /api/v1/review-tasks/{id}/decision: approve, edit (with `arguments`), reject (with a
     `comment`) or respond (with a `message` for the customer)."""
 
+    @approvals_schema(
+        "review_task_decide", "Decide a task", {200: TaskOut, **error_responses(400, 401, 404, 409, 413, 415)},
+        request=DecisionIn,
+    )  # fmt: skip
     def post(self, request, task_id: int):
         data = validated(DecisionIn, request.data)
         try:
@@ -91,6 +131,10 @@ class ApprovalCreate(ApprovalsView):
     its tools. It waits on the reviewers' desk; the decision comes back by GET and, when a
     `callback_url` is given, as a signed POST (X-HIL-Signature: sha256=HMAC of the body)."""
 
+    @approvals_schema(
+        "approval_request", "Ask for a person's decision on a call of your tool",
+        {201: TaskOut, **error_responses(400, 401, 403, 413, 415)}, request=ApprovalIn,
+    )  # fmt: skip
     def post(self, request):
         data = validated(ApprovalIn, request.data)
         if not request.user.has_perm("reviews.add_reviewtask"):
@@ -115,6 +159,7 @@ class ApprovalCreate(ApprovalsView):
 class ApprovalDetail(ApprovalsView):
     """GET /api/v1/approvals/{id}: the request and, once made, the decision, for whoever asked."""
 
+    @approvals_schema("approval", "Your request and its decision", {200: TaskOut, **error_responses(401, 404)})
     def get(self, request, task_id: int):
         task = ReviewTask.objects.select_related("tool").filter(pk=task_id, requested_by=request.user).first()
         if task is None:

@@ -2,23 +2,34 @@
 `/ws/desk/conversations/<id>/` (one conversation's workspace).
 
 Both push htmx out-of-band fragments rendered from the pages' own partial templates. Only
-signed-in desk users of the desk's own origin connect; a desk socket joins the groups of the
-inboxes its agent works, re-read on every heartbeat, so a revoked inbox stops within one.
-Refusals close with 4401 (not signed in), 4403 (no desk role, or another site) or 4404 (a
+signed-in desk users of the desk's own origin connect. A socket re-reads its user's access from
+the database (session, active account, desk role, inbox grants) when it connects, on every
+heartbeat, every DESK_PERMISSION_RECHECK_SECONDS, and at once when the account, its roles or
+grants change (reviews.access); every event is forwarded on that verdict, so a revoked inbox
+stops at once and forwarding costs no query. Refusals close with 4401 (not signed in, or signed
+out since), 4403 (no desk role, or another site; or access lost while connected) or 4404 (a
 conversation outside the agent's inboxes).
 """
 
+import asyncio
 import json
+import random
+import time
+from importlib import import_module
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib import auth
 from django.http import Http404
 from django.template.loader import render_to_string
 
 from conversations.events import conversation_group, desk_conversation_group
 from conversations.models import Conversation
+from hilconsole.sockets import FRAME_TOO_LONG, FrameThrottle, frame_too_long
 from reviews import events, selectors, services
 from reviews.roles import user_is_supervisor, user_may_use_desk
 from reviews.views import workspace_state_context
@@ -41,29 +52,110 @@ def refusal_of(scope) -> int | None:
     return None
 
 
+def signed_in_user(session_key: str, user_id: int):
+    """The session's user as the database has it now, or AccessGone: 4401 once the session is
+    over (signed out, or the password changed), 4403 when the account was deactivated."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user = auth.get_user(SimpleNamespace(session=store))
+    if user.is_authenticated and user.pk == user_id and user.is_active:
+        return user
+    still_signed_in = str(store.get(auth.SESSION_KEY)) == str(user_id)
+    raise AccessGone(4403 if still_signed_in else 4401)
+
+
+class AccessGone(Exception):
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
 class DeskSocket(AsyncWebsocketConsumer):
-    """Shared by both desk sockets: refusal, heartbeats (presence) and JSON frames."""
+    """Shared by both desk sockets: refusal, access checks, heartbeats (presence) and JSON frames."""
 
     async def connect(self):
+        self.accepted, self.gone, self.joined = False, False, set()
+        # Typing frames reach the customer a few times a second at most.
+        self.typing = FrameThrottle()
         refusal = await database_sync_to_async(self.refusal)()
         if refusal:
-            # Accepted only to be closed with a code the page understands.
-            await self.accept()
-            await self.close(code=refusal)
+            await self.refuse(refusal)
             return
         self.user = self.scope["user"]
-        self.joined: set[str] = set()
+        self.session_key = self.scope["session"].session_key
+        await database_sync_to_async(services.human_agent_heartbeat)(self.user)
         # Joined before accepting: a desk that says it is connected misses no event.
-        await self.join(await database_sync_to_async(self.groups_now)())
-        await self.accept()
+        if await self.recheck():
+            await self.accept()
+            self.accepted = True
+            self.timer = asyncio.create_task(self.recheck_every(settings.DESK_PERMISSION_RECHECK_SECONDS))
 
     def refusal(self) -> int | None:
         return refusal_of(self.scope)
 
+    async def refuse(self, code: int) -> None:
+        # Accepted first when need be, only to be closed with a code the page understands.
+        self.gone = True
+        if not self.accepted:
+            await self.accept()
+            self.accepted = True
+        await self.close(code=code)
+
+    # Access --------------------------------------------------------------------------------
+
+    async def recheck(self) -> bool:
+        """Read the user's access now: join the groups it allows, or close the socket."""
+        try:
+            groups = await database_sync_to_async(self.access_now)()
+        except AccessGone as gone:
+            await self.join(set())
+            await self.refuse(gone.code)
+            return False
+        personal = {events.desk_user_group(self.user.pk), events.desk_session_group(self.session_key)}
+        await self.join(groups | personal)
+        self.checked_at = time.monotonic()
+        return True
+
+    def access_now(self) -> set[str]:
+        """Called in a thread: the groups this socket belongs in now, or AccessGone."""
+        user = signed_in_user(self.session_key, self.user.pk)
+        if not user_may_use_desk(user):
+            raise AccessGone(4403)
+        self.user = user
+        return self.groups_now()
+
     def groups_now(self) -> set[str]:
-        """Called in a thread: heartbeat and the groups this socket belongs in now."""
-        services.human_agent_heartbeat(self.user)
         return set()
+
+    async def still_allowed(self) -> bool:
+        """Before forwarding an event: the verdict kept, unless it is older than the re-check
+        period (the timer is late): then it is read again first."""
+        if self.gone:
+            return False
+        if time.monotonic() - self.checked_at >= settings.DESK_PERMISSION_RECHECK_SECONDS:
+            return await self.recheck()
+        return True
+
+    async def recheck_every(self, seconds: float) -> None:
+        # Through the socket's own channel, so the re-check waits its turn behind the event
+        # being forwarded instead of closing the socket in the middle of it.
+        # A little earlier at random: sockets opened together (a restart) do not all re-read at once.
+        while not self.gone:
+            await asyncio.sleep(seconds * random.uniform(0.75, 1.0))
+            await self.channel_layer.send(self.channel_name, {"type": "desk.recheck"})
+
+    async def desk_recheck(self, event):
+        if not self.gone:
+            await self.recheck()
+
+    async def desk_access_changed(self, event):
+        if not self.gone:
+            await self.recheck()
+
+    async def desk_signed_out(self, event):
+        await self.join(set())
+        await self.refuse(4401)
+
+    # Plumbing ------------------------------------------------------------------------------
 
     async def dispatch(self, message):
         # Channels would first close stale database connections in a thread: a thread hop per
@@ -82,25 +174,32 @@ class DeskSocket(AsyncWebsocketConsumer):
         self.joined = groups
 
     async def disconnect(self, code):
+        self.gone = True
+        if getattr(self, "timer", None):
+            self.timer.cancel()
         for group in getattr(self, "joined", ()):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
+        if frame_too_long(text_data, bytes_data):
+            self.gone = True
+            await self.close(code=FRAME_TOO_LONG)
+            return
         try:
             frame = json.loads(text_data or "")
         except ValueError:
             return
-        if isinstance(frame, dict) and hasattr(self, "user"):
+        if isinstance(frame, dict) and not self.gone and hasattr(self, "user"):
             await self.on_frame(frame)
 
     async def on_frame(self, frame: dict) -> None:
         if frame.get("type") == "heartbeat":
-            await self.join(await database_sync_to_async(self.groups_now)())
+            await database_sync_to_async(services.human_agent_heartbeat)(self.user)
+            await self.recheck()
 
 
 class DeskConsumer(DeskSocket):
     def groups_now(self) -> set[str]:
-        super().groups_now()
         self.skills = set(selectors.agent_skills(self.user))
         self.supervisor = user_is_supervisor(self.user)
         # Read now, so that deciding what each review-task event shows needs no query.
@@ -108,6 +207,8 @@ class DeskConsumer(DeskSocket):
         return events.inbox_groups(self.reviewer.inbox_ids, supervisor=self.supervisor)
 
     async def desk_conversation(self, event):
+        if not await self.still_allowed():
+            return
         conversation_id, version = event["conversation_id"], event["version"]
         shown = self.supervisor or set(event["required_skills"]) <= self.skills
         if event["status"] == S.PENDING_HUMAN and shown:
@@ -139,6 +240,8 @@ class DeskConsumer(DeskSocket):
         await self.send(text_data=review + waiting)
 
     async def desk_escalation(self, event):
+        if not await self.still_allowed():
+            return
         conversation_id = event["conversation_id"]
         key = ("escalation", conversation_id, event["version"])
         await self.send(text_data=await events.rendered_once(key, events.escalation_html, conversation_id))
@@ -161,34 +264,39 @@ class WorkspaceConsumer(DeskSocket):
         return self.scope["url_route"]["kwargs"]["conversation_id"]
 
     def groups_now(self) -> set[str]:
-        super().groups_now()
         selectors.inbox_ids_for(self.user, fresh=True)
         try:
             selectors.access_conversation(self.user, self.conversation_id)
         except Http404:
-            return set()
+            raise AccessGone(4403)  # its inbox was taken away from this agent
         return {conversation_group(self.conversation_id), desk_conversation_group(self.conversation_id)}
 
     async def on_frame(self, frame: dict) -> None:
         if frame.get("type") == "typing":
-            await database_sync_to_async(services.human_agent_typing)(
-                self.user, self.conversation_id, bool(frame.get("active"))
-            )
+            if self.typing.allows() and await self.still_allowed():
+                await database_sync_to_async(services.human_agent_typing)(
+                    self.user, self.conversation_id, bool(frame.get("active"))
+                )
         else:
             await super().on_frame(frame)
 
     async def widget_message(self, event):
-        message_id = event["message"]["id"]
-        await self.send(text_data=await events.rendered_once(("message", message_id), events.message_html, message_id))
+        if await self.still_allowed():
+            await self.send_message(event["message"]["id"])
 
     async def desk_message(self, event):
-        message_id = event["message_id"]
+        if await self.still_allowed():
+            await self.send_message(event["message_id"])
+
+    async def send_message(self, message_id: int) -> None:
         await self.send(text_data=await events.rendered_once(("message", message_id), events.message_html, message_id))
 
     async def widget_status(self, event):
+        if not await self.still_allowed():
+            return
         html = await database_sync_to_async(self.state_html)()
         if html is None:  # the inbox was taken away from this agent meanwhile
-            await self.close(code=4404)
+            await self.refuse(4403)
             return
         await self.send(text_data=html)
 
@@ -205,11 +313,13 @@ class WorkspaceConsumer(DeskSocket):
         await self.widget_status(event)
 
     async def widget_typing(self, event):
-        if event["sender"] == "ai":  # a human's own typing comes back here too: not news to them
+        # A human's own typing comes back here too: not news to them.
+        if event["sender"] == "ai" and await self.still_allowed():
             await self.send(text_data=typing_html("AI assistant", event["active"]))
 
     async def desk_customer_typing(self, event):
-        await self.send(text_data=typing_html(self.customer_name, event["active"]))
+        if await self.still_allowed():
+            await self.send(text_data=typing_html(self.customer_name, event["active"]))
 
 
 def typing_html(name: str, active: bool) -> str:

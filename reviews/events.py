@@ -5,6 +5,7 @@ once per change (`rendered_once`) and sends it to every socket that may see it.
 """
 
 import asyncio
+import hashlib
 from collections import OrderedDict
 
 from channels.db import database_sync_to_async
@@ -48,6 +49,24 @@ def review_task_events(task, *, escalated: bool = False) -> list[tuple[str, dict
 
 def message_added_event(message) -> dict:
     return {"type": "desk.message", "message_id": message.pk}
+
+
+def desk_user_group(user_id: int) -> str:
+    """Every open desk socket of one person."""
+    return f"desk.user.{user_id}"
+
+
+def desk_session_group(session_key: str) -> str:
+    """The desk sockets of one signed-in session (named by a digest: the key is a credential)."""
+    return f"desk.session.{hashlib.sha256(session_key.encode()).hexdigest()[:32]}"
+
+
+def access_changed_event() -> dict:
+    return {"type": "desk.access_changed"}
+
+
+def signed_out_event() -> dict:
+    return {"type": "desk.signed_out"}
 
 
 def inbox_groups(inbox_ids, *, supervisor: bool) -> set[str]:

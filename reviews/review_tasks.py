@@ -19,10 +19,11 @@ from agents.pipelines import engine
 from agents.pipelines.nodes import Pause
 from conversations import services as conversations
 from conversations.audit import audit_record
-from conversations.errors import DomainError, IllegalTransition
+from conversations.errors import IllegalTransition
 from conversations.models import person_name
 from hilconsole.broadcast import broadcast_all_on_commit
 from hilconsole.celery import app as celery_app
+from hilconsole.errors import DomainError
 from reviews import events, selectors
 from reviews.arguments import ArgumentsInvalid, checked_arguments
 from reviews.models import RejectionReason, ReviewTask

@@ -8,18 +8,16 @@ from dataclasses import dataclass
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
-from guardian.ctypes import get_content_type
-from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import get_users_with_perms
 
 from agents import selectors as agents_selectors
 from agents.models import Tool
 from conversations.models import Conversation, Inbox, Message
+from conversations.selectors import WORK_INBOX, inbox_ids_worked_by, object_ids_granted  # noqa: F401  (reviews.services grants it)
 from reviews.models import CannedResponse, HumanAgent, ReviewTask
-from reviews.roles import REVIEWER, user_desk_roles, user_is_supervisor
+from reviews.roles import DESK_ROLES, REVIEWER, user_desk_roles, user_is_supervisor
 
 S = Conversation.Status
-WORK_INBOX = "conversations.work_inbox"
 QUEUE_LIMIT = 100
 TRANSCRIPT_PAGE = 100
 
@@ -30,23 +28,8 @@ def inbox_ids_for(user, *, fresh: bool = False) -> frozenset[int]:
     if not user.is_authenticated:
         return frozenset()
     if fresh or not hasattr(user, "_work_inbox_ids"):
-        user._work_inbox_ids = _granted_inbox_ids(user)
+        user._work_inbox_ids = inbox_ids_worked_by(user)
     return user._work_inbox_ids
-
-
-def _granted_inbox_ids(user) -> frozenset[int]:
-    """Inboxes granted to the user or to one of their groups (django-guardian's rows), in one
-    query: every desk request asks, and guardian's general get_objects_for_user takes four."""
-    if user.is_superuser:
-        return frozenset(Inbox.objects.values_list("pk", flat=True))
-    return _granted(user, Inbox, WORK_INBOX)
-
-
-def _granted(user, model, permission: str) -> frozenset[int]:
-    grant = {"content_type": get_content_type(model), "permission__codename": permission.split(".")[1]}
-    direct = UserObjectPermission.objects.filter(user=user, **grant).values_list("object_pk")
-    via_groups = GroupObjectPermission.objects.filter(group__user=user, **grant).values_list("object_pk")
-    return frozenset(int(pk) for (pk,) in direct.union(via_groups))
 
 
 def inboxes_for(user) -> QuerySet[Inbox]:
@@ -188,8 +171,13 @@ def previous_conversations(conversation: Conversation, user, limit: int = 10) ->
 
 
 def people_working(inbox: Inbox) -> QuerySet:
-    """The users granted the inbox, directly or through a group."""
-    return get_users_with_perms(inbox, only_with_perms_in=["work_inbox"], with_group_users=True, with_superusers=False)
+    """The people on the desk granted the inbox, directly or through a group: active, with a
+    desk role (or superusers). Nobody else may be handed its conversations or see them listed."""
+    granted = get_users_with_perms(
+        inbox, only_with_perms_in=["work_inbox"], with_group_users=True, with_superusers=False
+    )
+    on_the_desk = Q(is_superuser=True) | Q(groups__name__in=DESK_ROLES)
+    return granted.filter(on_the_desk, is_active=True).distinct()
 
 
 def colleagues_for(conversation: Conversation, user) -> list[HumanAgent]:
@@ -237,7 +225,7 @@ def approvable_tool_ids(user, *, fresh: bool = False) -> frozenset[int]:
         if user.is_superuser:
             user._approvable_tool_ids = frozenset(Tool.objects.values_list("pk", flat=True))
         else:
-            user._approvable_tool_ids = _granted(user, Tool, APPROVE_TOOL)
+            user._approvable_tool_ids = object_ids_granted(user, Tool, APPROVE_TOOL)
     return user._approvable_tool_ids
 
 

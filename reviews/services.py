@@ -16,10 +16,11 @@ from guardian.shortcuts import assign_perm
 
 from conversations import services as conversations
 from conversations.audit import audit_record
-from conversations.errors import AlreadyClaimed, DomainError, IllegalTransition
+from conversations.errors import AlreadyClaimed, IllegalTransition
 from conversations.events import desk_conversation_group
 from conversations.models import AutoAssignment, Conversation, Message, person_name
 from hilconsole.broadcast import broadcast_on_commit
+from hilconsole.errors import DomainError
 from reviews import selectors
 from reviews.events import escalation_event, message_added_event
 from reviews.models import CannedResponse, HumanAgent
@@ -42,6 +43,14 @@ class MissingSkills(DomainError):
 class NotYours(DomainError):
     status = 403
     code = "not_yours"
+
+
+class NoSuchColleague(DomainError):
+    status = 404
+    code = "not_found"
+
+
+NO_SUCH_COLLEAGUE = "No such colleague works this inbox."
 
 
 class NothingToSuggest(DomainError):
@@ -314,8 +323,9 @@ def handover_transfer_to_skill(user, conversation_id: int, skill: str) -> Conver
 
 def handover_transfer_to_agent(user, conversation_id: int, colleague) -> Conversation:
     conversation = _owned(user, conversation_id)
-    if not selectors.may_work_inbox(colleague, conversation.inbox_id):
-        raise DomainError(f"{person_name(colleague)} does not work the {conversation.inbox} inbox.")
+    if not selectors.people_working(conversation.inbox).filter(pk=colleague.pk).exists():
+        # Not "Sam does not work this inbox": the desk never names people outside the inbox.
+        raise NoSuchColleague(NO_SUCH_COLLEAGUE)
     target = human_agent_ensure(colleague)
     with transaction.atomic():
         target = HumanAgent.objects.select_for_update().select_related("user").get(pk=target.pk)

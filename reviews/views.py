@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.llm import budgets
-from conversations.errors import DomainError
 from conversations.events import assignee_name
 from conversations.models import Conversation, person_name
+from hilconsole.errors import DomainError
 from reviews import selectors, services
 from reviews.forms import CannedSearchForm, EarlierForm, PresenceForm, ReplyForm, ResolveForm, TransferForm
 from reviews.roles import user_desk_roles, user_is_supervisor, user_may_use_desk
@@ -271,6 +271,8 @@ def release(request, conversation_id):
 @require_POST
 @desk_view
 def transfer(request, conversation_id):
+    # First: outside the agent's inboxes the conversation does not exist, whatever the form says.
+    selectors.access_conversation(request.user, conversation_id)
     form = TransferForm(request.POST)
     if not form.is_valid():
         return form_notice(request, form, back=conversation_id)
@@ -286,7 +288,7 @@ def transfer(request, conversation_id):
         )
     colleague = get_user_model().objects.filter(pk=form.cleaned_data["to_agent"]).first()
     if colleague is None:
-        return notice(request, "No such colleague.", back=conversation_id)
+        return notice(request, services.NO_SUCH_COLLEAGUE, status=404, back=conversation_id)
     services.handover_transfer_to_agent(request.user, conversation_id, colleague)
     return done(request, f"Transferred to {person_name(colleague)}.", reverse("desk:home"))
 

@@ -165,6 +165,20 @@ def demo_orders_committed(transactional_db, forget_tool_answers):
     demo_orders_ensure()
 
 
+@pytest.fixture
+def anas_conversation(db):
+    """A conversation of Ana, a customer of the demo shop (orders 100234 and 100235) whom the shop
+    vouched for: the tools act for her."""
+    from conversations.services import conversation_open, inbox_ensure
+
+    inbox, _ = inbox_ensure(name="Demo shop", allowed_origins=[], greeting="Hi")
+    account = "shop-ana"  # the demo shop's id of her account, signed as a shop's server would
+    conversation, _, _ = conversation_open(
+        inbox, identifier=account, identifier_hash=inbox.identifier_hash(account), email="ana.silva@demo.example"
+    )
+    return conversation
+
+
 # Real services and processes ---------------------------------------------------------------
 
 
@@ -268,7 +282,10 @@ def live_server_url(console_env):
     """The real ASGI server (uvicorn: HTTP and WebSockets) on a free port."""
     port = console_env["LIVE_SERVER_PORT"]
     url = f"http://127.0.0.1:{port}"
-    argv = python_command("-m", "uvicorn", "hilconsole.asgi:application", "--host", "127.0.0.1", "--port", str(port))
+    argv = python_command(
+        "-m", "uvicorn", "hilconsole.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+        "--ws-max-size", str(settings.WEBSOCKET_MAX_FRAME_BYTES),
+    )  # fmt: skip
     server = ConsoleProcess("web", argv, console_env, lambda: _answers_http(f"{url}/healthz"), LOG_DIR)
     server.start()
     yield url

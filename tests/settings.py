@@ -9,6 +9,8 @@ from pathlib import Path
 
 from hilconsole import embedded
 
+# Like `make run`: development settings (pytest-django still runs each test with DEBUG off).
+os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("EMBEDDED_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
 os.environ.setdefault("EMBEDDED_PG_PORT", "55433")
 os.environ.setdefault("EMBEDDED_REDIS_PORT", "56380")

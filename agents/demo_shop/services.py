@@ -12,10 +12,11 @@ from decimal import Decimal
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from agents.models import DemoOrder
-from conversations.errors import DomainError
+from hilconsole.errors import DomainError
 
 S = DemoOrder.Status
 
@@ -45,25 +46,36 @@ def order_payload(order: DemoOrder) -> dict:
         "refunded_amount": str(order.refunded_amount),
         "refundable_amount": str(order.total - order.refunded_amount),
         "shipping_address": order.shipping_address,
+        "carrier": order.carrier,
         "placed_at": order.placed_at.isoformat(),
     }
 
 
-def order_refund(number: str, *, amount: Decimal, reason: str, idempotency_key: str = "") -> tuple[dict, bool]:
-    """Refund part or all of an order. Returns (the answer, whether it was a replay)."""
-    return _once("refund", number, idempotency_key, lambda: _refund(number, amount, reason))
+def order_tracking(order: DemoOrder) -> dict:
+    """What the shop's public tracking page shows anyone with the number: no address, no money."""
+    return {"number": order.number, "status": order.status, "carrier": order.carrier}
 
 
-def order_shipping_address_change(number: str, *, address: str, idempotency_key: str = "") -> tuple[dict, bool]:
+def order_refund(
+    number: str, *, amount: Decimal, reason: str, customer: str = "", idempotency_key: str = ""
+) -> tuple[dict, bool]:
+    """Refund part or all of an order (of `customer`, when given). Returns (the answer, whether
+    it was a replay)."""
+    return _once("refund", number, idempotency_key, lambda: _refund(number, customer, amount, reason))
+
+
+def order_shipping_address_change(
+    number: str, *, address: str, customer: str = "", idempotency_key: str = ""
+) -> tuple[dict, bool]:
     """Ship to another address, as long as the order has not left the warehouse."""
-    return _once("shipping-address", number, idempotency_key, lambda: _change_address(number, address))
+    return _once("shipping-address", number, idempotency_key, lambda: _change_address(number, customer, address))
 
 
-def _refund(number: str, amount: Decimal, reason: str) -> dict:
+def _refund(number: str, customer: str, amount: Decimal, reason: str) -> dict:
     with transaction.atomic():
         # The lock orders concurrent refunds of one order, so two of them cannot both pass
         # the over-refund check against the same refunded amount.
-        order = _locked(number)
+        order = _locked(number, customer)
         if order.status == S.CANCELLED:
             raise OrderRefused(f"Order {number} was cancelled: there is nothing to refund.", code="order_cancelled")
         refundable = order.total - order.refunded_amount
@@ -80,9 +92,9 @@ def _refund(number: str, amount: Decimal, reason: str) -> dict:
     return {"order": order_payload(order), "refund": {"amount": str(amount), "reason": reason}}
 
 
-def _change_address(number: str, address: str) -> dict:
+def _change_address(number: str, customer: str, address: str) -> dict:
     with transaction.atomic():
-        order = _locked(number)
+        order = _locked(number, customer)
         if order.status in (S.SHIPPED, S.DELIVERED):
             raise OrderRefused(f"Order {number} has already shipped: its address can no longer change.", code="shipped")
         if order.status != S.PROCESSING:
@@ -92,11 +104,21 @@ def _change_address(number: str, address: str) -> dict:
     return {"order": order_payload(order)}
 
 
-def _locked(number: str) -> DemoOrder:
-    order = DemoOrder.objects.select_for_update().filter(number=number).first()
+def _locked(number: str, customer: str) -> DemoOrder:
+    order = orders_of(customer).select_for_update().filter(number=number).first()
     if order is None:
         raise OrderNotFound(f"No order {number}.")
     return order
+
+
+def orders_of(customer: str = "") -> QuerySet[DemoOrder]:
+    """The orders of one of the shop's customer accounts, by the shop's id of it ("shop-ana"): the
+    orders placed with the account's email address. Every order when no customer is named."""
+    orders = DemoOrder.objects.all()
+    if not customer:
+        return orders
+    email = ACCOUNT_EMAILS.get(customer)
+    return orders.filter(customer_email__iexact=email) if email else orders.none()
 
 
 def _once(operation: str, number: str, idempotency_key: str, perform: Callable[[], dict]) -> tuple[dict, bool]:
@@ -123,6 +145,17 @@ def _once(operation: str, number: str, idempotency_key: str, perform: Callable[[
 
 # Demo data --------------------------------------------------------------------------------
 
+# The shop's customer accounts: (the shop's id of the account, its email address, the name).
+DEMO_CUSTOMERS = [
+    ("shop-ana", "ana.silva@demo.example", "Ana Silva"),
+    ("shop-marc", "marc.dubois@demo.example", "Marc Dubois"),
+    ("shop-lena", "lena.becker@demo.example", "Lena Becker"),
+    ("shop-tom", "tom.hughes@demo.example", "Tom Hughes"),
+    ("shop-sofia", "sofia.rossi@demo.example", "Sofia Rossi"),
+    ("shop-jonas", "jonas.berg@demo.example", "Jonas Berg"),
+]
+ACCOUNT_EMAILS = {account: email for account, email, _ in DEMO_CUSTOMERS}
+
 # (number, customer email, status, total, refunded, shipping address, days ago)
 DEMO_ORDERS = [
     ("100234", "ana.silva@demo.example", S.SHIPPED, "89.90", "0", "Rua das Flores 12, 1200-195 Lisboa, PT", 3),
@@ -134,15 +167,19 @@ DEMO_ORDERS = [
     ("100871", "marc.dubois@demo.example", S.PROCESSING, "219.99", "0", "12 rue Oberkampf, 75011 Paris, FR", 0),
     ("100903", "jonas.berg@demo.example", S.SHIPPED, "12.99", "0", "Storgatan 3, 111 51 Stockholm, SE", 2),
 ]
+# Who delivered the orders that have shipped.
+DEMO_CARRIERS = {"100234": "DHL", "100235": "CTT", "100578": "DHL", "100702": "BRT", "100903": "PostNord"}
 
 
 def demo_orders_ensure() -> int:
     """Create the demo orders that do not exist yet; returns how many were created. Existing
-    orders are left as they are (refunds made in a demo stay made)."""
+    orders are left as they are (refunds made in a demo stay made), except that an order
+    created before orders had carriers gets its carrier."""
     now = timezone.now()
     created = 0
     with transaction.atomic():
         for number, email, status, total, refunded, address, days_ago in DEMO_ORDERS:
+            carrier = DEMO_CARRIERS.get(number, "")
             _, was_created = DemoOrder.objects.get_or_create(
                 number=number,
                 defaults={
@@ -151,8 +188,11 @@ def demo_orders_ensure() -> int:
                     "total": Decimal(total),
                     "refunded_amount": Decimal(refunded),
                     "shipping_address": address,
+                    "carrier": carrier,
                     "placed_at": now - timedelta(days=days_ago, hours=2),
                 },
             )
             created += was_created
+            if not was_created and carrier:
+                DemoOrder.objects.filter(number=number, carrier="").update(carrier=carrier)
     return created

@@ -8,11 +8,12 @@ import re
 from html.parser import HTMLParser
 from pathlib import PurePath
 
+from django.conf import settings
+
 from agents.models import KnowledgeDocument
 
 Format = KnowledgeDocument.Format
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 FORMAT_OF_SUFFIX = {
     ".md": Format.MARKDOWN,
     ".markdown": Format.MARKDOWN,
@@ -32,8 +33,8 @@ def read_upload(upload) -> tuple[str, str]:
     suffix = PurePath(upload.name).suffix.lower()
     if suffix not in FORMAT_OF_SUFFIX:
         raise KnowledgeFileRefused(f"Upload a .md, .html or .txt file ({upload.name} is none of these).")
-    if upload.size > MAX_UPLOAD_BYTES:
-        raise KnowledgeFileRefused(f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+    if upload.size > settings.UPLOAD_MAX_BYTES:
+        raise KnowledgeFileRefused(f"The file is larger than {settings.UPLOAD_MAX_BYTES / (1024 * 1024):g} MB.")
     upload.seek(0)
     try:
         text = upload.read().decode("utf-8-sig")

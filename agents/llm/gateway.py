@@ -304,6 +304,9 @@ def _fallbacks_taken(hidden: dict, route: _ProfileRouter) -> tuple[str, list[str
     return route.models[position], route.models[:position]
 
 
+ERROR_KEPT_CHARS = 500
+
+
 def _record(route, purpose, links, latency_ms, *, completion=None, error=None, tried=(), outcome=None):
     links = links or Links()
     fields = {
@@ -325,11 +328,11 @@ def _record(route, purpose, links, latency_ms, *, completion=None, error=None, t
             completion_tokens=completion.completion_tokens,
             cost_usd=completion.cost_usd,
         )
+    # Provider error bodies may quote the key that was sent: stored without it, and short.
+    in_use = [deployment["litellm_params"].get("api_key") for deployment in route.router.model_list]
+    error_text = keys.without_credentials(f"{type(error).__name__}: {error}", in_use)[:ERROR_KEPT_CHARS]
     return LLMCall.objects.create(
-        **fields,
-        outcome=outcome or LLMCall.Outcome.ERROR,
-        fallbacks=list(tried),
-        error=f"{type(error).__name__}: {error}"[:2000],
+        **fields, outcome=outcome or LLMCall.Outcome.ERROR, fallbacks=list(tried), error=error_text
     )
 
 

@@ -8,6 +8,7 @@ deployment of the node's model profile runs on this machine.
 """
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -20,6 +21,9 @@ from agents.llm.local.answers import extractive_summary
 from agents.models import AIAgent, PipelineRun
 from agents.tools import ToolResult, idempotency_key_for, tool_call, tools_for_llm
 from agents.tools.approvals import approval_needed
+from agents.tools.services import conversation_customer
+
+logger = logging.getLogger(__name__)
 
 CITATION = re.compile(r"\[(\d+)\]")
 HUMAN_REQUEST = "human_request"
@@ -199,6 +203,7 @@ def answer(turn: Turn, node: dict) -> NodeResult:
         pending = completion.tool_calls
     decision = decision_of(completion.content or "")
     decision["reply"] = pii.restore(decision.get("reply", ""), turn.state.get("pii_values", {}))
+    decision = withheld_if_private(decision, loop.private, turn.run.conversation_id)
     decision["citations"] = citations(decision["reply"], turn.state.get("passages", []))
     return NodeResult(decision | {"decisions": loop.decisions}, completions=loop.completions, tools=loop.trace)
 
@@ -210,6 +215,37 @@ def _requested(calls: list[dict]) -> dict:
         for c in calls
     ]
     return {"role": "assistant", "content": None, "tool_calls": requested}
+
+
+# Fields of a tool's answer that only the customer they belong to may read.
+PRIVATE_FIELDS = frozenset({"shipping_address", "address", "customer_email", "email", "phone"})
+SIGN_IN_FIRST = (
+    "For your privacy I can only share an order's details with the customer who placed it. "
+    "Please sign in on our website and ask me again."
+)
+
+
+def withheld_if_private(decision: dict, private: set[str], conversation_id: int) -> dict:
+    """Whatever model wrote the reply, it shows no tool's private field (an address, an email)
+    to a visitor whose identity the shop did not vouch for: the tools should not have returned
+    one, and this makes sure such a value never reaches the widget."""
+    reply = decision.get("reply", "")
+    if not private or not any(value in reply for value in private):
+        return decision
+    found = conversation_customer(conversation_id)
+    if found and found[1].verified:
+        return decision
+    return {**decision, "reply": SIGN_IN_FIRST, "withheld": "private_data"}
+
+
+def private_values(content) -> set[str]:
+    """The private fields' values anywhere in a tool's answer."""
+    if isinstance(content, list):
+        return set().union(*map(private_values, content)) if content else set()
+    if not isinstance(content, dict):
+        return set()
+    found = {str(value) for key, value in content.items() if key in PRIVATE_FIELDS and value}
+    return found.union(*(private_values(value) for value in content.values()))
 
 
 class ToolLoop:
@@ -224,6 +260,8 @@ class ToolLoop:
         # Decisions people made on this run's calls, by call: a call asked again after the run
         # folded in a new message gets the same answer rather than a second review.
         self.decisions: dict[str, dict] = dict(turn.state.get("decisions", {}))
+        # The private fields' values that tools answered with in this loop.
+        self.private: set[str] = set()
 
     def offered(self) -> list[dict] | None:
         return self.tools if self.tools and self.rounds_left > 0 and not self.loop_detected else None
@@ -248,6 +286,11 @@ class ToolLoop:
             self.loop_detected = True
             self.trace.append({"name": call["name"], "outcome": "loop_detected"})
             return json.dumps({"error": "You already made this exact call; answer with what you have."})
+        if call["name"] not in self.turn.state["allowed_tools"]:
+            # A model may ask for any tool by name, offered or not (a remote model can be talked into it).
+            logger.warning("Run %s asked for %s, a tool its AI agent may not use", self.turn.run.pk, call["name"])
+            self.trace.append({"name": call["name"], "outcome": "not_allowed"})
+            return json.dumps({"error": f"The tool {call['name']} is not available to you; do not call it."})
         # Keyed by the node's visit (in this fold of the question), not the step: a retry of this
         # very visit replays the call, and a later visit or fold makes calls of its own.
         state = self.turn.state
@@ -271,6 +314,8 @@ class ToolLoop:
         self.trace.append(
             {"name": call["name"], "outcome": "ok" if result.ok else result.code, "replayed": result.replayed}
         )
+        if result.ok:
+            self.private |= private_values(result.content)
         return self._for_model(result.message_for_llm())
 
     def _for_model(self, text: str) -> str:
@@ -286,7 +331,8 @@ class ToolLoop:
 
     def _kept(self, messages: list[dict], pending: list[dict]) -> dict:
         return {"messages": messages, "pending": pending, "rounds_left": self.rounds_left, "trace": self.trace,
-                "seen": sorted(self.seen), "proposal": self.pause.proposal}  # fmt: skip
+                "seen": sorted(self.seen), "private": sorted(self.private),
+                "proposal": self.pause.proposal}  # fmt: skip
 
     def paused(self) -> NodeResult:
         return NodeResult(
@@ -296,6 +342,7 @@ class ToolLoop:
     def restore(self, kept: dict) -> tuple[list[dict], list[dict]]:
         """The loop as it was when it paused, with the person's decision on the call it paused at."""
         self.rounds_left, self.trace, self.seen = kept["rounds_left"], list(kept["trace"]), set(kept["seen"])
+        self.private = set(kept.get("private", ()))
         proposal, decision = kept["proposal"], self.turn.decision
         signature = json.dumps([proposal["tool"], proposal["arguments"]], sort_keys=True)
         self.decisions[signature] = {

@@ -1,6 +1,13 @@
 """The demo tools: they call the demo shop backend (agents/demo_shop) over HTTP, and the
 knowledge base. Gated tools are retried safely because every attempt sends the call's
-idempotency key, and the shop makes a change once per key."""
+idempotency key, and the shop makes a change once per key.
+
+They act for the conversation's customer, never for whoever the text names: an order's details,
+a list of orders and every change are asked for as the verified customer (the shop's id of them,
+from the widget's signed identity), so the shop answers with their orders only. A visitor who is
+not signed in gets what the shop's public tracking page shows (status and carrier) and nothing
+else; a number typed in the chat is not proof of anything.
+"""
 
 from typing import Annotated
 
@@ -39,8 +46,13 @@ class OrderLookup(ToolArguments):
 
 
 class CustomerOrders(ToolArguments):
-    email: str = Field(
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, description="The customer's email address."
+    # Accepted so that a model that passes one is not refused, and ignored: the orders listed
+    # are always the signed-in customer's own.
+    email: str | None = Field(
+        default=None,
+        max_length=254,
+        pattern=r"^[^@\s]{1,64}@[^@\s]{1,252}$",
+        description="Not needed: the orders are always the signed-in customer's own.",
     )
     limit: int = Field(default=5, ge=1, le=10, description="How many orders, most recent first.")
 
@@ -61,6 +73,16 @@ class KnowledgeQuery(ToolArguments):
     limit: int = Field(default=5, ge=1, le=10, description="How many passages.")
 
 
+SIGN_IN = "the customer is not signed in: ask them to sign in on the shop's website first"
+
+
+def verified_customer(context: ToolContext) -> str:
+    """The shop's id of the customer the conversation is with, when the shop vouched for them."""
+    if not context.customer.verified:
+        raise ToolError(f"Only a signed-in customer's own orders can be looked at or changed: {SIGN_IN}.")
+    return context.customer.identifier
+
+
 def shop_request(context: ToolContext, method: str, path: str, *, params=None, body=None) -> dict:
     """One request to the demo shop API; its refusals become a `ToolError` with its message."""
     headers = {"X-Demo-Shop-Key": settings.DEMO_SHOP_API_KEY}
@@ -79,12 +101,15 @@ def shop_request(context: ToolContext, method: str, path: str, *, params=None, b
     return answer
 
 
-ORDER_FIELDS = ("number", "status", "total", "currency", "refunded_amount", "refundable_amount", "placed_at")
+ORDER_FIELDS = (
+    "number", "status", "carrier", "total", "currency", "refunded_amount", "refundable_amount", "placed_at",
+)  # fmt: skip
 
 
 @declare(
     name="get_order_status",
-    description="Look up one order by its number: status, total, refunds, shipping address and when it was placed.",
+    description="Look up one order by its number: status and carrier; for the signed-in customer's own orders "
+    "also the total, refunds, shipping address and when it was placed.",
     arguments=OrderLookup,
     timeout_seconds=5,
     retries=2,
@@ -92,20 +117,25 @@ ORDER_FIELDS = ("number", "status", "total", "currency", "refunded_amount", "ref
     cache_ttl_seconds=10,
 )
 def get_order_status(arguments: OrderLookup, context: ToolContext) -> dict:
-    order = shop_request(context, "GET", f"orders/{arguments.order_number}")
+    number = arguments.order_number
+    if not context.customer.verified:
+        tracking = shop_request(context, "GET", f"orders/{number}/tracking")
+        return tracking | {"details": f"Only the customer who placed it sees more: {SIGN_IN}."}
+    order = shop_request(context, "GET", f"orders/{number}", params={"customer": verified_customer(context)})
     return {field: order[field] for field in (*ORDER_FIELDS, "shipping_address")}
 
 
 @declare(
     name="list_recent_orders",
-    description="List a customer's most recent orders by their email address, newest first.",
+    description="List the signed-in customer's most recent orders, newest first.",
     arguments=CustomerOrders,
     timeout_seconds=5,
     retries=2,
     cache_ttl_seconds=10,
 )
 def list_recent_orders(arguments: CustomerOrders, context: ToolContext) -> dict:
-    answer = shop_request(context, "GET", "orders", params={"email": arguments.email, "limit": arguments.limit})
+    params = {"customer": verified_customer(context), "limit": arguments.limit}
+    answer = shop_request(context, "GET", "orders", params=params)
     return {"orders": [{field: order[field] for field in ORDER_FIELDS} for order in answer["orders"]]}
 
 
@@ -137,7 +167,8 @@ def _refund_in_words(arguments: dict) -> str:
 )
 def request_refund(arguments: RefundRequest, context: ToolContext) -> dict:
     body = {"amount": f"{arguments.amount:.2f}", "reason": arguments.reason}
-    return shop_request(context, "POST", f"orders/{arguments.order_number}/refund", body=body)
+    params = {"customer": verified_customer(context)}
+    return shop_request(context, "POST", f"orders/{arguments.order_number}/refund", params=params, body=body)
 
 
 @declare(
@@ -152,7 +183,9 @@ def request_refund(arguments: RefundRequest, context: ToolContext) -> dict:
 )
 def update_shipping_address(arguments: ShippingAddressChange, context: ToolContext) -> dict:
     body = {"address": arguments.address}
-    return shop_request(context, "POST", f"orders/{arguments.order_number}/shipping-address", body=body)
+    params = {"customer": verified_customer(context)}
+    path = f"orders/{arguments.order_number}/shipping-address"
+    return shop_request(context, "POST", path, params=params, body=body)
 
 
 @declare(

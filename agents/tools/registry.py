@@ -19,6 +19,26 @@ GATED = Tool.Risk.GATED
 
 
 @dataclass(frozen=True)
+class ToolCustomer:
+    """Who the AI acts for: the conversation's customer, never whoever the text names.
+
+    `identifier` is the shop's own id of the customer, set only when the shop vouched for it
+    (the widget's HMAC-signed identity); `email` is only what the customer or the site said.
+    """
+
+    id: int | None = None
+    identifier: str | None = None
+    email: str = ""
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.identifier)
+
+
+ANONYMOUS = ToolCustomer()
+
+
+@dataclass(frozen=True)
 class ToolContext:
     """What a tool function knows about the call besides its arguments."""
 
@@ -29,6 +49,7 @@ class ToolContext:
     idempotency_key: str
     conversation_id: int | None = None
     inbox_id: int | None = None
+    customer: ToolCustomer = ANONYMOUS
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,17 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 
 from agents.models import Tool, ToolCall
-from agents.tools.registry import DECLARED, GATED, SAFE, DeclaredTool, ToolContext, ToolError, TransientToolError
+from agents.tools.registry import (
+    ANONYMOUS,
+    DECLARED,
+    GATED,
+    SAFE,
+    DeclaredTool,
+    ToolContext,
+    ToolCustomer,
+    ToolError,
+    TransientToolError,
+)
 from conversations.models import Conversation
 
 logger = logging.getLogger(__name__)
@@ -125,7 +135,8 @@ def tool_call(
         stored = ToolCall.objects.select_related("tool").filter(idempotency_key=idempotency_key).first()
         if stored is not None:
             return _replay(stored, name, recorded)
-        context = ToolContext(declared.timeout_seconds, idempotency_key, conversation_id, _inbox_of(conversation_id))
+        inbox_id, customer = _conversation_of(conversation_id)
+        context = ToolContext(declared.timeout_seconds, idempotency_key, conversation_id, inbox_id, customer)
     except _Refused as refusal:
         # Nothing ran, so nothing is recorded: the same key may call again once the cause is fixed.
         return refusal.result
@@ -163,13 +174,27 @@ def _parsed_arguments(declared: DeclaredTool, arguments: dict) -> pydantic.BaseM
         raise _Refused("invalid_arguments", f"Invalid arguments for {declared.name}: {_describe(error)}")
 
 
-def _inbox_of(conversation_id: int | None) -> int | None:
+def _conversation_of(conversation_id: int | None) -> tuple[int | None, ToolCustomer]:
+    """The conversation's inbox and customer: whom the tools act for."""
     if conversation_id is None:
-        return None
-    inbox_id = Conversation.objects.filter(pk=conversation_id).values_list("inbox_id", flat=True).first()
-    if inbox_id is None:
+        return None, ANONYMOUS
+    found = conversation_customer(conversation_id)
+    if found is None:
         raise _Refused("unknown_conversation", f"There is no conversation {conversation_id}.")
-    return inbox_id
+    return found
+
+
+def conversation_customer(conversation_id: int) -> tuple[int, ToolCustomer] | None:
+    """(inbox id, customer) of the conversation, or None when there is no such conversation."""
+    row = (
+        Conversation.objects.filter(pk=conversation_id)
+        .values_list("inbox_id", "customer_id", "customer__identifier", "customer__email")
+        .first()
+    )
+    if row is None:
+        return None
+    inbox_id, customer_id, identifier, email = row
+    return inbox_id, ToolCustomer(customer_id, identifier or None, email)
 
 
 def _describe(error: pydantic.ValidationError) -> str:
@@ -240,8 +265,10 @@ def _failure(declared: DeclaredTool, error: Exception, transient: str, attempts:
 
 
 def _cache_key(declared: DeclaredTool, arguments: pydantic.BaseModel, context: ToolContext) -> str:
-    # Per inbox: a tool may answer differently for each inbox (its knowledge base).
-    digest = hashlib.sha256(f"{context.inbox_id}:{arguments.model_dump_json()}".encode()).hexdigest()
+    # Per inbox (its knowledge base) and per verified customer (their orders): one customer's
+    # answer must never be served to another, or to an anonymous visitor.
+    scope = f"{context.inbox_id}:{context.customer.identifier or ''}"
+    digest = hashlib.sha256(f"{scope}:{arguments.model_dump_json()}".encode()).hexdigest()
     return f"tool-result:{declared.name}:{digest}"
 
 

@@ -177,6 +177,7 @@
     lastTypingSentAt: 0,
     statusFramesSeen: 0,
     socket: null,
+    socketReady: false,
     socketRetryMs: SOCKET_RETRY_FIRST_MS,
     socketRetryTimer: null,
     socketGaveUp: false,
@@ -554,9 +555,8 @@
   // ---- WebSocket ---------------------------------------------------------------------------
 
   function socketUrl(conversation) {
-    // http -> ws, https -> wss
-    return baseUrl.replace(/^http/, 'ws') + '/ws/widget/' + encodeURIComponent(conversation.conversation_id) +
-      '/?token=' + encodeURIComponent(conversation.customer_token);
+    // http -> ws, https -> wss. No token here: URLs end up in server and proxy logs.
+    return baseUrl.replace(/^http/, 'ws') + '/ws/widget/' + encodeURIComponent(conversation.conversation_id) + '/';
   }
 
   function connectSocket() {
@@ -574,11 +574,9 @@
       return;
     }
     state.socket = socket;
-    socket.onopen = () => {
-      state.socketRetryMs = SOCKET_RETRY_FIRST_MS;
-      stopPolling();
-      refreshMessages(true); // catch up on anything sent while we were not listening
-    };
+    state.socketReady = false;
+    // The token travels in the first frame; the console answers "ready" once it listens.
+    socket.onopen = () => socket.send(JSON.stringify({ type: 'auth', token: conversation.customer_token }));
     socket.onmessage = (event) => handleFrame(parseJson(event.data));
     socket.onclose = (event) => {
       if (state.socket !== socket) return;
@@ -611,9 +609,17 @@
     state.socketGaveUp = false;
   }
 
+  function socketReady() {
+    state.socketReady = true;
+    state.socketRetryMs = SOCKET_RETRY_FIRST_MS;
+    stopPolling();
+    refreshMessages(true); // catch up on anything sent while we were not listening
+  }
+
   function handleFrame(frame) {
     if (!frame) return;
-    if (frame.type === 'message') receiveMessage(frame.message, true);
+    if (frame.type === 'ready') socketReady();
+    else if (frame.type === 'message') receiveMessage(frame.message, true);
     else if (frame.type === 'status') {
       state.statusFramesSeen += 1;
       applyStatus(frame.status, frame.assignee_name);
@@ -623,7 +629,7 @@
 
   function reportCustomerTyping() {
     const socket = state.socket;
-    if (!socket || socket.readyState !== WebSocket.OPEN || !ui.input.value.trim()) return;
+    if (!socket || !state.socketReady || socket.readyState !== WebSocket.OPEN || !ui.input.value.trim()) return;
     const now = Date.now();
     if (now - state.lastTypingSentAt < TYPING_SEND_INTERVAL_MS) return;
     state.lastTypingSentAt = now;

@@ -2,10 +2,13 @@
 
 `ok` answers, `tool` asks for a tool call, `limited` answers 429 with Retry-After once and then
 answers, `broken` always fails with 500, `slow` answers after 3 s, `shopper` looks up order
-100234 and then replies in the pipeline's JSON format with what the tool returned, `echo` replies
+100234 and then replies in the pipeline's JSON format with what the tool returned, `dumper` does
+the same but replies with the tool's whole answer, as a careless model would, `echo` replies
 (in that format) with what the customer said, `support` plays a plain support model (intents by
 keyword, the order tools for a message with an order number, otherwise the source sentence sharing
-most words with the question). `bodies` keeps every request body.
+most words with the question), `refunder` asks for a 500 EUR refund of order 100234 (as a model
+talked into it would), `leaky` refuses with a long error that quotes the key it was sent. `bodies`
+keeps every request body.
 
 `hold(model, when)` makes matching requests wait until `release(model)`; `arrived[model]` is set
 when one starts waiting, so a test can act while a caller is inside a model call. `gate(model)`
@@ -81,6 +84,9 @@ class OpenAIServer:
                 owner.authorization.append(self.headers.get("Authorization", ""))
                 owner.wait_if_held(model, body)
                 status, headers, payload = owner.respond(model, owner.requests[model], body)
+                if model == "leaky":
+                    said = f"Incorrect API key provided: {self.headers.get('Authorization', '')}. " + "Details. " * 400
+                    status, payload = 401, {"error": {"message": said, "type": "invalid_request_error"}}
                 data = json.dumps(payload).encode()
                 try:
                     self.send_response(status)
@@ -112,13 +118,23 @@ class OpenAIServer:
         if model == "slow":
             time.sleep(3)
         message = {"role": "assistant", "content": f"Hello from {model}"}
-        if model == "shopper":
-            message = _shopper(body["messages"])
+        if model in ("shopper", "dumper"):
+            message = _shopper(body["messages"], dump=model == "dumper")
         if model == "support":
             message = _support(body["messages"], bool(body.get("tools")))
         if model == "echo":
             said = next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
             message = {"role": "assistant", "content": json.dumps({"action": "reply", "reply": f"You said: {said}"})}
+        if model == "refunder":
+            call = {
+                "name": "request_refund",
+                "arguments": '{"order_number": "100234", "amount": 500, "reason": "As told"}',
+            }
+            message = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "call_1", "type": "function", "function": call}],
+            }
         if model == "tool":
             message = {
                 "role": "assistant",
@@ -151,10 +167,11 @@ class OpenAIServer:
         )
 
 
-def _shopper(messages: list[dict]) -> dict:
+def _shopper(messages: list[dict], dump: bool = False) -> dict:
     if messages[-1]["role"] == "tool":
         found = json.loads(messages[-1]["content"])
-        reply = {"action": "reply", "reply": f"Order {found.get('number')} is {found.get('status')}."}
+        said = messages[-1]["content"] if dump else f"Order {found.get('number')} is {found.get('status')}."
+        reply = {"action": "reply", "reply": said}
         return {"role": "assistant", "content": json.dumps(reply)}
     call = {"name": "get_order_status", "arguments": '{"order_number": "100234"}'}
     return {

@@ -54,23 +54,44 @@ def test_an_order_is_served_with_its_status_and_money(shop):
         "refunded_amount": "20.00",
         "refundable_amount": "39.95",
         "shipping_address": "Bergmannstr. 5, 10961 Berlin, DE",
+        "carrier": "DHL",
         "placed_at": None,
     }
 
 
-def test_a_customers_orders_are_listed_newest_first_whatever_the_case_of_the_email(shop):
-    response = shop("GET", "orders", params={"email": "Marc.Dubois@demo.example"})
+def test_an_order_asked_for_as_a_customer_exists_only_if_it_is_theirs(shop):
+    own = shop("GET", "orders/100578", params={"customer": "shop-lena"})
+    other = shop("GET", "orders/100234", params={"customer": "shop-lena"})
+    nobody = shop("GET", "orders/100578", params={"customer": "lena.becker@demo.example"})  # not an account id
+
+    assert own.status_code == 200 and own.json()["shipping_address"].startswith("Bergmannstr")
+    assert error_of(other) == (404, "not_found")
+    assert other.json()["error"]["message"] == "No order 100234."  # the same as an order that does not exist
+    assert error_of(nobody) == (404, "not_found")
+
+
+def test_the_tracking_of_an_order_shows_its_status_and_carrier_only(shop):
+    response = shop("GET", "orders/100234/tracking")
+
+    assert response.json() == {"number": "100234", "status": "shipped", "carrier": "DHL"}
+    assert error_of(shop("GET", "orders/999999/tracking")) == (404, "not_found")
+
+
+def test_a_customers_orders_are_listed_newest_first(shop):
+    response = shop("GET", "orders", params={"customer": "shop-marc"})
+    limited = shop("GET", "orders", params={"customer": "shop-marc", "limit": 1})
 
     assert response.status_code == 200
     assert [found["number"] for found in response.json()["orders"]] == ["100871", "100412"]
+    assert [found["number"] for found in limited.json()["orders"]] == ["100871"]
 
 
-def test_listing_orders_without_a_valid_email_is_a_400_naming_the_field(shop):
-    for params in ({}, {"email": "not-an-email"}):
+def test_listing_orders_needs_the_customer(shop):
+    for params in ({}, {"customer": ""}, {"customer": "x" * 300}):
         response = shop("GET", "orders", params=params)
 
         assert error_of(response) == (400, "invalid")
-        assert response.json()["error"]["message"].startswith("email:")
+        assert response.json()["error"]["message"].startswith("customer:")
 
 
 def test_an_unknown_order_is_a_404(shop):
@@ -193,6 +214,19 @@ def test_an_order_still_in_processing_ships_to_the_new_address(shop):
 
     assert response.status_code == 200
     assert response.json()["order"]["shipping_address"] == address == order("100412").shipping_address
+
+
+def test_a_change_asked_for_as_a_customer_is_refused_on_another_customers_order(shop):
+    response = shop(
+        "POST", "orders/100412/shipping-address", params={"customer": "shop-ana"},
+        json={"address": "Rua Augusta 1, 1100-053 Lisboa, PT"},
+    )  # fmt: skip
+    refund = shop("POST", "orders/100412/refund", params={"customer": "shop-ana"}, json={
+        "amount": "10.00", "reason": "late"})  # fmt: skip
+
+    assert error_of(response) == error_of(refund) == (404, "not_found")
+    assert order("100412").shipping_address.startswith("12 rue Oberkampf")
+    assert order("100412").refunded_amount == 0
 
 
 def test_the_address_of_a_shipped_order_can_no_longer_change(shop):

@@ -4,9 +4,10 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 
 from agents.llm import gateway
-from agents.llm.keys import encrypt_api_key
+from agents.llm.keys import api_key_of, encrypt_api_key, without_credentials
 from agents.models import Deployment, LLMCall, ModelProfile
 from tests.agents.openai_server import OpenAIServer
 
@@ -104,13 +105,34 @@ def test_a_profile_without_deployments_is_unavailable_not_a_crash():
 
 
 def test_a_key_from_the_environment_is_sent(profile_of, openai_server, monkeypatch):
-    monkeypatch.setenv("TEST_PROVIDER_KEY", "sk-from-env")
+    monkeypatch.setenv("LLM_KEY_TEST_PROVIDER", "sk-from-env")
     profile = profile_of("ok")
-    Deployment.objects.filter(profile__name=profile).update(api_key_env="TEST_PROVIDER_KEY", api_key_encrypted="")
+    Deployment.objects.filter(profile__name=profile).update(api_key_env="LLM_KEY_TEST_PROVIDER", api_key_encrypted="")
 
     gateway.complete(HELLO, profile=profile)
 
     assert openai_server.authorization == ["Bearer sk-from-env"]
+
+
+def test_a_variable_not_named_llm_key_is_never_read_even_when_stored_around_the_admin(profile_of, openai_server):
+    profile = profile_of("ok")
+    Deployment.objects.filter(profile__name=profile).update(api_key_env="SECRET_KEY", api_key_encrypted="")
+
+    assert api_key_of(Deployment.objects.get(profile__name=profile)) is None
+    with pytest.raises(gateway.LLMUnavailable):  # no key at all: the provider refuses
+        gateway.complete(HELLO, profile=profile)
+    assert all(settings.SECRET_KEY not in sent for sent in openai_server.authorization)
+
+
+def test_a_providers_error_is_stored_short_and_without_the_key(profile_of):
+    profile = profile_of("leaky")
+
+    with pytest.raises(gateway.LLMUnavailable) as unavailable:
+        gateway.complete(HELLO, profile=profile)
+
+    error = LLMCall.objects.get(pk=unavailable.value.llm_call_id).error
+    assert "Incorrect API key provided" in error
+    assert "sk-test-secret" not in error and len(error) <= 500
 
 
 def test_a_changed_profile_is_used_once_the_refresh_interval_passed(profile_of, settings):
@@ -174,3 +196,15 @@ def test_the_gateway_answers_inside_a_celery_worker_process(live_worker):
 
     assert all(result["model"] == "local/hil-small" and result["content"] for result in results)
     assert LLMCall.objects.filter(pk__in=[result["llm_call_id"] for result in results]).count() == 2
+
+
+def test_anything_shaped_like_a_credential_is_taken_out_of_a_providers_error():
+    said = (
+        'Bad request: Authorization: Bearer abc.def-123456 with api_key="sk-proj-ABCDEF123456", '
+        "x-api-key: 12345678abc and key=AIzaSyA1234567890abcdefghij. Model gpt-4o not found."
+    )
+
+    assert without_credentials(said) == (
+        'Bad request: Authorization: Bearer [key] with api_key="[key]", '
+        "x-api-key: [key] and key=[key] Model gpt-4o not found."
+    )

@@ -4,12 +4,14 @@ import copy
 import json
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from agents.models import AIAgent, Pipeline, PipelineRun, Prompt
 from agents.pipelines import turns
 from agents.pipelines.defaults import CUSTOMER_SUPPORT, CUSTOMER_SUPPORT_GRAPH
 from conversations import services
+from reviews.services import inbox_grant
 
 pytestmark = pytest.mark.django_db
 
@@ -144,7 +146,13 @@ def test_every_pipeline_page_renders_with_a_real_run(admin_client, answered_run)
     assert answered_run.trace_id in trace_page and "retrieve" in trace_page
 
 
-def test_staff_read_a_run_trace_as_json(client, support_agent, answered_run):
+def may_view_runs(user):
+    user.user_permissions.add(Permission.objects.get(codename="view_pipelinerun"))
+
+
+def test_an_agent_of_the_runs_inbox_allowed_to_view_runs_reads_its_trace_as_json(client, support_agent, answered_run):
+    may_view_runs(support_agent)
+    inbox_grant(support_agent, answered_run.conversation.inbox)
     client.force_login(support_agent)
 
     trace = client.get(f"/api/v1/runs/{answered_run.pk}/trace").json()
@@ -161,7 +169,33 @@ def test_the_trace_api_refuses_everyone_else_and_bad_requests(client, outsider, 
     assert client.get(url).json()["error"]["code"] == "not_authenticated"
     client.force_login(outsider)
     assert client.get(url).status_code == 403
+    may_view_runs(support_agent)
+    inbox_grant(support_agent, answered_run.conversation.inbox)
     client.force_login(support_agent)
     missing = client.get("/api/v1/runs/999999/trace")
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
     assert client.post(url).status_code == 405
+
+
+def test_staff_of_the_runs_inbox_without_the_permission_to_view_runs_are_refused(client, support_agent, answered_run):
+    inbox_grant(support_agent, answered_run.conversation.inbox)  # works the inbox, is staff
+    client.force_login(support_agent)
+
+    response = client.get(f"/api/v1/runs/{answered_run.pk}/trace")
+
+    assert (response.status_code, response.json()["error"]["code"]) == (403, "permission_denied")
+
+
+def test_a_run_of_an_inbox_someone_does_not_work_does_not_exist_for_them(client, support_agent, answered_run):
+    may_view_runs(support_agent)  # allowed to view runs, but works no inbox
+    client.force_login(support_agent)
+
+    response = client.get(f"/api/v1/runs/{answered_run.pk}/trace")
+
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")
+
+
+def test_a_superuser_reads_any_runs_trace(client, site_admin, answered_run):
+    client.force_login(site_admin)
+
+    assert client.get(f"/api/v1/runs/{answered_run.pk}/trace").json()["run_id"] == answered_run.pk

@@ -54,9 +54,12 @@ def key(step: int, name: str = "get_order_status") -> str:
     return idempotency_key_for(run_id=1, step_id=step, name=name)
 
 
-def refund(amount, step=1, **arguments):
+def refund(amount, step=1, conversation=None, **arguments):
     arguments = {"order_number": "100234", "amount": amount, "reason": "Arrived late"} | arguments
-    return tool_call("request_refund", arguments, idempotency_key=key(step, "request_refund"), approved=True)
+    return tool_call(
+        "request_refund", arguments, idempotency_key=key(step, "request_refund"), approved=True,
+        conversation_id=conversation and conversation.pk,
+    )  # fmt: skip
 
 
 def refunded(number: str = "100234") -> Decimal:
@@ -215,8 +218,8 @@ def test_a_gated_tool_runs_only_once_a_reviewer_approved_the_call(demo_orders):
 
 
 @over_http
-def test_a_refund_is_made_in_the_shop_and_recorded(demo_shop_api, demo_orders, support_agent):
-    result = refund(19.9)
+def test_a_refund_is_made_in_the_shop_and_recorded(demo_shop_api, demo_orders, anas_conversation):
+    result = refund(19.9, conversation=anas_conversation)
 
     assert (result.ok, result.attempts, result.cached, result.replayed) == (True, 1, False, False)
     assert result.content["refund"] == {"amount": "19.90", "reason": "Arrived late"}
@@ -228,9 +231,11 @@ def test_a_refund_is_made_in_the_shop_and_recorded(demo_shop_api, demo_orders, s
 
 
 @over_http
-def test_the_same_idempotency_key_twice_refunds_once_and_answers_the_same(demo_shop_api, demo_orders):
-    first = refund(30)
-    again = refund(30)
+def test_the_same_idempotency_key_twice_refunds_once_and_answers_the_same(
+    demo_shop_api, demo_orders, anas_conversation
+):
+    first = refund(30, conversation=anas_conversation)
+    again = refund(30, conversation=anas_conversation)
 
     assert again.replayed and (again.ok, again.content) == (True, first.content)
     assert refunded() == Decimal("30.00")
@@ -238,18 +243,20 @@ def test_the_same_idempotency_key_twice_refunds_once_and_answers_the_same(demo_s
 
 
 @over_http
-def test_reusing_an_idempotency_key_for_other_arguments_is_refused(demo_shop_api, demo_orders):
-    refund(30)
+def test_reusing_an_idempotency_key_for_other_arguments_is_refused(demo_shop_api, demo_orders, anas_conversation):
+    refund(30, conversation=anas_conversation)
 
-    other = refund(40)
+    other = refund(40, conversation=anas_conversation)
 
     assert (other.ok, other.code) == (False, "idempotency_conflict")
     assert refunded() == Decimal("30.00")
 
 
 @over_http
-def test_a_refusal_by_the_shop_is_a_tool_error_the_ai_can_read_and_is_not_retried(demo_shop_api, demo_orders):
-    result = refund(500)
+def test_a_refusal_by_the_shop_is_a_tool_error_the_ai_can_read_and_is_not_retried(
+    demo_shop_api, demo_orders, anas_conversation
+):
+    result = refund(500, conversation=anas_conversation)
 
     assert (result.ok, result.code, result.attempts) == (False, "tool_error", 1)
     assert result.error == "A refund of 500.00 EUR exceeds the 89.90 EUR still refundable on order 100234."
@@ -258,17 +265,21 @@ def test_a_refusal_by_the_shop_is_a_tool_error_the_ai_can_read_and_is_not_retrie
 
 
 @over_http
-def test_the_demo_tools_answer_from_the_shop(demo_shop_api, demo_orders):
-    def call(name, arguments, step):
-        return tool_call(name, arguments, idempotency_key=key(step, name), approved=True)
+def test_the_demo_tools_answer_from_the_shop(demo_shop_api, demo_orders, anas_conversation):
+    def call(name, arguments, step, conversation=anas_conversation):
+        return tool_call(
+            name, arguments, idempotency_key=key(step, name), approved=True, conversation_id=conversation.pk
+        )
 
-    status = call("get_order_status", {"order_number": "#100 578"}, 1)
-    orders = call("list_recent_orders", {"email": "ana.silva@demo.example", "limit": 1}, 2)
-    moved = call("update_shipping_address", {"order_number": 100412, "address": "Rue de Rivoli 1, Paris"}, 3)
+    shop, marc = anas_conversation.inbox, "shop-marc"
+    marcs = conversation_open(shop, identifier=marc, identifier_hash=shop.identifier_hash(marc))[0]
+    status = call("get_order_status", {"order_number": "#100 235"}, 1)
+    orders = call("list_recent_orders", {"limit": 1}, 2)
+    moved = call("update_shipping_address", {"order_number": 100412, "address": "Rue de Rivoli 1, Paris"}, 3, marcs)
     refused = call("update_shipping_address", {"order_number": "100234", "address": "Rue de Rivoli 1, Paris"}, 4)
     unknown = call("get_order_status", {"order_number": "999999"}, 5)
 
-    assert (status.content["status"], status.content["refundable_amount"]) == ("delivered", "39.95")
+    assert (status.content["status"], status.content["refundable_amount"]) == ("delivered", "24.50")
     assert "customer_email" not in status.content
     assert [found["number"] for found in orders.content["orders"]] == ["100234"]
     assert moved.content["order"]["shipping_address"] == "Rue de Rivoli 1, Paris"

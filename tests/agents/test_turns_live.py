@@ -34,8 +34,10 @@ class Customer:
         started = self.call("/api/widget/v1/conversations", {"customer": {"name": "Cleo"}}, **{
             "X-Inbox-Token": inbox.widget_token})  # fmt: skip
         self.token, self.conversation_id = started["customer_token"], started["conversation_id"]
-        ws_url = base_url.replace("http", "ws") + f"/ws/widget/{self.conversation_id}/?token={self.token}"
+        ws_url = base_url.replace("http", "ws") + f"/ws/widget/{self.conversation_id}/"
         self.socket = connect(ws_url, origin=SHOP, open_timeout=10).__enter__()
+        self.socket.send(json.dumps({"type": "auth", "token": self.token}))
+        assert json.loads(self.socket.recv(timeout=10)) == {"type": "ready"}
         self.frames: list[dict] = []
         self.sent = 0
 

@@ -15,6 +15,9 @@ from reviews.services import inbox_grant
 from tests.browser.test_ai_answers import ask
 from tests.browser.test_desk import desk_of
 
+# The customer of order 100234, signed in on the demo shop: tools act only for her.
+ANA = "shop-ana"
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -34,7 +37,7 @@ def test_rita_approves_a_refund_on_her_desk_and_the_customer_sees_it_done(
     expect(reviews.get_by_text("Nothing to decide")).to_be_visible()
     customer = new_page()
 
-    ask(customer, live_support_inbox, "I want a refund of €20 for order 100234, it arrived broken")
+    ask(customer, live_support_inbox, "I want a refund of €20 for order 100234, it arrived broken", ANA)
 
     expect(customer.locator('[data-hil="message"][data-sender="ai"]')).to_contain_text(
         "A colleague is checking this", timeout=30_000
@@ -59,7 +62,7 @@ def test_rita_edits_the_amount_in_the_form_built_from_the_tools_schema(
     new_page, live_server_url, live_worker, live_support_inbox, rita
 ):
     customer = new_page()
-    ask(customer, live_support_inbox, "I want a refund of €20 for order 100234, it arrived broken")
+    ask(customer, live_support_inbox, "I want a refund of €20 for order 100234, it arrived broken", ANA)
     expect(customer.locator('[data-hil="message"][data-sender="ai"]')).to_contain_text(
         "A colleague is checking this", timeout=30_000
     )

@@ -91,6 +91,33 @@ def test_customer_chats_sees_status_changes_live_and_keeps_history_on_reload(pag
     assert Conversation.objects.count() == 1
 
 
+def test_the_customer_token_travels_in_the_sockets_first_frame_and_never_in_its_url(page, shop):
+    sockets, sent, received = [], [], []
+
+    def watch(socket):
+        sockets.append(socket)
+        socket.on("framesent", lambda payload: sent.append(payload))
+        socket.on("framereceived", lambda payload: received.append(payload))
+
+    page.on("websocket", watch)
+    open_chat(page)
+    send(page, "Hello?")
+    expect(stored_message(page, "Hello?")).to_be_visible()
+    expect(page.locator("#hil-widget-host")).to_be_attached()
+    token = page.evaluate(f"JSON.parse(localStorage.getItem('hil-widget:{shop.widget_token}')).customer_token")
+
+    for _ in range(100):  # Playwright reports frames while it waits
+        if '{"type": "ready"}' in received:
+            break
+        page.wait_for_timeout(50)
+    # Pushed over the socket, well before the next poll (3 s) could bring it.
+    act(services.message_post_from_ai, the_conversation().pk, content="Pushed live")
+    expect(stored_message(page, "Pushed live")).to_be_visible(timeout=2_000)
+
+    assert sockets and all(token not in socket.url and "token=" not in socket.url for socket in sockets)
+    assert f'{{"type":"auth","token":"{token}"}}' == sent[0]
+
+
 def test_a_failed_send_is_retried_without_a_duplicate(page, shop):
     open_chat(page)
     send(page, "Hello?")

@@ -1,10 +1,12 @@
 import json
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from conversations import services
-from conversations.models import AuditEvent, Conversation, Customer, Message
+from conversations.models import AuditEvent, Conversation, Customer, CustomerToken, Message
 from tests.conftest import seen_all
 from tests.conversations.conftest import SHOP, Widget
 
@@ -107,6 +109,14 @@ def test_a_forged_identifier_hash_is_refused(widget, inbox):
 
     assert error_of(widget.start(identifier="user-42", identifier_hash=forged)) == (401, "identity_unverified")
     assert not Customer.objects.exists()
+
+
+@pytest.mark.parametrize("identifier_hash", ["é" * 64, "zz" * 32, "ab" * 65])
+def test_an_identifier_hash_that_is_not_hex_is_a_400(widget, identifier_hash):
+    response = widget.start(identifier="user-42", identifier_hash=identifier_hash)
+
+    assert error_of(response) == (400, "invalid")
+    assert "identifier_hash" in response.json()["error"]["message"]
 
 
 def test_an_identifier_hash_without_identifier_is_refused(widget):
@@ -222,6 +232,51 @@ def test_an_unknown_customer_token_is_refused(started):
     assert error_of(started.send("Hi")) == (401, "unknown_customer_token")
 
 
+def test_a_customer_token_unused_for_too_long_is_refused(started, settings):
+    settings.WIDGET_TOKEN_IDLE_DAYS = 30
+    CustomerToken.objects.update(last_used_at=timezone.now() - timedelta(days=31))
+
+    response = started.send("Hi")
+
+    assert error_of(response) == (401, "unknown_customer_token")
+    assert "expired" in response.json()["error"]["message"]
+
+
+def test_a_token_in_use_stays_valid_and_its_use_is_recorded_once_a_day(started, settings):
+    settings.WIDGET_TOKEN_IDLE_DAYS = 30
+    a_while_ago = timezone.now() - timedelta(days=29)
+    CustomerToken.objects.update(last_used_at=a_while_ago)
+
+    assert started.send("Hi", "c-1").status_code == 202
+    used = CustomerToken.objects.get().last_used_at
+    assert used > timezone.now() - timedelta(minutes=1)
+    assert started.send("Again", "c-2").status_code == 202
+    assert CustomerToken.objects.get().last_used_at == used  # not a write per request
+
+
+def rotate(widget):
+    return widget.client.post("/api/widget/v1/customer-token", **widget.headers())
+
+
+def test_rotating_the_customer_token_gives_a_new_one_and_the_old_one_stops_working(started):
+    old = started.token
+
+    response = rotate(started)
+
+    assert response.status_code == 201
+    started.token = response.json()["customer_token"]
+    assert started.token != old and started.send("Hi").status_code == 202
+    started.token = old
+    assert error_of(started.send("Again", "c-2")) == (401, "unknown_customer_token")
+    assert error_of(rotate(started)) == (401, "unknown_customer_token")
+    assert AuditEvent.objects.filter(action="customer_token.rotated").count() == 1
+
+
+def test_rotating_needs_a_customer_token_and_a_post(started, client):
+    assert error_of(client.post("/api/widget/v1/customer-token", HTTP_ORIGIN=SHOP)) == (401, "not_authenticated")
+    assert client.get("/api/widget/v1/customer-token", **started.headers()).status_code == 405
+
+
 def test_another_customers_token_is_forbidden(started, client, inbox):
     stranger = Widget(client, inbox)
     stranger.start()
@@ -277,8 +332,9 @@ def test_history_comes_in_pages(started, settings):
     assert (len(rest["messages"]), rest["has_more"]) == (5, False)
 
 
-def test_history_after_something_that_is_not_an_id_is_a_400(started):
-    response = started.history(after="yesterday")
+@pytest.mark.parametrize("after", ["yesterday", "²", "١٢", "-1", "1" * 30, ""])
+def test_history_after_something_that_is_not_an_id_is_a_400(started, after):
+    response = started.history(after=after)
 
     assert error_of(response) == (400, "invalid")
     assert "after" in response.json()["error"]["message"]

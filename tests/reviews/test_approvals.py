@@ -40,7 +40,15 @@ def shop(demo_orders_committed, demo_shop_api):
 
 @pytest.fixture
 def conversation_id(live_support_inbox, shop):
-    conversation, _, _ = services.conversation_open(live_support_inbox, name="Cleo")
+    # Ana, signed in on the shop: the tools act for the customer of order 100234 only.
+    ana = "shop-ana"  # the demo shop's id of her account
+    conversation, _, _ = services.conversation_open(
+        live_support_inbox,
+        name="Ana",
+        identifier=ana,
+        identifier_hash=live_support_inbox.identifier_hash(ana),
+        email="ana.silva@demo.example",
+    )
     return conversation.pk
 
 

@@ -36,7 +36,15 @@ def rita(reviewer, live_support_inbox, demo_orders_committed, live_server_url):
 
 def refund_waiting(live_support_inbox) -> ReviewTask:
     """A customer asks for a refund through the widget's service; the worker pauses the run."""
-    conversation, _, _ = services.conversation_open(live_support_inbox, name="Cleo")
+    # Ana, signed in on the shop: the tools act for the customer of order 100234 only.
+    ana = "shop-ana"  # the demo shop's id of her account
+    conversation, _, _ = services.conversation_open(
+        live_support_inbox,
+        name="Ana",
+        identifier=ana,
+        identifier_hash=live_support_inbox.identifier_hash(ana),
+        email="ana.silva@demo.example",
+    )
     services.message_post_from_customer(
         conversation.pk, content="I want a refund of €20 for order 100234, it arrived broken", client_message_id="c-1"
     )

@@ -107,11 +107,26 @@ def test_transfer_to_a_colleague_changes_hands_and_leaves_a_note(ana, ben, hando
     assert (event.before, event.after) == ({"assignee": ana.pk}, {"assignee": ben.pk})
 
 
-def test_transfer_to_someone_outside_the_inbox_is_refused(ana, sam, handover):
+def test_transfer_to_someone_outside_the_inbox_is_not_found_and_does_not_name_them(ana, sam, handover):
     services.handover_claim(ana, handover.pk)
 
-    with pytest.raises(services.DomainError, match="does not work the Shop inbox"):
+    with pytest.raises(services.NoSuchColleague) as refusal:
         services.handover_transfer_to_agent(ana, handover.pk, sam)
+    assert (refusal.value.status, refusal.value.message) == (404, "No such colleague works this inbox.")
+    assert Conversation.objects.get(pk=handover.pk).assignee == ana
+
+
+@pytest.mark.parametrize("change", ["deactivated", "no desk role"])
+def test_transfer_to_a_colleague_who_left_the_desk_is_not_found(ana, ben, handover, change):
+    services.handover_claim(ana, handover.pk)
+    if change == "deactivated":
+        ben.is_active = False
+        ben.save()
+    else:
+        ben.groups.clear()
+
+    with pytest.raises(services.NoSuchColleague):
+        services.handover_transfer_to_agent(ana, handover.pk, ben)
     assert Conversation.objects.get(pk=handover.pk).assignee == ana
 
 

@@ -1,9 +1,14 @@
 """The desk's live updates: Channels (Redis layer) → htmx out-of-band swaps of the page's own
 partials, on every eligible desk and no other."""
 
+import asyncio
+import json
+
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
+from django.test import Client
+from django.urls import reverse
 
 from conversations import services as conversations
 from conversations.events import conversation_group
@@ -12,7 +17,7 @@ from reviews import services
 from reviews.models import HumanAgent
 from tests.conftest import seen_all
 from tests.reviews.conftest import hand_over
-from tests.reviews.sockets import anonymous_socket, desk_socket, frames
+from tests.reviews.sockets import anonymous_socket, close_code, desk_socket, frames
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -250,7 +255,7 @@ def test_a_workspace_socket_outside_the_agents_inboxes_is_closed_with_4404(sam, 
     run(scenario)()
 
 
-def test_an_inbox_taken_away_stops_its_events_at_the_next_heartbeat(ana, inbox, handover):
+def test_an_inbox_taken_away_closes_its_workspace_and_stops_its_desk_events_at_once(ana, inbox, handover):
     from guardian.shortcuts import remove_perm
 
     workspace = desk_socket(ana, f"/ws/desk/conversations/{handover.pk}/")
@@ -259,18 +264,112 @@ def test_an_inbox_taken_away_stops_its_events_at_the_next_heartbeat(ana, inbox, 
     async def scenario():
         await connected(workspace, desk)
         await sync_to_async(remove_perm)("conversations.work_inbox", ana, inbox)
-        for socket in (workspace, desk):
-            await socket.send_json_to({"type": "heartbeat"})
-            await socket.receive_nothing(timeout=0.3)
 
-        await sync_to_async(conversations.message_post_from_customer)(
-            handover.pk, content="Private", client_message_id="after-revoke"
-        )
+        assert await close_code(workspace) == 4403
+        await desk.receive_nothing(timeout=0.3)  # the desk has re-read its inboxes
         await sync_to_async(hand_over)(inbox)
+        assert await desk.receive_nothing(timeout=0.5)
+        await desk.disconnect()
 
-        assert await workspace.receive_nothing(timeout=0.5)
-        assert await desk.receive_nothing(timeout=0.2)
-        for socket in (workspace, desk):
-            await socket.disconnect()
+    run(scenario)()
+
+
+# Access lost while connected ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("change", ["deactivated", "desk role taken away"])
+def test_an_agent_who_loses_the_desk_has_their_open_sockets_closed_with_4403_at_once(ana, handover, change):
+    workspace = desk_socket(ana, f"/ws/desk/conversations/{handover.pk}/")
+    desk = desk_socket(ana)
+
+    async def scenario():
+        await connected(workspace, desk)
+
+        if change == "deactivated":
+            ana.is_active = False
+            await sync_to_async(ana.save)()
+        else:
+            await sync_to_async(ana.groups.clear)()
+
+        assert await close_code(desk) == await close_code(workspace) == 4403
+
+    run(scenario)()
+
+
+def test_access_lost_without_any_notice_is_found_by_the_timer(ana, inbox, settings):
+    settings.DESK_PERMISSION_RECHECK_SECONDS = 0.5
+    desk = desk_socket(ana)
+
+    async def scenario():
+        await connected(desk)
+        # A change that sends no signal (a raw UPDATE), so only the re-check timer can notice it.
+        await sync_to_async(type(ana).objects.filter(pk=ana.pk).update)(is_superuser=False, is_active=False)
+
+        assert await close_code(desk, timeout=5) == 4403
+
+    run(scenario)()
+
+
+def test_signing_out_closes_the_desk_sockets_of_that_session_only(ana, inbox, handover):
+    signed_out, other_device = Client(), Client()
+    for client in (signed_out, other_device):
+        client.force_login(ana)
+    desk = desk_socket(ana, client=signed_out)
+    workspace = desk_socket(ana, f"/ws/desk/conversations/{handover.pk}/", client=signed_out)
+    elsewhere = desk_socket(ana, client=other_device)
+
+    async def scenario():
+        await connected(desk, workspace, elsewhere)
+
+        await sync_to_async(signed_out.post)(reverse("logout"))
+
+        assert await close_code(desk) == 4401 and await close_code(workspace) == 4401
+        conversation = await hand_over_async(inbox)
+        await frames(elsewhere, f'id="queue-{conversation.pk}" class')
+        await elsewhere.disconnect()
+
+    run(scenario)()
+
+
+# Hostile frames ----------------------------------------------------------------------------
+
+
+def test_an_agents_typing_reaches_the_customer_a_few_times_a_second_at_most(ana, handover):
+    services.handover_claim(ana, handover.pk)
+    workspace = desk_socket(ana, f"/ws/desk/conversations/{handover.pk}/")
+
+    async def scenario():
+        layer = get_channel_layer()
+        widget = await layer.new_channel()
+        await layer.group_add(conversation_group(handover.pk), widget)
+        await connected(workspace)
+
+        for _ in range(30):
+            await workspace.send_json_to({"type": "typing", "active": True})
+        await workspace.receive_nothing(timeout=0.5)
+
+        passed = 0
+        while True:
+            try:
+                await asyncio.wait_for(layer.receive(widget), timeout=0.3)
+            except TimeoutError:
+                break
+            passed += 1
+        assert 1 <= passed <= 3
+        await workspace.disconnect()
+
+    run(scenario)()
+
+
+@pytest.mark.parametrize("path", ["/ws/desk/", "workspace"])
+def test_an_over_long_frame_closes_a_desk_socket_with_1009(ana, handover, path):
+    socket = desk_socket(ana, f"/ws/desk/conversations/{handover.pk}/" if path == "workspace" else path)
+
+    async def scenario():
+        await connected(socket)
+
+        await socket.send_to(text_data=json.dumps({"type": "heartbeat", "pad": "x" * 10_000}))
+
+        assert await close_code(socket) == 1009
 
     run(scenario)()

@@ -8,7 +8,9 @@ from conversations import services as conversations
 from conversations.models import Conversation, Message
 from reviews import services
 from reviews.models import CannedResponse, HumanAgent
-from tests.conftest import seen_all
+from reviews.roles import SUPPORT_AGENT
+from reviews.services import human_agent_profile_ensure, inbox_grant
+from tests.conftest import person, seen_all
 from tests.reviews.conftest import hand_over
 
 pytestmark = pytest.mark.django_db
@@ -350,22 +352,47 @@ def test_transfer_to_a_skill_by_form(client, ana, ben, claimed):
 
 
 @pytest.mark.parametrize(
-    "form, error",
+    "form, status, error",
     [
-        ({}, "Choose a colleague or a skill"),
-        ({"to_agent": "1", "to_skill": "shipping"}, "Choose a colleague or a skill"),
-        ({"to_skill": "juggling"}, "No agent has the skill juggling"),
-        ({"to_agent": "999999"}, "No such colleague"),
-        ({"to_agent": "abc"}, "whole number"),
+        ({}, 400, "Choose a colleague or a skill"),
+        ({"to_agent": "1", "to_skill": "shipping"}, 400, "Choose a colleague or a skill"),
+        ({"to_skill": "juggling"}, 400, "No agent has the skill juggling"),
+        ({"to_agent": "999999"}, 404, "No such colleague works this inbox."),
+        ({"to_agent": "abc"}, 400, "whole number"),
     ],
 )
-def test_a_transfer_with_bad_input_is_refused_and_changes_nothing(client, ana, ben, claimed, form, error):
+def test_a_transfer_with_bad_input_is_refused_and_changes_nothing(client, ana, ben, claimed, form, status, error):
     client.force_login(ana)
 
     response = client.post(url("transfer", claimed), form, **HTMX)
 
-    assert response.status_code == 400 and error in response.content.decode()
+    assert response.status_code == status and error in response.content.decode()
     assert Conversation.objects.get(pk=claimed.pk).assignee == ana
+
+
+def test_a_transfer_to_someone_outside_the_inbox_is_not_found_without_their_name(client, ana, sam, claimed):
+    client.force_login(ana)
+
+    response = client.post(url("transfer", claimed), {"to_agent": sam.pk}, **HTMX)
+
+    assert response.status_code == 404
+    assert "No such colleague works this inbox." in response.content.decode()
+    assert "Sam" not in response.content.decode()
+    assert Conversation.objects.get(pk=claimed.pk).assignee == ana
+
+
+def test_the_transfer_list_shows_only_colleagues_still_on_the_desk(client, ana, ben, claimed, django_user_model):
+    gone = person(django_user_model, "gina", SUPPORT_AGENT, is_active=False)
+    no_role = person(django_user_model, "nora")
+    for user in (gone, no_role):
+        human_agent_profile_ensure(user, skills=[])
+        inbox_grant(user, claimed.inbox)
+    client.force_login(ana)
+
+    page = client.get(url("conversation", claimed)).content.decode()
+
+    assert f'value="{ben.pk}"' in page
+    assert "Gina" not in page and "Nora" not in page
 
 
 def test_return_to_ai_hands_the_conversation_back(client, ana, claimed):

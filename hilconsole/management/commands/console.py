@@ -56,7 +56,8 @@ class Command(BaseCommand):
         python = f"exec {sys.executable}"
         workers = os.environ.get("WEB_CONCURRENCY", "1")
         return {
-            "web": f"{python} -m uvicorn hilconsole.asgi:application --host {host} --port {port} --workers {workers}",
+            "web": f"{python} -m uvicorn hilconsole.asgi:application --host {host} --port {port} --workers {workers} "
+            f"--ws-max-size {settings.WEBSOCKET_MAX_FRAME_BYTES}",
             "worker": f"{python} -m celery -A hilconsole worker --loglevel=INFO --concurrency=2",
             "beat": f"{python} -m celery -A hilconsole beat --loglevel=INFO --pidfile=",
         }
@@ -67,6 +68,7 @@ class Command(BaseCommand):
             **os.environ,
             "DATABASE_URL": settings.DATABASE_URL,
             "REDIS_URL": settings.REDIS_URL,
+            "DEBUG": "true" if settings.DEBUG else "false",
             "PYTHONUNBUFFERED": "1",
         }
 
