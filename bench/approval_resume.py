@@ -72,7 +72,9 @@ def ai_says(text: str):
 async def one_round(session, base: str, inbox, reviewer: dict) -> dict[str, float]:
     # The order stays refundable round after round.
     await asyncio.to_thread(lambda: DemoOrder.objects.filter(number="100234").update(refunded_amount=0))
-    widget = await Widget(session, base, inbox).open()
+    # Ana, signed in on the shop: refunds are made only for the customer whose order it is.
+    ana = {"identifier": "shop-ana", "identifier_hash": inbox.identifier_hash("shop-ana")}
+    widget = await Widget(session, base, inbox, customer=ana).open()
     url = f"{base}/api/widget/v1/conversations/{widget.conversation_id}/messages"
     body = {"content": REQUEST, "client_message_id": uuid.uuid4().hex}
     async with session.post(url, json=body, headers={"Authorization": f"Bearer {widget.token}"}) as response:

@@ -65,11 +65,11 @@ def prepare_inbox():
 
 
 class Widget:
-    def __init__(self, session: ClientSession, base: str, inbox):
-        self.session, self.base, self.inbox = session, base, inbox
+    def __init__(self, session: ClientSession, base: str, inbox, customer: dict | None = None):
+        self.session, self.base, self.inbox, self.customer = session, base, inbox, customer
 
     async def open(self):
-        self.conversation_id, self.token = await start_conversation(self.session, self.base, self.inbox)
+        self.conversation_id, self.token = await start_conversation(self.session, self.base, self.inbox, self.customer)
         self.socket = await self.session.ws_connect(
             f"{self.base.replace('http', 'ws')}/ws/widget/{self.conversation_id}/"
         )

@@ -38,10 +38,12 @@ TARGET_P95_MS = 30.0
 PACE_SECONDS = float(os.environ.get("BENCH_PACE_SECONDS", "1"))
 
 
-async def start_conversation(session: ClientSession, base: str, inbox: Inbox) -> tuple[int, str]:
+async def start_conversation(session: ClientSession, base: str, inbox: Inbox, customer=None) -> tuple[int, str]:
+    """A widget conversation: anonymous, or as `customer` ({"identifier", "identifier_hash"}: signed in)."""
     async with session.post(
-        f"{base}/api/widget/v1/conversations", json={"customer": {}}, headers={"X-Inbox-Token": inbox.widget_token}
-    ) as response:
+        f"{base}/api/widget/v1/conversations", json={"customer": customer or {}},
+        headers={"X-Inbox-Token": inbox.widget_token},
+    ) as response:  # fmt: skip
         body = await response.json()
         return body["conversation_id"], body["customer_token"]
 
