@@ -82,6 +82,8 @@ QUESTIONS = [
 ]
 ASK_FOR_A_PERSON = ["I want to talk to a human", "Can I speak to a person please?"]
 REFUNDS = ["I want a refund of €5 for order 100234, it arrived broken", "Please refund €3 on order 100412"]
+# Shop accounts some customers are signed in as (the tools act only for an order's own customer).
+ACCOUNTS = [("shop-ana", REFUNDS[0]), ("shop-marc", REFUNDS[1])]
 THANKS = ["thanks!", "Thank you, that helps", "great"]
 MINE = re.compile(r'id="mine-(\d+)"')
 QUEUED = re.compile(r'id="queue-(\d+)"')
@@ -118,14 +120,15 @@ async def request(session, tally: Tally, what: str, method: str, url: str, **kwa
 
 
 class Customer:
-    def __init__(self, session, base: str, inbox: Inbox, tally: Tally, rng: random.Random):
+    def __init__(self, session, base: str, inbox: Inbox, tally: Tally, rng: random.Random, account=None):
         self.session, self.base, self.inbox, self.tally, self.rng = session, base, inbox, tally, rng
         self.conversation_id, self.token = None, None
+        self.account = account  # (the shop's id of their account, the refund they ask for) or None
 
     async def open(self) -> bool:
         status, body = await request(
             self.session, self.tally, "open conversation", "POST", f"{self.base}/api/widget/v1/conversations",
-            json={"customer": {"name": f"Soak customer {self.rng.randrange(10**6)}"}},
+            json={"customer": self.identity()},
             headers={"X-Inbox-Token": self.inbox.widget_token},
         )  # fmt: skip
         if status not in (200, 201):
@@ -134,6 +137,12 @@ class Customer:
         self.conversation_id, self.token = answer["conversation_id"], answer["customer_token"]
         self.tally.actions["conversations opened"] += 1
         return True
+
+    def identity(self) -> dict:
+        if self.account is None:
+            return {"name": f"Soak customer {self.rng.randrange(10**6)}"}
+        identifier = self.account[0]
+        return {"identifier": identifier, "identifier_hash": self.inbox.identifier_hash(identifier)}
 
     async def say(self, text: str) -> None:
         url = f"{self.base}/api/widget/v1/conversations/{self.conversation_id}/messages"
@@ -150,7 +159,7 @@ class Customer:
         if roll < 0.05:
             return self.rng.choice(ASK_FOR_A_PERSON)
         if roll < 0.09:
-            return self.rng.choice(REFUNDS)
+            return self.account[1] if self.account else self.rng.choice(REFUNDS)
         if roll < 0.15:
             return self.rng.choice(THANKS)
         return self.rng.choice(QUESTIONS)
@@ -415,7 +424,12 @@ async def load(base: str, inbox: Inbox, sessions: list[str], args, tally: Tally,
         agents[0].reviewer = True
         for agent in agents:
             await agent.sign_in()
-        customers = [Customer(session, base, inbox, tally, random.Random(rng.random())) for _ in range(args.customers)]
+        customers = [
+            Customer(
+                session, base, inbox, tally, random.Random(rng.random()), ACCOUNTS[n] if n < len(ACCOUNTS) else None
+            )
+            for n in range(args.customers)
+        ]
         stop_at = time.monotonic() + args.seconds
 
         async def measure_memory_after_warm_up():
