@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from tests.processes import BASE_DIR
+from tests.processes import BASE_DIR, free_port
 
 SOAK_SECONDS = 60
 
@@ -15,8 +15,8 @@ def test_a_minute_of_random_customers_and_agents_leaves_no_message_behind():
         **os.environ,
         # Services of its own, as the benchmark starts them: the suite's are not touched.
         "EMBEDDED_DIR": str(BASE_DIR / "var" / "test-soak"),
-        "EMBEDDED_PG_PORT": "55437",
-        "EMBEDDED_REDIS_PORT": "56384",
+        "EMBEDDED_PG_PORT": str(free_port()),
+        "EMBEDDED_REDIS_PORT": str(free_port()),
     }
     for name in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL"):
         env.pop(name, None)
