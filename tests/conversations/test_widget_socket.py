@@ -351,6 +351,10 @@ def test_joining_a_group_survives_the_first_subscribe_after_a_redis_restart():
                 raise redis.exceptions.ConnectionError("Error UNKNOWN while writing to socket. Connection lost.")
 
     layer = CutOnce()
-    run(lambda: group_join(layer, "widget.conversation.1", "channel"))
+
+    async def join():
+        await group_join(layer, "widget.conversation.1", "channel")
+
+    run(join)
 
     assert layer.calls == 2
