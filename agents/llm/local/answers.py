@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.languages import DEFAULT, language_of
+from agents.languages import language_of
+from agents.llm import prompts
 from agents.llm.embeddings import embed_texts
-from agents.llm.local import words
+from agents.llm.local import facts, words
 from agents.llm.local.intents import vectors_of
 from agents.llm.local.phrases import say
 
@@ -25,29 +26,6 @@ LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
 EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?!\s)|`")
 REFERS_BACK = re.compile(r"^(?:These|This|Those|That|They|It|Such|Diese|Dies|Ils|Elles|Cela|Ces|Estos|Esto)\b")
-PRICE = re.compile(r"€\s?\d|\d[\d.,]*\s?€|\b(?:eur|euros?)\b", re.I)
-DURATION = re.compile(
-    r"(?:\d+(?:[–-]\d+)?|\b(?:one|two|three|four|five|ten|zwei|drei|vier|deux|trois|quatre|dos|tres|cuatro))\s*(?:\w+\s)?(?:days?|weeks?|hours?|minutes?|months?|years?|tage?n?|werktagen?|wochen?|"
-    r"stunden?|minuten|jahren?|jours?|semaines?|heures?|ans?|días?|semanas?|horas?|años?)\b"
-    r"|next business day|nächsten werktag|jour ouvré suivant|siguiente día hábil"
-    r"|\b(?:one|eine|une|una) (?:hour|stunde|heure|hora)\b",
-    re.I,
-)
-# What kind of fact a question asks for, by its words (stems, any of the four languages).
-ASKS_PRICE = {"cost", "price", "much", "expens", "cheap", "kostet", "kost", "preis", "teuer", "cout", "prix",
-              "cuest", "precio"}  # fmt: skip
-ASKS_DURATION = {"long", "day", "time", "take", "fast", "quick", "soon", "lang", "dauert", "dauer", "tag", "schnell",
-                 "temp", "delai", "jour", "tard", "plazo", "dia", "rapid", "dur", "dure", "duracion", "valid",
-                 "gultig"}  # fmt: skip
-# "What is the shipping fee?" asks a price; "Is the shipping fee refunded?" does not.
-PRICE_NOUNS = {"fee", "charg", "gebuhr", "frai", "gast", "tarif"}
-WH_QUESTION = re.compile(
-    r"^\W*(?:what|which|how|was|welche|wie|quel|quels|quelle|combien|cual|que|qué|cuanto|cuánto)\b", re.I
-)
-ASKED_KINDS = ASKS_PRICE | ASKS_DURATION
-# "When …?" often wants a duration ("When do I get my money back?"), not always ("When is my card
-# charged?"): a duration is preferred, nothing else is held against.
-ASKS_WHEN = {"when", "wann", "quand", "cuando"}
 # The weight of each signal in a unit's score (tuned on tests/eval/dev.jsonl).
 MEANING, COVERAGE, TITLE = 0.4, 0.5, 0.15
 SAME_PLACE, SAME_REGION, OTHER_PLACE = 0.2, 0.1, -0.25
@@ -105,39 +83,26 @@ class Question:
     written: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def of(cls, text: str, earlier: list[str] = ()) -> "Question":
-        language = language_of(text)
-        places, asks = words.countries(text), _asks(text, language)
+    def of(cls, text: str, earlier: list[str] = (), language: str | None = None) -> "Question":
+        language = language or language_of(text)
+        places, asks = words.countries(text), facts.asked(text, language)
+        written = _written(text, language)
         previous = earlier[-1] if earlier else ""
         if previous and len(text.split()) <= FOLLOW_UP_WORDS:
             places = places or words.countries(previous)
-            asks = asks or _asks(previous, language_of(previous))
-        # The words that ask for a kind of fact ("how long", "cost") are matched by that kind.
-        said = words.content_words(words.without_places(text))
-        written = {(words.stem(word, language), word) for word in said} - {
-            (stem, word) for stem, word in ((words.stem(w, language), w) for w in said) if stem in ASKED_KINDS
-        }
+            asks = asks or facts.asked(previous, language_of(previous))
+            # "…, and how much does it cost?": what "it" is was said before.
+            written = written or _written(previous, language)
         stems = {stem for stem, _ in written} | {f"@{place}" for place in places}
         return cls(text, language, frozenset(stems), frozenset(places), asks, tuple(sorted(written)))
 
 
-def _asks(text: str, language: str) -> str | None:
-    said = words.tokens(text)
-    found = {words.stem(word, language) for word in said} | {words.stem(word, DEFAULT) for word in said}
-    if re.search(r"combien de temps|cu[aá]nto tarda|how long|wie lange", text, re.I):
-        return "duration"
-    if _any_of(found, ASKS_PRICE) or (_any_of(found, PRICE_NOUNS) and WH_QUESTION.search(text)):
-        return "price"
-    if _any_of(found, ASKS_DURATION):
-        return "duration"
-    if found & ASKS_WHEN:
-        return "when"
-    return None
-
-
-def _any_of(stems: set[str], kinds: set[str]) -> bool:
-    """Whether a stem is one of the kinds' words, or an inflection the stemmer kept ("cheapest")."""
-    return any(stem in kinds or any(len(kind) >= 4 and stem.startswith(kind) for kind in kinds) for stem in stems)
+def _written(text: str, language: str) -> set[tuple[str, str]]:
+    """(stem, word) of the text's content words. The words that ask for a kind of fact ("how
+    long", "cost") are matched by that kind, not as words."""
+    said = words.content_words(words.without_places(text))
+    pairs = {(words.stem(word, language), word) for word in said}
+    return {(stem, word) for stem, word in pairs if stem not in facts.ASKING_WORDS}
 
 
 def units_of(number: int, rank: int, title: str, text: str) -> list[Unit]:
@@ -333,13 +298,16 @@ def _places_in(context: str) -> frozenset[str]:
 
 
 def _kind_fit(question: Question, text: str) -> float:
-    if question.asks == "price":
-        return SAME_KIND if PRICE.search(text) else OTHER_KIND
-    if question.asks == "duration":
-        return SAME_KIND if DURATION.search(text) else OTHER_KIND
-    if question.asks == "when":
-        return SAME_KIND / 4 if DURATION.search(text) else 0.0
-    return 0.0
+    """A price for "how much", a duration for "how long": a unit without the fact asked for
+    answers less well; "when" and the other kinds only prefer the units that hold one."""
+    if question.asks is None:
+        return 0.0
+    held = facts.holds(question.asks, text)
+    if question.asks in (facts.PRICE, facts.DURATION):
+        return SAME_KIND if held else OTHER_KIND
+    if question.asks == facts.WHEN:
+        return SAME_KIND / 4 if held else 0.0
+    return SAME_KIND if held else 0.0
 
 
 def _label_fit(question: Question, unit: Unit) -> float:
@@ -370,34 +338,70 @@ def _relevant(unit: Unit) -> bool:
 # Answering ----------------------------------------------------------------------------------
 
 
+def questions_of(text: str, earlier: list[str] = ()) -> list[Question]:
+    """The distinct questions of a customer's turn (several folded messages, or "X? And Y?"),
+    each read with the ones before it, in the language of the whole turn."""
+    parts = prompts.questions_in(text)
+    if len(parts) == 1:
+        return [Question.of(parts[0], earlier)]
+    language = language_of(text)
+    return [Question.of(part, [*earlier, *parts[:index]], language) for index, part in enumerate(parts)]
+
+
 def best_support(question: str, sources: list[tuple[int, str, str]], earlier: list[str] = ()) -> float:
-    """How well the best unit of the sources answers the question (0 when none does)."""
-    units = scored_units(Question.of(question, earlier), sources)
-    relevant = [unit for unit in units if _relevant(unit)]
+    """How well the best unit of the sources answers the question (0 when none does); for a turn
+    that asks several things, the best answered of them."""
+    return max(_support(asked, sources) for asked in questions_of(question, earlier))
+
+
+def _support(asked: Question, sources: list[tuple[int, str, str]]) -> float:
+    relevant = [unit for unit in scored_units(asked, sources) if _relevant(unit)]
     return relevant[0].score if relevant else 0.0
 
 
 def grounded_answer(
     question: str, sources: list[tuple[int, str, str]], earlier: list[str] = ()
 ) -> tuple[str, list[int]]:
-    """An answer made of the units that best answer the question, citing their source.
+    """An answer made of the units that best answer the question, citing their source; each of
+    its questions answered in turn when it asks several, and those the sources do not answer
+    named.
 
     In the customer's language when a source in it answers; otherwise from an English source,
     with a line saying so. Returns the text and the numbers of the sources cited; none cited
     means "I don't know".
     """
-    asked = Question.of(question, earlier)
+    asked = questions_of(question, earlier)
+    language = asked[0].language if len(asked) == 1 else language_of(question)
+    replies, cited, unanswered, in_english = [], [], [], False
+    for one in asked:
+        text, numbers, english = _answer(one, sources)
+        if numbers:
+            replies.append(text)
+            cited.extend(number for number in numbers if number not in cited)
+            in_english |= english
+        else:
+            unanswered.append(one.text)
+    if not cited:
+        return say("not_found", language), []
+    if unanswered and len(asked) > 1:
+        replies.append(say("not_answered", language, questions=" ".join(f"“{text}”" for text in unanswered)))
+    if in_english:
+        replies.insert(0, say("english_only", language))
+    return "\n".join(reply for reply in replies if reply), cited
+
+
+def _answer(asked: Question, sources: list[tuple[int, str, str]]) -> tuple[str, list[int], bool]:
+    """The answer to one question, the sources it cites, and whether it is from an English source
+    for a customer who wrote in another language."""
     scored = scored_units(asked, sources)
     units = [unit for unit in scored if _relevant(unit)]
     own = [unit for unit in units if unit.language == asked.language]
     chosen = own or units
     if not chosen:
-        return say("not_found", asked.language), []
+        return "", [], False
     articles = {number: title.split(" — ")[0] for number, title, _ in sources}
     text, cited = _compose(chosen, scored, articles)
-    if chosen[0].language != asked.language:
-        text = f"{say('english_only', asked.language)}\n{text}".strip()
-    return text, cited
+    return text, cited, chosen[0].language != asked.language
 
 
 def _compose(chosen: list[Unit], scored: list[Unit], articles: dict[int, str]) -> tuple[str, list[int]]:
