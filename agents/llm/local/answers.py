@@ -38,10 +38,13 @@ LEAD = 0.1
 # A unit this close to the best one, from the same article, is said too.
 RUNNER_UP_MARGIN = 0.12
 MAX_UNITS, MAX_LIST_ITEMS = 3, 7
+# A best sentence this short is said with the one after it.
+SHORT_SENTENCE_WORDS = 8
 # A word of the sources this close in meaning to a question's word stands for it, as much.
 NEAR_FROM = 0.5
 # Below these the best unit does not answer the question: say so instead of guessing.
 RELEVANT_FROM, COVERED_FROM = 0.3, 0.34
+ANSWERS_FROM, ANSWERS_TOPIC_FROM = 0.35, 0.2
 # A follow-up this short ("and to Austria?") borrows the places and the kind of fact from the
 # customer's previous message.
 FOLLOW_UP_WORDS = 8
@@ -61,12 +64,17 @@ class Unit:
     intro: str = ""
     label: str = ""
     group: int = -1
+    block: int = -1
     context: str = ""
     score: float = 0.0
     coverage: float = 0.0
     # The same, of the question's words that are not places: a place alone answers nothing
     # ("What is the population of Italy?").
     topic: float = 0.0
+    # The same, of the question's words alone (not the kind of fact).
+    topic_words: float = 0.0
+    # Whether it is about the place asked about (the country, or the region it is in).
+    place: bool = False
     stems: frozenset[str] = frozenset()
     title_stems: frozenset[str] = frozenset()
     words: frozenset[str] = frozenset()
@@ -109,7 +117,7 @@ def units_of(number: int, rank: int, title: str, text: str) -> list[Unit]:
     """The sentences, list items and table rows of one source, each with what it is matched on."""
     language = _language_of_source(title, text)
     units: list[Unit] = []
-    for block in PARAGRAPH_BREAK.split(text):
+    for paragraph, block in enumerate(PARAGRAPH_BREAK.split(text)):
         lines = [line.strip() for line in block.splitlines() if line.strip()]
         if not lines:
             continue
@@ -126,7 +134,7 @@ def units_of(number: int, rank: int, title: str, text: str) -> list[Unit]:
                                   label, intro.group if intro else -1))  # fmt: skip
         else:
             for sentence in _sentences(" ".join(lines)):
-                units.append(Unit(number, rank, len(units), "sentence", sentence, language))
+                units.append(Unit(number, rank, len(units), "sentence", sentence, language, block=paragraph))
     for previous, unit in zip(units, units[1:], strict=False):
         if unit.kind == "sentence" and previous.kind == "sentence" and REFERS_BACK.match(unit.text):
             unit.text = f"{previous.text} {unit.text}"
@@ -201,12 +209,14 @@ def _scored(question: Question, sources: tuple[tuple[int, str, str], ...]) -> li
         unit.coverage = _coverage(weights, unit.stems | unit.title_stems, unit.words)
         unit.topic = _topic(question, topics, unit)
         by_title = _coverage(weights, unit.title_stems, frozenset())
+        place = _place_fit(question, unit)
+        unit.place = place > 0
         unit.score = (
             MEANING * float(similarity)
             + COVERAGE * unit.coverage
             + TITLE * by_title
             + LEAD * by_title * _is_lead(titles[unit.source])
-            + _place_fit(question, unit)
+            + place
             + _kind_fit(question, unit.text)
             + _label_fit(question, unit)
             + FIRST_IN_SECTION * (unit.position == 0)
@@ -287,9 +297,13 @@ def _place_fit(question: Question, unit: Unit) -> float:
     if named & question.places:
         return SAME_PLACE
     regions = {words.region_token(place) for place in question.places}
-    if regions & words.place_tokens(unit.context):
+    mentioned = words.place_tokens(unit.context)
+    if regions & mentioned:
         return SAME_REGION
-    return OTHER_PLACE if named else 0.0
+    # A passage about deliveries outside the EU says nothing of Austria, and one about the EU
+    # nothing of Norway.
+    elsewhere = mentioned & {"@eu", words.OUTSIDE_EU}
+    return OTHER_PLACE if named or elsewhere else 0.0
 
 
 @functools.lru_cache(maxsize=8192)
@@ -328,11 +342,22 @@ def _topic(question: Question, topics: dict[str, Weight], unit: Unit) -> float:
     if not asked:
         return 1.0
     covered = _coverage(topics, unit.stems | unit.title_stems, unit.words) * len(topics)
+    unit.topic_words = covered / len(topics) if topics else 0.0
     return (covered + (_kind_fit(question, unit.text) > 0)) / asked
 
 
 def _relevant(unit: Unit) -> bool:
     return unit.score >= RELEVANT_FROM and unit.coverage >= COVERED_FROM and unit.topic >= COVERED_FROM
+
+
+def _answers(unit: Unit) -> bool:
+    """Whether a unit may answer a question the classifier already let through: one that covers
+    some of what is asked and scores well does, though the customer's other words are not in it
+    ("Can I swap my shoes for a different colour?" and "We do not swap items directly")."""
+    return _relevant(unit) or (
+        unit.score >= ANSWERS_FROM
+        and (unit.topic_words >= ANSWERS_TOPIC_FROM or unit.topic >= ANSWERS_TOPIC_FROM and unit.place)
+    )
 
 
 # Answering ----------------------------------------------------------------------------------
@@ -394,7 +419,7 @@ def _answer(asked: Question, sources: list[tuple[int, str, str]]) -> tuple[str, 
     """The answer to one question, the sources it cites, and whether it is from an English source
     for a customer who wrote in another language."""
     scored = scored_units(asked, sources)
-    units = [unit for unit in scored if _relevant(unit)]
+    units = [unit for unit in scored if _answers(unit)]
     own = [unit for unit in units if unit.language == asked.language]
     chosen = own or units
     if not chosen:
@@ -416,9 +441,9 @@ def _compose(chosen: list[Unit], scored: list[Unit], articles: dict[int, str]) -
         items = sorted((u for u in scored if u.source == best.source and u.group == intro.group and u.kind == "item"),
                        key=lambda unit: unit.position)[:MAX_LIST_ITEMS]  # fmt: skip
         return f"{intro.text} {'; '.join(unit.text.rstrip('.;') for unit in items)}. [{best.source}]", [best.source]
-    said = [best]
+    said = [best, *_continuation(best, scored)]
     for unit in chosen[1:]:
-        if len(said) == MAX_UNITS or unit.score < best.score - RUNNER_UP_MARGIN:
+        if len(said) >= MAX_UNITS or unit.score < best.score - RUNNER_UP_MARGIN:
             break
         if unit.kind != "intro" and not _repeats(unit, said):
             said.append(unit)
@@ -439,6 +464,15 @@ def _compose(chosen: list[Unit], scored: list[Unit], articles: dict[int, str]) -
             parts.append(unit.text if unit.text[-1:] in ".!?:;" else f"{unit.text}.")
         parts[-1] += f" [{source}]"
     return " ".join(parts), sources
+
+
+def _continuation(best: Unit, scored: list[Unit]) -> list[Unit]:
+    """The sentence after a short best one in its paragraph: "We do not swap items directly." is
+    only half the answer; what to do instead follows."""
+    if best.kind != "sentence" or len(best.text.split()) > SHORT_SENTENCE_WORDS:
+        return []
+    return [unit for unit in scored if unit.source == best.source and unit.kind == "sentence"
+            and unit.block == best.block and unit.position == best.position + 1][:1]  # fmt: skip
 
 
 def _repeats(unit: Unit, said: list[Unit]) -> bool:

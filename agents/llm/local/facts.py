@@ -25,7 +25,10 @@ HOLDS = {
         r"|\b(?:one|eine|une|una) (?:hour|stunde|heure|hora)\b",
         re.I,
     ),
-    CLOCK: re.compile(r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s?(?:am|pm|uhr|h)\b", re.I),
+    # Opening hours say when it is closed, too.
+    CLOCK: re.compile(
+        r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s?(?:am|pm|uhr|h)\b|\b(?:closed|geschlossen|ferm[ée]e?s?|cerrados?)\b", re.I
+    ),
     PHONE: re.compile(r"\+\d[\d ()/-]{6,}\d"),
     EMAIL: re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
     COUNT: re.compile(
@@ -39,9 +42,9 @@ HOLDS[WHEN] = HOLDS[DURATION]
 # The question's side, by stems.
 ASKS_PRICE = {"cost", "price", "much", "expens", "cheap", "kostet", "kost", "preis", "teuer", "cout", "prix",
               "cuest", "precio"}  # fmt: skip
-ASKS_DURATION = {"long", "day", "time", "take", "fast", "quick", "soon", "lang", "dauert", "dauer", "tag", "schnell",
-                 "temp", "delai", "jour", "tard", "plazo", "dia", "rapid", "dur", "dure", "duracion", "valid",
-                 "gultig"}  # fmt: skip
+ASKS_DURATION = {"long", "day", "time", "take", "fast", "quick", "soon", "lang", "dauert", "dauer", "braucht", "tag",
+                 "schnell", "temp", "delai", "jour", "tard", "plazo", "dia", "rapid", "dur", "dure", "duracion",
+                 "valid", "gultig"}  # fmt: skip
 # "What is the shipping fee?" asks a price; "Is the shipping fee refunded?" does not.
 PRICE_NOUNS = {"fee", "charg", "gebuhr", "frai", "gast", "tarif"}
 # "When …?" often wants a duration ("When do I get my money back?"), not always ("When is my card

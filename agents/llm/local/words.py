@@ -23,7 +23,7 @@ STOP_WORDS = set(
     still already yet
     welche welcher welches welchen wie was wer quel quelle quels quelles comment cual cuales como cuanto cuanta
     ich mich mir mein meine meinen meiner wir uns unser sie ihr ihre ihren es er der die das den dem des
-    ein eine einen einem einer und oder aber wenn ob zu im in am an auf bei mit von vom zum zur für aus
+    ein eine einen einem einer und oder aber wenn ob zu im in am an auf bei mit von vom zum zur für aus nach
     als ist sind war bin habe hat haben kann können könnte möchte will wird werden bitte danke noch schon
     je me moi mon ma mes nous notre vous votre vos il elle ils elles le la les l un une des du de d et ou
     mais si à au aux en dans sur par pour avec est sont suis ai avez peut puis-je pouvez merci ce cette
@@ -137,7 +137,7 @@ _EU = re.compile(
 )
 # "outside the EU", "leave the EU", "außerhalb der EU", "hors de l'UE", "fuera de la UE"
 _OUTSIDE_EU = re.compile(
-    r"\b(?:outside|leave|leaves|ausserhalb|verlassen|hors|quittent|fuera|salen)\b\W+(?:\w+\W+){0,2}?(?:eu|ue)\b"
+    r"\b(?:outside|leave|leaves|au(?:ss|ß)erhalb|verlassen|hors|quittent|fuera|salen)\b\W+(?:\w+\W+){0,2}?(?:eu|ue)\b"
 )
 
 
