@@ -91,12 +91,14 @@ class Question:
     written: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def of(cls, text: str, earlier: list[str] = (), language: str | None = None) -> "Question":
+    def of(cls, text: str, earlier: list[str] = (), language: str | None = None, alongside: bool = False) -> "Question":
+        """`alongside`: the text is one of several questions asked at once, which leans on the one
+        before it only when it names nothing of its own ("…, and how much does it cost?")."""
         language = language or language_of(text)
         places, asks = words.countries(text), facts.asked(text, language)
         written = _written(text, language)
         previous = earlier[-1] if earlier else ""
-        if previous and len(text.split()) <= FOLLOW_UP_WORDS:
+        if previous and len(text.split()) <= FOLLOW_UP_WORDS and not (alongside and written):
             places = places or words.countries(previous)
             asks = asks or facts.asked(previous, language_of(previous))
             # "…, and how much does it cost?": what "it" is was said before.
@@ -317,7 +319,7 @@ def _kind_fit(question: Question, text: str) -> float:
     if question.asks is None:
         return 0.0
     held = facts.holds(question.asks, text)
-    if question.asks in (facts.PRICE, facts.DURATION):
+    if question.asks in (facts.PRICE, facts.DURATION, facts.PHONE, facts.EMAIL):
         return SAME_KIND if held else OTHER_KIND
     if question.asks == facts.WHEN:
         return SAME_KIND / 4 if held else 0.0
@@ -370,7 +372,7 @@ def questions_of(text: str, earlier: list[str] = ()) -> list[Question]:
     if len(parts) == 1:
         return [Question.of(parts[0], earlier)]
     language = language_of(text)
-    return [Question.of(part, [*earlier, *parts[:index]], language) for index, part in enumerate(parts)]
+    return [Question.of(part, [*earlier, *parts[:index]], language, True) for index, part in enumerate(parts)]
 
 
 def best_support(question: str, sources: list[tuple[int, str, str]], earlier: list[str] = ()) -> float:
@@ -400,7 +402,7 @@ def grounded_answer(
     replies, cited, unanswered, in_english = [], [], [], False
     for one in asked:
         text, numbers, english = _answer(one, sources)
-        if numbers:
+        if numbers and text not in replies:
             replies.append(text)
             cited.extend(number for number in numbers if number not in cited)
             in_english |= english

@@ -19,7 +19,7 @@ HOLDS = {
     PRICE: re.compile(r"€\s?\d|\d[\d.,]*\s?€|\b(?:eur|euros?)\b", re.I),
     DURATION: re.compile(
         r"(?:\d+(?:[–-]\d+)?|\b(?:one|two|three|four|five|ten|zwei|drei|vier|deux|trois|quatre|dos|tres|cuatro))"
-        r"\s*(?:\w+\s)?(?:days?|weeks?|hours?|minutes?|months?|years?|tage?n?|werktagen?|wochen?|"
+        r"[\s-]*(?:\w+\s)?(?:days?|weeks?|hours?|minutes?|months?|years?|tage?n?|werktagen?|wochen?|"
         r"stunden?|minuten|jahren?|jours?|semaines?|heures?|ans?|días?|semanas?|horas?|años?)\b"
         r"|next business day|nächsten werktag|jour ouvré suivant|siguiente día hábil"
         r"|\b(?:one|eine|une|una) (?:hour|stunde|heure|hora)\b",
