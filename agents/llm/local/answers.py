@@ -38,7 +38,10 @@ LEAD = 0.1
 # A unit this close to the best one, from the same article, is said too.
 RUNNER_UP_MARGIN = 0.12
 MAX_UNITS, MAX_LIST_ITEMS = 3, 7
-# A best sentence this short is said with the one after it.
+# A best sentence this short, or one that says what is not possible, is said with the one after it.
+NEGATION = re.compile(
+    r"\b(?:not|no longer|cannot|never|nicht|nicht mehr|kein\w*|nie|ne|n'|plus|jamais|no|ya no|nunca)\b", re.I
+)
 SHORT_SENTENCE_WORDS = 8
 # A word of the sources this close in meaning to a question's word stands for it, as much.
 NEAR_FROM = 0.5
@@ -469,9 +472,9 @@ def _compose(chosen: list[Unit], scored: list[Unit], articles: dict[int, str]) -
 
 
 def _continuation(best: Unit, scored: list[Unit]) -> list[Unit]:
-    """The sentence after a short best one in its paragraph: "We do not swap items directly." is
-    only half the answer; what to do instead follows."""
-    if best.kind != "sentence" or len(best.text.split()) > SHORT_SENTENCE_WORDS:
+    """The sentence after a short or a negative best one in its paragraph: "We do not swap items
+    directly." is only half the answer; what to do instead follows."""
+    if best.kind != "sentence" or (len(best.text.split()) > SHORT_SENTENCE_WORDS and not NEGATION.search(best.text)):
         return []
     return [unit for unit in scored if unit.source == best.source and unit.kind == "sentence"
             and unit.block == best.block and unit.position == best.position + 1][:1]  # fmt: skip

@@ -59,9 +59,12 @@ WH_QUESTION = re.compile(
 )
 # The question's side, by phrases (folded text).
 ASKS_BY_PHRASE = [
-    (DURATION, re.compile(r"combien de temps|cuanto tarda|how long|wie lange")),
+    # "Until when …?" asks how long something is possible.
+    (DURATION, re.compile(
+        r"combien de temps|cuanto tarda|how long|wie lange|until when|bis wann|jusqu'a quand|hasta cuando"
+    )),
     (CLOCK, re.compile(
-        r"\b(?:what|which) time\b|\buntil when\b|\b(?:opening|business|service|office|your) (?:hours|times)\b|"
+        r"\b(?:what|which) time\b|\b(?:opening|business|service|office|your) (?:hours|times)\b|"
         r"\b(?:are|is|do) (?:you|they|the \w+) open\b|\bopen (?:on|at|today|tomorrow|until|now)\b|"
         r"\bum wie ?viel uhr\b|\boffnungszeit|\bgeoffnet\b|\boffen\b|\ba quelle heure\b|\bhoraires?\b|\bouvert|"
         r"\ba que hora\b|\bhorarios?\b|\babiert|\babren\b"
@@ -72,7 +75,9 @@ ASKS_BY_PHRASE = [
     (EMAIL, re.compile(
         r"\b(?:your|ihre|votre|vos|su|sus|support|kundenservice)\b\W+(?:\w+\W+){0,2}?(?:e-?mail|courriel|correo)\b|"
         r"\b(?:e-?mail|correo|courriel)(?: address| adresse)? (?:of|for|du|de|des) (?:support|service|soporte)|"
-        r"\b(?:email|write to|mail) you\b|\b(?:e-?mail|courriel|correo) (?:de )?(?:support|soporte)\b"
+        r"\b(?:email|write to|mail) you\b|\b(?:e-?mail|courriel|correo) (?:de )?(?:support|soporte)\b|"
+        r"^\W*(?:what|which|welche|quel|quelle|cual)\b\W+(?:\w+\W+){0,3}?(?:e-?mail|courriel|correo)\b"
+        r"(?! \w+ (?:to|for) (?:sign|log))"
     )),  # fmt: skip
     (COUNT, re.compile(r"\bhow many\b|\bwie viele?\b|\bcombien de\b|\bcuant[oa]s\b")),
 ]  # fmt: skip
