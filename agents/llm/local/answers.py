@@ -272,6 +272,10 @@ def _weights(question: Question, units: list[Unit]) -> dict[str, Weight]:
             closeness = meanings @ vectors_of([written[stem]])[0] * (0.5 if known else 1.0)
             near = {word: float(value) for word, value in zip(spoken, closeness, strict=True) if value >= NEAR_FROM / 2}
         weights[stem] = Weight(known, near)
+        head = words.compound_head(stem, vocabulary) if not stem.startswith("@") else frozenset()
+        if head and known and not known & head:
+            # A compound is two words to match: what it is ("Reparatur") and of what ("Garantie").
+            weights[f"{stem}>"] = Weight(head, {})
     return weights
 
 

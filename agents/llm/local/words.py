@@ -72,7 +72,7 @@ def known_as(word_stem: str, vocabulary: frozenset[str]) -> frozenset[str]:
     # The same stem, inflections the stemmer left apart ("akzepti", "akzeptiert"; "post",
     # "postal") and compounds ("expressversand"); a short stem only with a short ending ("pass"
     # is not "password").
-    same = {known for known in vocabulary if _same_word(known, word_stem) or _compound_head(known, word_stem)}
+    same = {known for known in vocabulary if _same_word(known, word_stem)}
     if same:
         return frozenset(same)
     # "lnog" for "long": the same letters, the first one in place.
@@ -82,9 +82,14 @@ def known_as(word_stem: str, vocabulary: frozenset[str]) -> frozenset[str]:
     return frozenset(difflib.get_close_matches(word_stem, vocabulary, n=1, cutoff=TYPO_CUTOFF))
 
 
-def _compound_head(known: str, word_stem: str) -> bool:
-    """A German compound ends with the word it is a kind of: a "Garantiereparatur" is a "Reparatur"."""
-    return len(known) >= COMPOUND_MIN_LENGTH and len(word_stem) - len(known) >= 4 and word_stem.endswith(known)
+@functools.lru_cache(maxsize=8192)
+def compound_head(word_stem: str, vocabulary: frozenset[str]) -> frozenset[str]:
+    """The vocabulary's stems a compound ends with: a "Garantiereparatur" is a "Reparatur" (of
+    a "Garantie", which `known_as` finds at its start)."""
+    return frozenset(
+        known for known in vocabulary
+        if len(known) >= COMPOUND_MIN_LENGTH and len(word_stem) - len(known) >= 4 and word_stem.endswith(known)
+    )  # fmt: skip
 
 
 def _same_word(known: str, word_stem: str) -> bool:
