@@ -35,8 +35,10 @@ OTHER_LABEL = -0.1
 FIRST_IN_SECTION, EARLIER_SOURCE = 0.04, 0.04
 # An article's opening section answers the questions its title answers ("What's your return policy?").
 LEAD = 0.1
-# A unit this close to the best one, from the same article, is said too.
+# A unit this close to the best one is said too.
 RUNNER_UP_MARGIN = 0.12
+# A unit of the best one's own passage may be further behind: it is about the same thing.
+SAME_PASSAGE_MARGIN = 0.2
 MAX_UNITS, MAX_LIST_ITEMS = 3, 7
 # A best sentence this short, or one that says what is not possible, is said with the one after it.
 NEGATION = re.compile(
@@ -452,9 +454,10 @@ def _compose(chosen: list[Unit], scored: list[Unit], articles: dict[int, str]) -
         return f"{intro.text} {'; '.join(unit.text.rstrip('.;') for unit in items)}. [{best.source}]", [best.source]
     said = [best, *_continuation(best, scored)]
     for unit in chosen[1:]:
-        if len(said) >= MAX_UNITS or unit.score < best.score - RUNNER_UP_MARGIN:
+        if len(said) >= MAX_UNITS:
             break
-        if unit.kind != "intro" and not _repeats(unit, said):
+        margin = SAME_PASSAGE_MARGIN if unit.source == best.source else RUNNER_UP_MARGIN
+        if unit.score >= best.score - margin and unit.kind != "intro" and not _repeats(unit, said):
             said.append(unit)
     # Passages of one article are cited once, by the first of them that was said.
     cite = {}
