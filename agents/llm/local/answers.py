@@ -37,7 +37,7 @@ FIRST_IN_SECTION, EARLIER_SOURCE = 0.04, 0.04
 LEAD = 0.1
 # A unit this close to the best one is said too.
 RUNNER_UP_MARGIN = 0.12
-# A unit of the best one's own passage may be further behind: it is about the same thing.
+# A sentence of the best unit's own passage may be further behind: it is about the same thing.
 SAME_PASSAGE_MARGIN = 0.2
 MAX_UNITS, MAX_LIST_ITEMS = 3, 7
 # A best sentence this short, or one that says what is not possible, is said with the one after it.
@@ -456,7 +456,9 @@ def _compose(chosen: list[Unit], scored: list[Unit], articles: dict[int, str]) -
     for unit in chosen[1:]:
         if len(said) >= MAX_UNITS:
             break
-        margin = SAME_PASSAGE_MARGIN if unit.source == best.source else RUNNER_UP_MARGIN
+        # Not a list's other items, nor a table's other rows: those are the alternatives not asked about.
+        prose = unit.kind == "sentence" and unit.source == best.source
+        margin = SAME_PASSAGE_MARGIN if prose else RUNNER_UP_MARGIN
         if unit.score >= best.score - margin and unit.kind != "intro" and not _repeats(unit, said):
             said.append(unit)
     # Passages of one article are cited once, by the first of them that was said.
