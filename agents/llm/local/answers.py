@@ -30,6 +30,7 @@ REFERS_BACK = re.compile(r"^(?:These|This|Those|That|They|It|Such|Diese|Dies|Ils
 MEANING, COVERAGE, TITLE = 0.4, 0.5, 0.15
 SAME_PLACE, SAME_REGION, OTHER_PLACE = 0.2, 0.1, -0.25
 SAME_KIND, OTHER_KIND = 0.2, -0.15
+NAMED_KIND = 0.25
 # A list item or table row labelled with something the customer did not ask about ("Express:").
 OTHER_LABEL = -0.1
 FIRST_IN_SECTION, EARLIER_SOURCE = 0.04, 0.04
@@ -101,23 +102,25 @@ class Question:
         before it only when it names nothing of its own ("…, and how much does it cost?")."""
         language = language or language_of(text)
         places, asks = words.countries(text), facts.asked(text, language)
-        written = _written(text, language)
+        written = _written(text, language, asks)
         previous = earlier[-1] if earlier else ""
         if previous and len(text.split()) <= FOLLOW_UP_WORDS and not (alongside and written):
             places = places or words.countries(previous)
             asks = asks or facts.asked(previous, language_of(previous))
             # "…, and how much does it cost?": what "it" is was said before.
-            written = written or _written(previous, language)
+            written = written or _written(previous, language, asks)
         stems = {stem for stem, _ in written} | {f"@{place}" for place in places}
         return cls(text, language, frozenset(stems), frozenset(places), asks, tuple(sorted(written)))
 
 
-def _written(text: str, language: str) -> set[tuple[str, str]]:
+def _written(text: str, language: str, asks: str | None = None) -> set[tuple[str, str]]:
     """(stem, word) of the text's content words. The words that ask for a kind of fact ("how
     long", "cost") are matched by that kind, not as words."""
     said = words.content_words(words.without_places(text))
     pairs = {(words.stem(word, language), word) for word in said}
-    return {(stem, word) for stem, word in pairs if stem not in facts.ASKING_WORDS}
+    kept = {(stem, word) for stem, word in pairs if stem not in facts.asking_words(asks)}
+    # "What are your opening hours?" names only the fact: its words are what it is about.
+    return kept or {(stem, word) for stem, word in pairs if stem not in facts.ASKING_WORDS}
 
 
 def units_of(number: int, rank: int, title: str, text: str) -> list[Unit]:
@@ -224,7 +227,7 @@ def _scored(question: Question, sources: tuple[tuple[int, str, str], ...]) -> li
             + TITLE * by_title
             + LEAD * by_title * _is_lead(titles[unit.source])
             + place
-            + _kind_fit(question, unit.text)
+            + _kind_fit(question, unit)
             + _label_fit(question, unit)
             + FIRST_IN_SECTION * (unit.position == 0)
             + EARLIER_SOURCE * (1 - unit.rank / len(sources))
@@ -322,17 +325,18 @@ def _places_in(context: str) -> frozenset[str]:
     return frozenset(words.countries(context))
 
 
-def _kind_fit(question: Question, text: str) -> float:
+def _kind_fit(question: Question, unit: Unit) -> float:
     """A price for "how much", a duration for "how long": a unit without the fact asked for
-    answers less well; "when" and the other kinds only prefer the units that hold one."""
+    answers less well; "when" and the other kinds only prefer the units that hold one. An item
+    labelled with the fact's name ("Email: support@…", "Saturday: 10:00–14:00") is its answer."""
     if question.asks is None:
         return 0.0
-    held = facts.holds(question.asks, text)
-    if question.asks in (facts.PRICE, facts.DURATION, facts.PHONE, facts.EMAIL):
-        return SAME_KIND if held else OTHER_KIND
+    held = facts.holds(question.asks, unit.text)
     if question.asks == facts.WHEN:
         return SAME_KIND / 4 if held else 0.0
-    return SAME_KIND if held else 0.0
+    if not held:
+        return OTHER_KIND if question.asks in facts.EXPECTED else 0.0
+    return SAME_KIND + NAMED_KIND * facts.labelled(question.asks, unit.label)
 
 
 def _label_fit(question: Question, unit: Unit) -> float:
@@ -354,7 +358,7 @@ def _topic(question: Question, topics: dict[str, Weight], unit: Unit) -> float:
         return 1.0
     covered = _coverage(topics, unit.stems | unit.title_stems, unit.words) * len(topics)
     unit.topic_words = covered / len(topics) if topics else 0.0
-    return (covered + (_kind_fit(question, unit.text) > 0)) / asked
+    return (covered + (_kind_fit(question, unit) > 0)) / asked
 
 
 def _relevant(unit: Unit) -> bool:

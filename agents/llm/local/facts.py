@@ -53,6 +53,12 @@ ASKS_WHEN = {"when", "wann", "quand", "cuando"}
 # Words that only ask for the kind ("how long", "cost") are matched by the kind, not as words;
 # "valid" also says what the duration is of, and stays a word.
 ASKING_WORDS = (ASKS_PRICE | ASKS_DURATION) - {"valid", "gultig"}
+# "email address", "phone number", "what time … open": the words that name the fact asked for.
+NAMING_WORDS = {
+    EMAIL: {"address", "adress", "adresse", "direccion", "mail"},
+    PHONE: {"number", "numb", "nummer", "numero", "numer", "num"},
+    CLOCK: {"time", "open", "hour", "uhr", "geoffn", "geoffnet", "offen", "heur", "ouvert", "hora", "abiert", "abr"},
+}
 
 WH_QUESTION = re.compile(
     r"^\W*(?:what|which|how|was|welche|wie|quel|quels|quelle|combien|cual|que|qué|cuanto|cuánto)\b", re.I
@@ -69,8 +75,12 @@ ASKS_BY_PHRASE = [
         r"\bum wie ?viel uhr\b|\boffnungszeit|\bgeoffnet\b|\boffen\b|\ba quelle heure\b|\bhoraires?\b|\bouvert|"
         r"\ba que hora\b|\bhorarios?\b|\babiert|\babren\b"
     )),
+    # The shop's phone number, not "Why does DHL need my phone number?".
     (PHONE, re.compile(
-        r"\b(?:phone|telephone|hotline|call you|ring you|telefon\w*|anrufen|telephone|appeler|telefono|llamar)\b"
+        r"\b(?:your|ihre|votre|vos|su|sus|support|kundenservice)\b\W+(?:\w+\W+){0,2}?"
+        r"(?:phone|telephone|telefon\w*|hotline|numero)|\b(?:call|ring|phone) you\b|\banrufen\b|\bappeler\b|"
+        r"\bllamar\b|\bhotline\b|^\W*(?:what|which|wie|welche|quel|quelle|cual)\b\W+(?:\w+\W+){0,3}?"
+        r"(?:phone|telephone|telefon\w*)\b"
     )),
     (EMAIL, re.compile(
         r"\b(?:your|ihre|votre|vos|su|sus|support|kundenservice)\b\W+(?:\w+\W+){0,2}?(?:e-?mail|courriel|correo)\b|"
@@ -108,6 +118,30 @@ def asked(text: str, language: str) -> str | None:
 def _any_of(stems: set[str], kinds: set[str]) -> bool:
     """Whether a stem is one of the kinds' words, or an inflection the stemmer kept ("cheapest")."""
     return any(stem in kinds or any(len(kind) >= 4 and stem.startswith(kind) for kind in kinds) for stem in stems)
+
+
+# The kinds a unit must hold to answer: one without a price does not say what something costs.
+EXPECTED = {PRICE, DURATION, PHONE, EMAIL}
+# How an item holding each kind of fact is labelled ("Email:", "Phone:", "Saturday:").
+DAYS = (
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekdays?|weekends?|montag|dienstag|mittwoch|"
+    r"donnerstag|freitag|samstag|sonntag|wochenende|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|"
+    r"lunes|martes|miercoles|jueves|viernes|sabado|domingo"
+)
+LABELS = {
+    EMAIL: re.compile(r"\b(?:e-?mail|correo|courriel)\b"),
+    PHONE: re.compile(r"\b(?:phone|telephone|telefon|telefono)\b"),
+    CLOCK: re.compile(rf"\b(?:{DAYS})"),
+}
+
+
+def labelled(kind: str, label: str) -> bool:
+    return bool(label) and kind in LABELS and bool(LABELS[kind].search(folded(label)))
+
+
+def asking_words(kind: str | None) -> set[str]:
+    """The stems of a question that only ask for the kind of fact, and are matched by it."""
+    return ASKING_WORDS | NAMING_WORDS.get(kind, set())
 
 
 def holds(kind: str | None, text: str) -> bool:
