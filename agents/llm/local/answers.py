@@ -414,7 +414,8 @@ def grounded_answer(
     language = asked[0].language if len(asked) == 1 else language_of(question)
     replies, cited, unanswered, in_english = [], [], [], False
     for one in asked:
-        text, numbers, english = _answer(one, sources)
+        # Only the turn as a whole was judged answerable: each of several questions must be on its own.
+        text, numbers, english = _answer(one, sources, strict=len(asked) > 1)
         if numbers and text not in replies:
             replies.append(text)
             cited.extend(number for number in numbers if number not in cited)
@@ -430,11 +431,11 @@ def grounded_answer(
     return "\n".join(reply for reply in replies if reply), cited
 
 
-def _answer(asked: Question, sources: list[tuple[int, str, str]]) -> tuple[str, list[int], bool]:
+def _answer(asked: Question, sources: list[tuple[int, str, str]], strict: bool = False) -> tuple[str, list[int], bool]:
     """The answer to one question, the sources it cites, and whether it is from an English source
     for a customer who wrote in another language."""
     scored = scored_units(asked, sources)
-    units = [unit for unit in scored if _answers(unit)]
+    units = [unit for unit in scored if (_relevant(unit) if strict else _answers(unit))]
     own = [unit for unit in units if unit.language == asked.language]
     chosen = own or units
     if not chosen:

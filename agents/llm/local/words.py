@@ -36,6 +36,9 @@ STOP_WORDS = set(
 TYPO_MIN_LENGTH, TYPO_CUTOFF = 4, 0.82
 # A stem this long that begins another one is the same word (German compounds).
 COMPOUND_MIN_LENGTH = 6
+# A shorter stem stands for a longer one that adds at most this many letters ("post", "postal"; not
+# "week", "weekday").
+INFLECTION_MAX = 2
 
 
 @functools.cache
@@ -79,7 +82,8 @@ def known_as(word_stem: str, vocabulary: frozenset[str]) -> frozenset[str]:
     for known in vocabulary:
         if known[:1] == word_stem[:1] and len(known) == len(word_stem) and sorted(known) == sorted(word_stem):
             return frozenset({known})
-    return frozenset(difflib.get_close_matches(word_stem, vocabulary, n=1, cutoff=TYPO_CUTOFF))
+    longer = [known for known in vocabulary if len(known) >= TYPO_MIN_LENGTH]  # "per" is no typo of "Peru"
+    return frozenset(difflib.get_close_matches(word_stem, longer, n=1, cutoff=TYPO_CUTOFF))
 
 
 @functools.lru_cache(maxsize=8192)
@@ -94,7 +98,11 @@ def compound_head(word_stem: str, vocabulary: frozenset[str]) -> frozenset[str]:
 
 def _same_word(known: str, word_stem: str) -> bool:
     shorter, longer = sorted((known, word_stem), key=len)
-    return longer.startswith(shorter) and (len(shorter) >= COMPOUND_MIN_LENGTH or len(longer) - len(shorter) <= 3)
+    return (
+        longer.startswith(shorter)
+        and len(shorter) >= TYPO_MIN_LENGTH  # "per" is not "Peru"
+        and (len(shorter) >= COMPOUND_MIN_LENGTH or len(longer) - len(shorter) <= INFLECTION_MAX)
+    )
 
 
 # Places ------------------------------------------------------------------------------------
