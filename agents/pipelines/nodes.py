@@ -109,11 +109,10 @@ def retrieve(turn: Turn, node: dict) -> NodeResult:
     asked = prompts.questions_in(state["question"])
     if len(asked) == 1:
         asked = [state["question"]]
-    found = _interleaved(
-        [search(_search_text(question, [*earlier, *asked[:index]]), inbox_id=state["inbox_id"], limit=limit)
-         for index, question in enumerate(asked)],
-        limit * min(len(asked), 2),
-    )  # fmt: skip
+    # Each question is searched as written ("and shipping?"); only the turn's first leans on the
+    # customer's previous message.
+    texts = [_search_text(asked[0], earlier), *asked[1:]]
+    found = _interleaved([search(text, inbox_id=state["inbox_id"], limit=limit) for text in texts])
     floor = node.get("min_similarity", 0.0)
     passages = [
         {"chunk_id": p.chunk_id, "document_id": p.document_id, "title": p.document_title, "heading": p.heading,
@@ -135,7 +134,7 @@ def _search_text(question: str, earlier: list[str]) -> str:
     return question
 
 
-def _interleaved(rankings: list[list], limit: int) -> list:
+def _interleaved(rankings: list[list]) -> list:
     """Each ranking's best first, then each one's second, …: every question keeps its best
     passages. A passage found twice is kept once."""
     merged = {}
@@ -143,7 +142,7 @@ def _interleaved(rankings: list[list], limit: int) -> list:
         for ranking in rankings:
             if rank < len(ranking):
                 merged.setdefault(ranking[rank].chunk_id, ranking[rank])
-    return list(merged.values())[:limit]
+    return list(merged.values())
 
 
 def _passages(turn: Turn) -> list[SimpleNamespace]:
