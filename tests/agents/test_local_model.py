@@ -503,3 +503,20 @@ def test_a_request_to_act_without_the_shops_safeguards_is_left_to_a_person(messa
         json.loads(respond(prompts.classify_messages("Refund €20 for order 100578", EXAMPLES), {})[0])["confidence"]
         >= 0.9
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("¿Aceptan Apple Pay?", "es"), ("¡Hola! ¿Envían a Suiza?", "es"), ("Klarna?", "en"), ("PayPal ok?", "en")],
+)
+def test_a_short_question_is_read_as_spanish_by_its_inverted_marks_and_otherwise_as_english(text, language):
+    assert language_of(text) == language
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [("When is delivery to Austria free?", "price"), ("Are returns free from Germany?", None),
+     ("When exactly do you charge my card?", "when"), ("phone number please", "phone")],
+)  # fmt: skip
+def test_free_asks_an_amount_only_when_the_question_asks_when_or_which(question, kind):
+    assert facts.asked(question, "en") == kind

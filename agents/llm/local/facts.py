@@ -42,6 +42,8 @@ HOLDS[WHEN] = HOLDS[DURATION]
 # The question's side, by stems.
 ASKS_PRICE = {"cost", "price", "much", "expens", "cheap", "kostet", "kost", "preis", "teuer", "cout", "prix",
               "cuest", "precio"}  # fmt: skip
+# "When is delivery free?" asks the amount from which it is; "Are returns free?" does not.
+ASKS_FREE = {"free", "kostenlos", "gratuit", "offert", "gratis"}
 ASKS_DURATION = {"long", "day", "time", "take", "fast", "quick", "soon", "lang", "dauert", "dauer", "braucht", "tag",
                  "schnell", "temp", "delai", "jour", "tard", "plazo", "dia", "rapid", "dur", "dure", "duracion",
                  "valid", "gultig"}  # fmt: skip
@@ -61,7 +63,7 @@ NAMING_WORDS = {
 }
 
 WH_QUESTION = re.compile(
-    r"^\W*(?:what|which|how|was|welche|wie|quel|quels|quelle|combien|cual|que|qué|cuanto|cuánto)\b", re.I
+    r"^\W*(?:what|which|how|was|welche|wie|quel|quels|quelle|combien|cual|que|qué|cuanto|cuánto|ab wann)\b", re.I
 )
 # The question's side, by phrases (folded text).
 ASKS_BY_PHRASE = [
@@ -80,7 +82,7 @@ ASKS_BY_PHRASE = [
         r"\b(?:your|ihre|votre|vos|su|sus|support|kundenservice)\b\W+(?:\w+\W+){0,2}?"
         r"(?:phone|telephone|telefon\w*|hotline|numero)|\b(?:call|ring|phone) you\b|\banrufen\b|\bappeler\b|"
         r"\bllamar\b|\bhotline\b|^\W*(?:what|which|wie|welche|quel|quelle|cual)\b\W+(?:\w+\W+){0,3}?"
-        r"(?:phone|telephone|telefon\w*)\b"
+        r"(?:phone|telephone|telefon\w*)\b|^\W*(?:phone|telephone) number\b|^\W*telefonnummer\b"
     )),
     (EMAIL, re.compile(
         r"\b(?:your|ihre|votre|vos|su|sus|support|kundenservice)\b\W+(?:\w+\W+){0,2}?(?:e-?mail|courriel|correo)\b|"
@@ -104,7 +106,12 @@ def asked(text: str, language: str) -> str | None:
     for kind, pattern in ASKS_BY_PHRASE:
         if kind != DURATION and kind != COUNT and pattern.search(plain):
             return kind
-    if _any_of(found, ASKS_PRICE) or (_any_of(found, PRICE_NOUNS) and WH_QUESTION.search(text)):
+    wh = WH_QUESTION.search(text)
+    if (
+        _any_of(found, ASKS_PRICE)
+        or (_any_of(found, PRICE_NOUNS) and wh)
+        or (_any_of(found, ASKS_FREE) and (wh or found & ASKS_WHEN))
+    ):
         return PRICE
     if _any_of(found, ASKS_DURATION):
         return DURATION
