@@ -29,6 +29,7 @@ REFERS_BACK = re.compile(r"^(?:These|This|Those|That|They|It|Such|Diese|Dies|Ils
 # The weight of each signal in a unit's score (tuned on tests/eval/dev.jsonl).
 MEANING, COVERAGE, TITLE = 0.4, 0.5, 0.15
 SAME_PLACE, SAME_REGION, OTHER_PLACE = 0.2, 0.1, -0.25
+ONLY = re.compile(r"\b(?:only|nur|uniquement|seulement|solo|sólo|únicamente)\b", re.I)
 SAME_KIND, OTHER_KIND = 0.2, -0.15
 NAMED_KIND = 0.25
 # A list item or table row labelled with something the customer did not ask about ("Express:").
@@ -313,6 +314,9 @@ def _place_fit(question: Question, unit: Unit) -> float:
     regions = {words.region_token(place) for place in question.places}
     mentioned = words.place_tokens(unit.context)
     if regions & mentioned:
+        return SAME_REGION
+    # What is offered in some places only ("Germany and Austria only") answers for the others too.
+    if named and ONLY.search(unit.text):
         return SAME_REGION
     # A passage about deliveries outside the EU says nothing of Austria, and one about the EU
     # nothing of Norway.
