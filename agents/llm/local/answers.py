@@ -47,6 +47,9 @@ NEGATION = re.compile(
     r"\b(?:not|no longer|cannot|never|nicht|nicht mehr|kein\w*|nie|ne|n'|plus|jamais|no|ya no|nunca)\b", re.I
 )
 SHORT_SENTENCE_WORDS = 8
+# A word of the question that at most this many units have is what tells them apart ("underwear",
+# "reserved"): a unit that has it is preferred, by a little.
+RARE_IN, RARE = 2, 0.05
 # A word of the sources this close in meaning to a question's word stands for it, as much.
 NEAR_FROM = 0.5
 # Below these the best unit does not answer the question: say so instead of guessing.
@@ -232,6 +235,7 @@ def _scored(question: Question, sources: tuple[tuple[int, str, str], ...]) -> li
             + _label_fit(question, unit)
             + FIRST_IN_SECTION * (unit.position == 0)
             + EARLIER_SOURCE * (1 - unit.rank / len(sources))
+            + RARE * _rare_fit(weights, unit)
         )
     return sorted(units, key=lambda unit: unit.score, reverse=True)
 
@@ -259,6 +263,8 @@ class Weight:
 
     known: frozenset[str]
     near: dict
+    # Whether few units have it (`RARE_IN`).
+    rare: bool = False
 
 
 def _weights(question: Question, units: list[Unit]) -> dict[str, Weight]:
@@ -277,7 +283,8 @@ def _weights(question: Question, units: list[Unit]) -> dict[str, Weight]:
         if stem in written and meanings is not None:
             closeness = meanings @ vectors_of([written[stem]])[0] * (0.5 if known else 1.0)
             near = {word: float(value) for word, value in zip(spoken, closeness, strict=True) if value >= NEAR_FROM / 2}
-        weights[stem] = Weight(known, near)
+        having = sum(any(_covers(k, unit.stems) for k in known) for unit in units) if known else 0
+        weights[stem] = Weight(known, near, 0 < having <= RARE_IN and not stem.startswith("@"))
         head = words.compound_head(stem, vocabulary) if not stem.startswith("@") else frozenset()
         if head and known and not known & head:
             # A compound is two words to match: what it is ("Reparatur") and of what ("Garantie").
@@ -296,6 +303,14 @@ def _coverage(weights: dict[str, Weight], stems: frozenset[str], unit_words: fro
         elif weight.near:
             covered += max((weight.near.get(word, 0.0) for word in unit_words), default=0.0)
     return covered / len(weights)
+
+
+def _rare_fit(weights: dict[str, Weight], unit: Unit) -> float:
+    """The share of the question's rare words the unit itself has."""
+    rare = [weight for weight in weights.values() if weight.rare]
+    if not rare:
+        return 0.0
+    return sum(any(_covers(k, unit.stems) for k in weight.known) for weight in rare) / len(rare)
 
 
 def _covers(known: str, stems: frozenset[str]) -> bool:
