@@ -77,6 +77,7 @@ class Unit:
     block: int = -1
     context: str = ""
     score: float = 0.0
+    rank_score: float = 0.0
     coverage: float = 0.0
     # The same, of the question's words that are not places: a place alone answers nothing
     # ("What is the population of Italy?").
@@ -235,9 +236,10 @@ def _scored(question: Question, sources: tuple[tuple[int, str, str], ...]) -> li
             + _label_fit(question, unit)
             + FIRST_IN_SECTION * (unit.position == 0)
             + EARLIER_SOURCE * (1 - unit.rank / len(sources))
-            + RARE * _rare_fit(weights, unit)
         )
-    return sorted(units, key=lambda unit: unit.score, reverse=True)
+        # Only an order among units: how well the best answers (the support) does not depend on it.
+        unit.rank_score = unit.score + RARE * _rare_fit(weights, unit)
+    return sorted(units, key=lambda unit: unit.rank_score, reverse=True)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -415,7 +417,7 @@ def best_support(question: str, sources: list[tuple[int, str, str]], earlier: li
 
 def _support(asked: Question, sources: list[tuple[int, str, str]]) -> float:
     relevant = [unit for unit in scored_units(asked, sources) if _relevant(unit)]
-    return relevant[0].score if relevant else 0.0
+    return max((unit.score for unit in relevant), default=0.0)
 
 
 def grounded_answer(
