@@ -184,6 +184,8 @@ def router_for(profile_name: str) -> _ProfileRouter:
     if _routers_pid != os.getpid():
         # A forked worker must not reuse its parent's Routers: their HTTP clients belong to the
         # parent's event loop.
+        for inherited in _routers.values():
+            _discard(inherited)
         _routers.clear()
         _routers_pid = os.getpid()
     cached = _routers.get(profile_name)
@@ -196,6 +198,8 @@ def router_for(profile_name: str) -> _ProfileRouter:
     with _routers_lock:
         cached = _routers.get(profile_name)
         if cached is None or cached.fingerprint != fingerprint:
+            if cached is not None:
+                _discard(cached)
             router, names = _build_router(profile_name, deployments)
             cached = _ProfileRouter(
                 fingerprint, router, names, [d.model for d in deployments], deployments[0].profile_id, 0.0,
@@ -211,10 +215,19 @@ def forget_profile(profile_name: str | None = None) -> None:
     With None, every profile and the intent examples."""
     global _examples
     if profile_name is None:
+        for cached in _routers.values():
+            _discard(cached)
         _routers.clear()
         _examples = None
-    else:
-        _routers.pop(profile_name, None)
+    elif (cached := _routers.pop(profile_name, None)) is not None:
+        _discard(cached)
+
+
+def _discard(cached: "_ProfileRouter") -> None:
+    # Each Router registers its cooldown callbacks in LiteLLM's global lists, which refuse
+    # new ones past a hundred: a replaced Router must take its own away, or after enough
+    # profile edits a new Router would run without cooldowns.
+    cached.router.discard()
 
 
 _examples: tuple[float, list[tuple[str, str]]] | None = None

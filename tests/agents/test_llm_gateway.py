@@ -184,6 +184,22 @@ def test_a_deployment_that_keeps_failing_is_cooled_down_and_skipped(profile_of, 
     assert openai_server.requests["broken"] == tried_while_failing  # cooled down: not asked again
 
 
+def test_a_profile_saved_many_times_still_cools_down_its_failing_deployment(profile_of, openai_server, settings):
+    settings.LLM_ALLOWED_FAILS = 1
+    profile = profile_of("broken", "ok")
+    for _ in range(120):  # each save in the admin builds the profile's Router anew on its next use
+        gateway.forget_profile(profile)
+        gateway.router_for(profile)
+    for _ in range(3):
+        gateway.complete(HELLO, profile=profile)
+    tried_while_failing = openai_server.requests["broken"]
+
+    for _ in range(3):
+        assert gateway.complete(HELLO, profile=profile).content == "Hello from ok"
+
+    assert openai_server.requests["broken"] == tried_while_failing
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_gateway_answers_inside_a_celery_worker_process(live_worker):
     from hilconsole.celery import app as celery_app
