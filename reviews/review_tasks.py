@@ -123,13 +123,12 @@ def review_task_decide(
     """The reviewer's decision: approve, edit (the arguments, then approve), reject (with a
     comment), or respond (their own words go to the customer instead). Raises Http404 for a task
     they may not see, DecisionInvalid (400) and AlreadyDecided (409, naming who decided)."""
-    seen = selectors.access_review_task(user, task_id)
     if decision not in DECISIONS:
         raise DecisionInvalid(f"Choose one of: {', '.join(DECISIONS)}.")
-    changes = _decision_fields(seen, decision, arguments, comment.strip(), message.strip())
     with transaction.atomic():
         # The row lock orders two reviewers deciding at once: the second finds it decided.
-        task = ReviewTask.objects.select_for_update().get(pk=task_id)
+        task = selectors.access_review_task(user, task_id, lock=True)
+        changes = _decision_fields(task, decision, arguments, comment.strip(), message.strip())
         _check_open(task)
         _move(task, DECISIONS[decision], actor=user, decided_by=user, decided_by_label=person_name(user),
               decided_at=timezone.now(), **changes)  # fmt: skip

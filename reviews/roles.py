@@ -23,12 +23,18 @@ def user_grant_role(user, role: str) -> None:
     if role not in DESK_ROLES:
         raise ValueError(f"Unknown desk role {role!r}; expected one of {DESK_ROLES}.")
     user.groups.add(Group.objects.get(name=role))
+    user.__dict__.pop("_desk_roles", None)
 
 
 def user_desk_roles(user) -> list[str]:
+    """Read once per user object, as Django caches permissions: a request asks several times
+    (may they use the desk, do they supervise, do they review drafts), a socket's re-check
+    reads a fresh user."""
     if not user.is_authenticated:
         return []
-    return list(user.groups.filter(name__in=DESK_ROLES).values_list("name", flat=True))
+    if not hasattr(user, "_desk_roles"):
+        user._desk_roles = list(user.groups.filter(name__in=DESK_ROLES).values_list("name", flat=True))
+    return user._desk_roles
 
 
 def user_may_use_desk(user) -> bool:
@@ -36,4 +42,4 @@ def user_may_use_desk(user) -> bool:
 
 
 def user_is_supervisor(user) -> bool:
-    return user.is_authenticated and (user.is_superuser or user.groups.filter(name=SUPERVISOR).exists())
+    return user.is_authenticated and (user.is_superuser or SUPERVISOR in user_desk_roles(user))

@@ -271,13 +271,15 @@ def open_review_tasks(user, limit: int = 100) -> list[ReviewTask]:
     )
 
 
-def access_review_task(user, task_id: int) -> ReviewTask:
-    task = (
-        review_tasks_visible_to(user)
-        .select_related("tool", "conversation__customer", "inbox", "run")
-        .filter(pk=task_id)
-    )
-    task = task.first()
+def access_review_task(user, task_id: int, *, lock: bool = False) -> ReviewTask:
+    """The task, if the user may see it; with `lock`, its row locked for a decision (call
+    inside a transaction)."""
+    tasks = review_tasks_visible_to(user).filter(pk=task_id)
+    if lock:
+        tasks = tasks.select_related("tool").select_for_update(of=("self",))
+    else:
+        tasks = tasks.select_related("tool", "conversation__customer", "inbox", "run")
+    task = tasks.first()
     if task is None:
         raise Http404("No such review task for you.")
     return task
