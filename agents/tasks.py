@@ -21,7 +21,7 @@ def reembed_all() -> int:
     return knowledge.knowledge_reembed_all()
 
 
-@shared_task(name="agents.run_turn", bind=True, max_retries=None)
+@shared_task(name="agents.run_turn", bind=True, max_retries=None, ignore_result=True)
 def run_turn(self, conversation_id: int, requested_at: float | None = None) -> list[int]:
     """One AI turn of a conversation. A repeat continues a half-done run or finds nothing to do.
 
@@ -35,7 +35,7 @@ def run_turn(self, conversation_id: int, requested_at: float | None = None) -> l
         raise self.retry(countdown=delay, exc=busy) from busy
 
 
-@shared_task(name="agents.resume_run", bind=True, max_retries=None)
+@shared_task(name="agents.resume_run", bind=True, max_retries=None, ignore_result=True)
 def resume_run(self, run_id: int) -> list[int]:
     """A run that got its decision goes on. A repeat finds it advanced (or advancing) already."""
     conversation_id = PipelineRun.objects.filter(pk=run_id).values_list("conversation_id", flat=True).first()

@@ -325,8 +325,12 @@ def _store_message(conversation: Conversation, sender: str, content: str, **fiel
 def _request_ai_turn(conversation_id: int) -> None:
     # The task is sent by name: the AI pipeline is the agents app's, which imports this one.
     # Robust: if the broker is down the message is safe, and the stalled-turn sweep sends it later.
+    # Nobody waits for a turn's result: asking for none spares the request a subscription to
+    # its result channel, and the worker a write.
     transaction.on_commit(
-        lambda: celery_app.send_task("agents.run_turn", args=[conversation_id], kwargs={"requested_at": time.time()}),
+        lambda: celery_app.send_task(
+            "agents.run_turn", args=[conversation_id], kwargs={"requested_at": time.time()}, ignore_result=True
+        ),
         robust=True,
     )
 
@@ -467,7 +471,9 @@ def _request_assignment(conversation: Conversation) -> None:
     # Assignment is the desk's (reviews app's) work, sent by name once the queueing is committed.
     # Robust: a broker error must not undo the committed queueing nor skip other callbacks; the
     # desk's assignment sweep hands out whatever waited too long.
-    transaction.on_commit(lambda: celery_app.send_task("reviews.assign_handover", args=[conversation.pk]), robust=True)
+    transaction.on_commit(
+        lambda: celery_app.send_task("reviews.assign_handover", args=[conversation.pk], ignore_result=True), robust=True
+    )
 
 
 def conversation_claim(conversation_id: int, *, agent, assigned_by=None) -> Conversation:

@@ -175,7 +175,8 @@ def _go_on(task: ReviewTask) -> None:
     if task.kind == K.EXTERNAL:
         if task.callback_url:
             transaction.on_commit(
-                lambda: celery_app.send_task("reviews.deliver_review_callback", args=[task.pk]), robust=True
+                lambda: celery_app.send_task("reviews.deliver_review_callback", args=[task.pk], ignore_result=True),
+                robust=True,
             )
         return
     if task.run_id is None:

@@ -19,7 +19,7 @@ class CallbackRefused(Exception):
     """The outside agent's callback answered something else than 2xx: worth another try later."""
 
 
-@shared_task(name="reviews.assign_handover")
+@shared_task(name="reviews.assign_handover", ignore_result=True)
 def assign_handover(conversation_id: int) -> int | None:
     assigned = services.handover_auto_assign(conversation_id)
     return assigned.pk if assigned else None
@@ -52,6 +52,7 @@ def review_deadline_sweep() -> dict[str, int]:
 
 @shared_task(
     name="reviews.deliver_review_callback",
+    ignore_result=True,
     autoretry_for=(httpx.HTTPError, CallbackRefused),
     retry_backoff=5,
     retry_backoff_max=600,

@@ -252,7 +252,9 @@ def run_end_waiting(run_id: int, reason: str) -> PipelineRun | None:
 
 def _resume_on_commit(run: PipelineRun) -> None:
     # Robust: a broker error must not undo the committed decision; the sweep resumes the run.
-    transaction.on_commit(lambda: celery_app.send_task("agents.resume_run", args=[run.pk]), robust=True)
+    transaction.on_commit(
+        lambda: celery_app.send_task("agents.resume_run", args=[run.pk], ignore_result=True), robust=True
+    )
 
 
 def run_sinks(run: PipelineRun) -> Sinks:

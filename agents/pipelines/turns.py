@@ -173,7 +173,9 @@ def turn_run(conversation_id: int, *, requested_at: float | None = None) -> list
                 return advanced  # the run saw no later message when it ended, and later ones request a turn
     # The customer kept writing through several turns: the rest is answered by a new task, so
     # other conversations' turns are not held up behind this one.
-    celery_app.send_task("agents.run_turn", args=[conversation_id], kwargs={"requested_at": time.time()})
+    celery_app.send_task(
+        "agents.run_turn", args=[conversation_id], kwargs={"requested_at": time.time()}, ignore_result=True
+    )
     return advanced
 
 
