@@ -1,0 +1,14 @@
+from django.db import models
+
+
+class RunKind(models.TextChoices):
+    """What a pipeline is for, and so what its runs advance: a chat turn of a conversation, or a
+    back-office workflow's submission. Graphs are checked per kind (only turns need a handover)."""
+
+    TURN = "turn", "chat turn"
+    DOCUMENT_ANALYSIS = "document_analysis", "document analysis"
+    APPLICATION = "application", "application review"
+
+
+WORKFLOW_KINDS = [(RunKind.DOCUMENT_ANALYSIS.value, RunKind.DOCUMENT_ANALYSIS.label),
+                  (RunKind.APPLICATION.value, RunKind.APPLICATION.label)]  # fmt: skip
