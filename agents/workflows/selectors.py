@@ -48,10 +48,11 @@ def analysis_progress(analysis: DocumentAnalysis) -> dict:
     }
 
 
-def analysis_chunks(analysis: DocumentAnalysis) -> list[RunItem]:
-    """The map step's items, in order, without their text."""
-    items = RunItem.objects.filter(run__analysis=analysis).defer("input", "output").order_by("index")
-    return list(items)
+def analysis_chunks(analysis: DocumentAnalysis) -> list[dict]:
+    """The map step's items, in order: their pages, status, attempts and error (not their text)."""
+    items = RunItem.objects.filter(run__analysis=analysis).order_by("index")
+    rows = items.values("index", "status", "attempts", "error", "input__pages")
+    return [{**row, "pages": row.pop("input__pages")} for row in rows]
 
 
 def analysis_payload(analysis: DocumentAnalysis) -> dict:
