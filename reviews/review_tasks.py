@@ -105,8 +105,7 @@ def _workflow_fields(kind: str, proposal: dict) -> dict:
     recommended = proposal.get("recommendation") or {}
     why = "; ".join(recommended.get("reasons", []))
     rationale = f"The AI recommends to {recommended['decision']}: {why}" if recommended else proposal.get("summary", "")
-    brief = {key: value for key, value in proposal.items()
-             if key not in ("deadline_seconds", "escalate_after_seconds", "on_expiry", "inbox_id")}  # fmt: skip
+    brief = {key: value for key, value in proposal.items() if key not in ("on_expiry", "inbox_id")}
     return {"kind": kind, "brief": brief, "risk": proposal.get("risk") or "medium", "rationale": rationale[:4000],
             "on_expiry": proposal["on_expiry"], "arguments": proposal.get("fields", {})}  # fmt: skip
 
@@ -242,9 +241,13 @@ def review_deadline_sweep(now=None) -> dict[str, int]:
         for task_id in due.filter(escalate_at__lte=now, escalated_at=None).values_list("pk", flat=True)
         if review_task_escalate(task_id)
     )
-    expired = sum(
-        1 for task_id in due.filter(deadline__lte=now).values_list("pk", flat=True) if review_task_expire(task_id)
-    )
+    expired = 0
+    for task_id in due.filter(deadline__lte=now).values_list("pk", flat=True):
+        task = review_task_expire(task_id)
+        if task is not None and task.status == T.EXPIRED:
+            expired += 1
+        elif task is not None:  # its policy escalated it again
+            escalated += 1
     return {"escalated": escalated, "expired": expired}
 
 
@@ -286,7 +289,7 @@ def _escalate_again(task: ReviewTask) -> None:
     """Call holding the task's row lock: supervisors are told again, and the task has as long
     again to be decided."""
     now = timezone.now()
-    task.deadline = now + (task.deadline - task.created_at)
+    task.deadline = now + timedelta(seconds=task.brief["deadline_seconds"])
     task.escalated_at = now
     task.save(update_fields=["deadline", "escalated_at", "updated_at"])
     audit_record(actor="system", action="review_task.escalated_again", target=task,
