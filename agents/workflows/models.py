@@ -156,5 +156,9 @@ class Application(Submission):
         return f"Application #{self.pk} ({self.workflow_id and self.workflow.name})"
 
     @property
+    def applicant_name(self) -> str:
+        return str(self.applicant.get("name") or self.applicant.get("email") or "An applicant")
+
+    @property
     def is_open(self) -> bool:
         return self.status in self.OPEN
