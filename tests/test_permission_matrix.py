@@ -146,6 +146,8 @@ ROUTES: dict[str, Route] = {
     "": Route("get", lambda w: "/", expect(302)),
     "healthz": Route("get", lambda w: "/healthz", EVERYONE),
     "readyz": Route("get", lambda w: "/readyz", EVERYONE),
+    # Prometheus: a staff session (or the METRICS_TOKEN bearer, tested with the metrics); 401 otherwise.
+    "metrics": Route("get", lambda w: "/metrics", expect(401, admin=ALLOWED)),
     "accounts/login/": Route("get", lambda w: reverse("login"), EVERYONE),
     "accounts/logout/": Route("post", lambda w: reverse("logout"), expect(LOGIN)),
     "desk/": Route("get", lambda w: reverse("desk:home"), expect(ALLOWED, **DESK)),

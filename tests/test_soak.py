@@ -2,21 +2,24 @@
 customers and agents, then every conversation checked for lost or duplicated messages."""
 
 import os
+import shutil
 import subprocess
 import sys
 
-from tests.processes import BASE_DIR
+from tests.processes import BASE_DIR, free_port
 
 SOAK_SECONDS = 60
 
 
 def test_a_minute_of_random_customers_and_agents_leaves_no_message_behind():
+    data = BASE_DIR / "var" / "test-soak"
+    shutil.rmtree(data, ignore_errors=True)  # a fresh console each time, as a new deployment starts
     env = {
         **os.environ,
         # Services of its own, as the benchmark starts them: the suite's are not touched.
-        "EMBEDDED_DIR": str(BASE_DIR / "var" / "test-soak"),
-        "EMBEDDED_PG_PORT": "55437",
-        "EMBEDDED_REDIS_PORT": "56384",
+        "EMBEDDED_DIR": str(data),
+        "EMBEDDED_PG_PORT": str(free_port()),
+        "EMBEDDED_REDIS_PORT": str(free_port()),
     }
     for name in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL"):
         env.pop(name, None)
