@@ -13,6 +13,7 @@ SURE_FROM = 0.8
 # ...unless it is written with letters or marks only that language uses ("¿Aceptan Google Pay?").
 MARKS = {"es": re.compile(r"[¿¡ñ]"), "de": re.compile(r"[äöüß]"), "fr": re.compile(r"[çœèêëîï]|-(?:vous|je|il)\b")}
 LIKELY_FROM = 0.5
+INVERTED = re.compile(r"[¿¡]")
 
 
 @functools.cache
@@ -33,4 +34,7 @@ def language_of(text: str) -> str:
     if probability >= SURE_FROM:
         return language
     marked = MARKS.get(language)
-    return language if marked and probability >= LIKELY_FROM and marked.search(text.lower()) else DEFAULT
+    if marked and probability >= LIKELY_FROM and marked.search(text.lower()):
+        return language
+    # "¿Aceptan Apple Pay?": marks that only one language uses settle it.
+    return "es" if INVERTED.search(text) else DEFAULT

@@ -23,7 +23,7 @@ from conversations import services
 from conversations.api import origin_allowed
 from conversations.events import conversation_group, desk_conversation_group
 from conversations.models import Conversation
-from hilconsole.sockets import FRAME_TOO_LONG, FrameThrottle, frame_too_long
+from hilconsole.sockets import FRAME_TOO_LONG, FrameThrottle, frame_too_long, group_join
 
 # How long a connected socket may take to send its token.
 AUTH_TIMEOUT_SECONDS = 10
@@ -71,7 +71,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             return
         group = conversation_group(self.conversation_id)
         # Joined before saying so: an event sent once the widget heard "ready" reaches it.
-        await self.channel_layer.group_add(group, self.channel_name)
+        await group_join(self.channel_layer, group, self.channel_name)
         self.group = group
         await self.send_json({"type": "ready"})
 

@@ -1,8 +1,13 @@
 """What every WebSocket consumer of the console shares: a cap on the frames it accepts and a
 throttle for frames it passes on (typing indicators)."""
 
+import logging
 import time
 from collections import deque
+
+import redis
+
+log = logging.getLogger(__name__)
 
 # No frame a widget or a desk sends (a token, a typing flag, a heartbeat) comes near this; the
 # ASGI server refuses far longer ones before they reach a consumer (uvicorn --ws-max-size).
@@ -32,3 +37,20 @@ class FrameThrottle:
             return False
         self.passed.append(now)
         return True
+
+
+async def group_join(layer, group: str, channel: str, attempts: int = 3) -> None:
+    """Subscribe the socket's channel to a group, through a Redis that may have restarted.
+
+    The layer's Redis connection finds out it was cut only when next used: the first subscribe
+    after a restart fails and the layer reconnects, so it is tried again rather than dropping the
+    socket that asked.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            await layer.group_add(group, channel)
+            return
+        except (redis.exceptions.ConnectionError, ConnectionError) as error:
+            if attempt == attempts:
+                raise
+            log.warning("Joining %s failed (%s); trying again", group, error)

@@ -29,7 +29,7 @@ from django.template.loader import render_to_string
 
 from conversations.events import conversation_group, desk_conversation_group
 from conversations.models import Conversation
-from hilconsole.sockets import FRAME_TOO_LONG, FrameThrottle, frame_too_long
+from hilconsole.sockets import FRAME_TOO_LONG, FrameThrottle, frame_too_long, group_join
 from reviews import events, selectors, services
 from reviews.roles import user_is_supervisor, user_may_use_desk
 from reviews.views import workspace_state_context
@@ -168,7 +168,7 @@ class DeskSocket(AsyncWebsocketConsumer):
 
     async def join(self, groups: set[str]) -> None:
         for group in groups - self.joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+            await group_join(self.channel_layer, group, self.channel_name)
         for group in self.joined - groups:
             await self.channel_layer.group_discard(group, self.channel_name)
         self.joined = groups

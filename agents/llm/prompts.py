@@ -51,13 +51,66 @@ def answer_messages(
 ) -> list[dict]:
     """`passages` have .document_title, .heading and .text (the knowledge base's Passage)."""
     sources = _numbered(passages)
+    asked = questions_in(question)
+    several = (
+        "The customer asked several things: answer each of them in one reply, and say which of them "
+        "the sources do not answer:\n" + "\n".join(f"{number}. {text}" for number, text in enumerate(asked, 1)) + "\n"
+        if len(asked) > 1
+        else ""
+    )
     system = (
         f"{TASK_LINE.format(task=ANSWER)}\n{instructions}\n"
         "Answer the customer using only the sources below and cite them as [n]. "
-        "If they do not contain the answer, say you do not know.\n\nSources:\n"
+        f"If they do not contain the answer, say you do not know.\n{several}\nSources:\n"
         f"{sources or '(none)'}"
     )
     return [{"role": "system", "content": system}, *(history or []), {"role": "user", "content": question}]
+
+
+# The questions of one turn. Several messages folded into a turn are joined by newlines ("What is
+# your return policy?\nand shipping?\nPayPal?"), and one message may ask two things ("How long is
+# a gift card valid? And can I pay with PayPal?"). A line that asks nothing ("ok", "thanks") is
+# left out; a statement ("My parcel arrived broken") is the context of the question after it.
+QUESTION_BREAK = re.compile(r"\n+|(?<=\?)\s+")
+QUESTION_START = re.compile(
+    r"^\W*(?:and|also|or|plus|what|which|how|when|where|who|why|can|could|do|does|did|is|are|will|would|"
+    r"should|may|und|auch|was|welche\w*|wie|wann|wo|wer|warum|kann|können|gibt|ist|sind|et|aussi|quel\w*|"
+    r"comment|quand|o[uù]|qui|pourquoi|puis|pouvez|est-ce|y|también|qu[eé]|cu[aá]l\w*|c[oó]mo|cu[aá]ndo|"
+    r"d[oó]nde|qui[eé]n|por qu[eé]|puedo|pueden|hay|¿)",
+    re.I,
+)
+# "…, and how much does it cost?": a second question joined to the first.
+JOINED_QUESTION = re.compile(
+    r",?\s+(?:and|und|et|y)\s+(?=(?:how|what|when|where|which|can|do|does|is|are|wie|was|wann|wo|kann|comment|"
+    r"quand|combien|quel\w*|c[oó]mo|cu[aá]nto|cu[aá]ndo|d[oó]nde|puedo)\b)",
+    re.I,
+)
+FILLER = re.compile(
+    r"^\W*(?:ok(?:ay)?|also|and|so|hi|hello|hey|hallo|hola|bonjour|thanks?|thank you|thx|danke|merci|gracias|"
+    r"yes|no|ja|nein|oui|non|s[ií]|please|bitte|hmm+|well)?\W*$",
+    re.I,
+)
+MOST_QUESTIONS = 4
+
+
+def questions_in(text: str) -> list[str]:
+    """The distinct questions of a customer's turn, in order (the whole text when it asks one)."""
+    pieces = [piece.strip() for piece in QUESTION_BREAK.split(text) if not FILLER.match(piece)]
+    questions: list[str] = []
+    context = ""
+    for piece in pieces:
+        if piece.endswith("?") or QUESTION_START.match(piece):
+            questions.extend(part for part in JOINED_QUESTION.split(f"{context} {piece}".strip()) if part.strip())
+            context = ""
+        else:
+            context = f"{context} {piece}".strip()
+    if context:
+        # A statement after the last question belongs with it ("PayPal?\nfor an order to Spain").
+        questions = [*questions[:-1], f"{questions[-1]} {context}"] if questions else [context]
+    distinct = list(dict.fromkeys(question.strip() for question in questions if question.strip()))
+    if len(distinct) > MOST_QUESTIONS:
+        return [text.strip()]
+    return distinct or [text.strip()]
 
 
 # What the answer node asks for: the decision to hand over is its own field, never a phrase

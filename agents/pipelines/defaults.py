@@ -9,7 +9,7 @@ CUSTOMER_SUPPORT_GRAPH = {
     "start": "guard",
     "nodes": [
         {"id": "guard", "type": "guard", "label": "Redact personal data, screen for prompt injection"},
-        {"id": "retrieve", "type": "retrieve", "limit": 6, "label": "Knowledge base passages"},
+        {"id": "retrieve", "type": "retrieve", "limit": 8, "label": "Knowledge base passages"},
         {"id": "classify", "type": "classify", "label": "Intent and confidence, given the passages"},
         {"id": "answer", "type": "answer", "max_tool_rounds": 3, "label": "Reply, with tools"},
         {"id": "reply", "type": "finish", "label": "Send the reply"},

@@ -47,6 +47,50 @@ def test_a_faq_is_answered_with_the_cited_article(support_conversation):
     assert [step.node for step in run.steps.all()] == ["guard", "retrieve", "classify", "answer", "reply"]
 
 
+def post(conversation, *texts):
+    for number, text in enumerate(texts, start=1):
+        services.message_post_from_customer(
+            conversation.pk, content=text, client_message_id=f"f-{number}", request_ai_turn=False
+        )
+
+
+def test_messages_folded_into_one_turn_get_one_reply_that_answers_each_question(support_conversation):
+    post(support_conversation, "What is your return policy?", "and shipping to Germany?", "ok", "PayPal?")
+
+    turns.turn_run(support_conversation.pk)
+
+    [reply] = replies(support_conversation)
+    assert "30 days" in reply and "€4.90" in reply and "PayPal" in reply
+    run = PipelineRun.objects.get(conversation=support_conversation)
+    assert run.state["question"] == "What is your return policy?\nand shipping to Germany?\nok\nPayPal?"
+    cited = [citation["title"] for citation in run.state["citations"]]
+    assert cited[0] == "Return policy: 30 days" and {"Shipping times and costs", "Payment methods"} <= set(cited)
+    found = {passage["title"] for passage in RunStep.objects.get(run=run, node="retrieve").output["passages"]}
+    assert {"Return policy: 30 days", "Shipping times and costs", "Payment methods"} <= found
+
+
+def test_a_folded_question_the_articles_do_not_answer_is_named_in_the_reply(support_conversation):
+    post(support_conversation, "Can I pay with PayPal?", "Who won the world cup in 2014?")
+
+    turns.turn_run(support_conversation.pk)
+
+    [reply] = replies(support_conversation)
+    assert "PayPal" in reply and "“Who won the world cup in 2014?”" in reply
+
+
+def test_a_remote_model_is_asked_to_answer_every_question_of_a_folded_turn(support_conversation):
+    with OpenAIServer() as server:
+        answered_by(server, "echo")
+        post(support_conversation, "What is your return policy?", "and shipping?")
+
+        turns.turn_run(support_conversation.pk)
+
+    [answer] = [body for body in server.bodies if body["model"] == "echo"]
+    system = answer["messages"][0]["content"]
+    assert "1. What is your return policy?\n2. and shipping?" in system
+    assert "Return policy: 30 days" in system and "Shipping times and costs" in system
+
+
 def test_asking_for_a_person_hands_over_with_a_brief(support_conversation):
     conversation = ask(support_conversation, "I want to talk to a human")
 

@@ -332,3 +332,29 @@ def test_a_hostile_frame_after_signing_in_never_drops_the_socket(started, frame)
         await socket.disconnect()
 
     run(scenario)
+
+
+def test_joining_a_group_survives_the_first_subscribe_after_a_redis_restart():
+    """The server's channel-layer connection learns it was cut only when next used: the socket
+    that uses it first must still join (seen on the live server after a Redis restart)."""
+    import redis
+
+    from hilconsole.sockets import group_join
+
+    class CutOnce:
+        def __init__(self):
+            self.calls = 0
+
+        async def group_add(self, group, channel):
+            self.calls += 1
+            if self.calls == 1:
+                raise redis.exceptions.ConnectionError("Error UNKNOWN while writing to socket. Connection lost.")
+
+    layer = CutOnce()
+
+    async def join():
+        await group_join(layer, "widget.conversation.1", "channel")
+
+    run(join)
+
+    assert layer.calls == 2

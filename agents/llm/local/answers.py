@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.languages import DEFAULT, language_of
+from agents.languages import language_of
+from agents.llm import prompts
 from agents.llm.embeddings import embed_texts
-from agents.llm.local import words
+from agents.llm.local import facts, words
 from agents.llm.local.intents import vectors_of
 from agents.llm.local.phrases import say
 
@@ -25,45 +26,35 @@ LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
 EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?!\s)|`")
 REFERS_BACK = re.compile(r"^(?:These|This|Those|That|They|It|Such|Diese|Dies|Ils|Elles|Cela|Ces|Estos|Esto)\b")
-PRICE = re.compile(r"€\s?\d|\d[\d.,]*\s?€|\b(?:eur|euros?)\b", re.I)
-DURATION = re.compile(
-    r"(?:\d+(?:[–-]\d+)?|\b(?:one|two|three|four|five|ten|zwei|drei|vier|deux|trois|quatre|dos|tres|cuatro))\s*(?:\w+\s)?(?:days?|weeks?|hours?|minutes?|months?|years?|tage?n?|werktagen?|wochen?|"
-    r"stunden?|minuten|jahren?|jours?|semaines?|heures?|ans?|días?|semanas?|horas?|años?)\b"
-    r"|next business day|nächsten werktag|jour ouvré suivant|siguiente día hábil"
-    r"|\b(?:one|eine|une|una) (?:hour|stunde|heure|hora)\b",
-    re.I,
-)
-# What kind of fact a question asks for, by its words (stems, any of the four languages).
-ASKS_PRICE = {"cost", "price", "much", "expens", "cheap", "kostet", "kost", "preis", "teuer", "cout", "prix",
-              "cuest", "precio"}  # fmt: skip
-ASKS_DURATION = {"long", "day", "time", "take", "fast", "quick", "soon", "lang", "dauert", "dauer", "tag", "schnell",
-                 "temp", "delai", "jour", "tard", "plazo", "dia", "rapid", "dur", "dure", "duracion", "valid",
-                 "gultig"}  # fmt: skip
-# "What is the shipping fee?" asks a price; "Is the shipping fee refunded?" does not.
-PRICE_NOUNS = {"fee", "charg", "gebuhr", "frai", "gast", "tarif"}
-WH_QUESTION = re.compile(
-    r"^\W*(?:what|which|how|was|welche|wie|quel|quels|quelle|combien|cual|que|qué|cuanto|cuánto)\b", re.I
-)
-ASKED_KINDS = ASKS_PRICE | ASKS_DURATION
-# "When …?" often wants a duration ("When do I get my money back?"), not always ("When is my card
-# charged?"): a duration is preferred, nothing else is held against.
-ASKS_WHEN = {"when", "wann", "quand", "cuando"}
 # The weight of each signal in a unit's score (tuned on tests/eval/dev.jsonl).
 MEANING, COVERAGE, TITLE = 0.4, 0.5, 0.15
 SAME_PLACE, SAME_REGION, OTHER_PLACE = 0.2, 0.1, -0.25
+ONLY = re.compile(r"\b(?:only|nur|uniquement|seulement|solo|sólo|únicamente)\b", re.I)
 SAME_KIND, OTHER_KIND = 0.2, -0.15
+NAMED_KIND = 0.25
 # A list item or table row labelled with something the customer did not ask about ("Express:").
 OTHER_LABEL = -0.1
 FIRST_IN_SECTION, EARLIER_SOURCE = 0.04, 0.04
 # An article's opening section answers the questions its title answers ("What's your return policy?").
 LEAD = 0.1
-# A unit this close to the best one, from the same article, is said too.
+# A unit this close to the best one is said too.
 RUNNER_UP_MARGIN = 0.12
+# A sentence of the best unit's own passage may be further behind: it is about the same thing.
+SAME_PASSAGE_MARGIN = 0.2
 MAX_UNITS, MAX_LIST_ITEMS = 3, 7
+# A best sentence this short, or one that says what is not possible, is said with the one after it.
+NEGATION = re.compile(
+    r"\b(?:not|no longer|cannot|never|nicht|nicht mehr|kein\w*|nie|ne|n'|plus|jamais|no|ya no|nunca)\b", re.I
+)
+SHORT_SENTENCE_WORDS = 8
+# A word of the question that at most this many units have is what tells them apart ("underwear",
+# "reserved"): a unit that has it is preferred, by a little.
+RARE_IN, RARE = 2, 0.05
 # A word of the sources this close in meaning to a question's word stands for it, as much.
 NEAR_FROM = 0.5
 # Below these the best unit does not answer the question: say so instead of guessing.
 RELEVANT_FROM, COVERED_FROM = 0.3, 0.34
+ANSWERS_FROM, ANSWERS_TOPIC_FROM = 0.35, 0.2
 # A follow-up this short ("and to Austria?") borrows the places and the kind of fact from the
 # customer's previous message.
 FOLLOW_UP_WORDS = 8
@@ -83,12 +74,18 @@ class Unit:
     intro: str = ""
     label: str = ""
     group: int = -1
+    block: int = -1
     context: str = ""
     score: float = 0.0
+    rank_score: float = 0.0
     coverage: float = 0.0
     # The same, of the question's words that are not places: a place alone answers nothing
     # ("What is the population of Italy?").
     topic: float = 0.0
+    # The same, of the question's words alone (not the kind of fact).
+    topic_words: float = 0.0
+    # Whether it is about the place asked about (the country, or the region it is in).
+    place: bool = False
     stems: frozenset[str] = frozenset()
     title_stems: frozenset[str] = frozenset()
     words: frozenset[str] = frozenset()
@@ -105,46 +102,37 @@ class Question:
     written: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def of(cls, text: str, earlier: list[str] = ()) -> "Question":
-        language = language_of(text)
-        places, asks = words.countries(text), _asks(text, language)
+    def of(cls, text: str, earlier: list[str] = (), language: str | None = None, alongside: bool = False) -> "Question":
+        """`alongside`: the text is one of several questions asked at once, which leans on the one
+        before it only when it names nothing of its own ("…, and how much does it cost?")."""
+        language = language or language_of(text)
+        places, asks = words.countries(text), facts.asked(text, language)
+        written = _written(text, language, asks)
         previous = earlier[-1] if earlier else ""
-        if previous and len(text.split()) <= FOLLOW_UP_WORDS:
+        if previous and len(text.split()) <= FOLLOW_UP_WORDS and not (alongside and written):
             places = places or words.countries(previous)
-            asks = asks or _asks(previous, language_of(previous))
-        # The words that ask for a kind of fact ("how long", "cost") are matched by that kind.
-        said = words.content_words(words.without_places(text))
-        written = {(words.stem(word, language), word) for word in said} - {
-            (stem, word) for stem, word in ((words.stem(w, language), w) for w in said) if stem in ASKED_KINDS
-        }
+            asks = asks or facts.asked(previous, language_of(previous))
+            # "…, and how much does it cost?": what "it" is was said before.
+            written = written or _written(previous, language, asks)
         stems = {stem for stem, _ in written} | {f"@{place}" for place in places}
         return cls(text, language, frozenset(stems), frozenset(places), asks, tuple(sorted(written)))
 
 
-def _asks(text: str, language: str) -> str | None:
-    said = words.tokens(text)
-    found = {words.stem(word, language) for word in said} | {words.stem(word, DEFAULT) for word in said}
-    if re.search(r"combien de temps|cu[aá]nto tarda|how long|wie lange", text, re.I):
-        return "duration"
-    if _any_of(found, ASKS_PRICE) or (_any_of(found, PRICE_NOUNS) and WH_QUESTION.search(text)):
-        return "price"
-    if _any_of(found, ASKS_DURATION):
-        return "duration"
-    if found & ASKS_WHEN:
-        return "when"
-    return None
-
-
-def _any_of(stems: set[str], kinds: set[str]) -> bool:
-    """Whether a stem is one of the kinds' words, or an inflection the stemmer kept ("cheapest")."""
-    return any(stem in kinds or any(len(kind) >= 4 and stem.startswith(kind) for kind in kinds) for stem in stems)
+def _written(text: str, language: str, asks: str | None = None) -> set[tuple[str, str]]:
+    """(stem, word) of the text's content words. The words that ask for a kind of fact ("how
+    long", "cost") are matched by that kind, not as words."""
+    said = words.content_words(words.without_places(text))
+    pairs = {(words.stem(word, language), word) for word in said}
+    kept = {(stem, word) for stem, word in pairs if stem not in facts.asking_words(asks)}
+    # "What are your opening hours?" names only the fact: its words are what it is about.
+    return kept or {(stem, word) for stem, word in pairs if stem not in facts.ASKING_WORDS}
 
 
 def units_of(number: int, rank: int, title: str, text: str) -> list[Unit]:
     """The sentences, list items and table rows of one source, each with what it is matched on."""
     language = _language_of_source(title, text)
     units: list[Unit] = []
-    for block in PARAGRAPH_BREAK.split(text):
+    for paragraph, block in enumerate(PARAGRAPH_BREAK.split(text)):
         lines = [line.strip() for line in block.splitlines() if line.strip()]
         if not lines:
             continue
@@ -161,7 +149,7 @@ def units_of(number: int, rank: int, title: str, text: str) -> list[Unit]:
                                   label, intro.group if intro else -1))  # fmt: skip
         else:
             for sentence in _sentences(" ".join(lines)):
-                units.append(Unit(number, rank, len(units), "sentence", sentence, language))
+                units.append(Unit(number, rank, len(units), "sentence", sentence, language, block=paragraph))
     for previous, unit in zip(units, units[1:], strict=False):
         if unit.kind == "sentence" and previous.kind == "sentence" and REFERS_BACK.match(unit.text):
             unit.text = f"{previous.text} {unit.text}"
@@ -236,18 +224,22 @@ def _scored(question: Question, sources: tuple[tuple[int, str, str], ...]) -> li
         unit.coverage = _coverage(weights, unit.stems | unit.title_stems, unit.words)
         unit.topic = _topic(question, topics, unit)
         by_title = _coverage(weights, unit.title_stems, frozenset())
+        place = _place_fit(question, unit)
+        unit.place = place > 0
         unit.score = (
             MEANING * float(similarity)
             + COVERAGE * unit.coverage
             + TITLE * by_title
             + LEAD * by_title * _is_lead(titles[unit.source])
-            + _place_fit(question, unit)
-            + _kind_fit(question, unit.text)
+            + place
+            + _kind_fit(question, unit)
             + _label_fit(question, unit)
             + FIRST_IN_SECTION * (unit.position == 0)
             + EARLIER_SOURCE * (1 - unit.rank / len(sources))
         )
-    return sorted(units, key=lambda unit: unit.score, reverse=True)
+        # Only an order among units: how well the best answers (the support) does not depend on it.
+        unit.rank_score = unit.score + RARE * _rare_fit(weights, unit)
+    return sorted(units, key=lambda unit: unit.rank_score, reverse=True)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -273,6 +265,8 @@ class Weight:
 
     known: frozenset[str]
     near: dict
+    # Whether few units have it (`RARE_IN`).
+    rare: bool = False
 
 
 def _weights(question: Question, units: list[Unit]) -> dict[str, Weight]:
@@ -291,7 +285,12 @@ def _weights(question: Question, units: list[Unit]) -> dict[str, Weight]:
         if stem in written and meanings is not None:
             closeness = meanings @ vectors_of([written[stem]])[0] * (0.5 if known else 1.0)
             near = {word: float(value) for word, value in zip(spoken, closeness, strict=True) if value >= NEAR_FROM / 2}
-        weights[stem] = Weight(known, near)
+        having = sum(any(_covers(k, unit.stems) for k in known) for unit in units) if known else 0
+        weights[stem] = Weight(known, near, 0 < having <= RARE_IN and not stem.startswith("@"))
+        head = words.compound_head(stem, vocabulary) if not stem.startswith("@") else frozenset()
+        if head and known and not known & head:
+            # A compound is two words to match: what it is ("Reparatur") and of what ("Garantie").
+            weights[f"{stem}>"] = Weight(head, {})
     return weights
 
 
@@ -308,6 +307,14 @@ def _coverage(weights: dict[str, Weight], stems: frozenset[str], unit_words: fro
     return covered / len(weights)
 
 
+def _rare_fit(weights: dict[str, Weight], unit: Unit) -> float:
+    """The share of the question's rare words the unit itself has."""
+    rare = [weight for weight in weights.values() if weight.rare]
+    if not rare:
+        return 0.0
+    return sum(any(_covers(k, unit.stems) for k in weight.known) for weight in rare) / len(rare)
+
+
 def _covers(known: str, stems: frozenset[str]) -> bool:
     if known in stems:
         return True
@@ -322,9 +329,16 @@ def _place_fit(question: Question, unit: Unit) -> float:
     if named & question.places:
         return SAME_PLACE
     regions = {words.region_token(place) for place in question.places}
-    if regions & words.place_tokens(unit.context):
+    mentioned = words.place_tokens(unit.context)
+    if regions & mentioned:
         return SAME_REGION
-    return OTHER_PLACE if named else 0.0
+    # What is offered in some places only ("Germany and Austria only") answers for the others too.
+    if named and ONLY.search(unit.text):
+        return SAME_REGION
+    # A passage about deliveries outside the EU says nothing of Austria, and one about the EU
+    # nothing of Norway.
+    elsewhere = mentioned & {"@eu", words.OUTSIDE_EU}
+    return OTHER_PLACE if named or elsewhere else 0.0
 
 
 @functools.lru_cache(maxsize=8192)
@@ -332,14 +346,18 @@ def _places_in(context: str) -> frozenset[str]:
     return frozenset(words.countries(context))
 
 
-def _kind_fit(question: Question, text: str) -> float:
-    if question.asks == "price":
-        return SAME_KIND if PRICE.search(text) else OTHER_KIND
-    if question.asks == "duration":
-        return SAME_KIND if DURATION.search(text) else OTHER_KIND
-    if question.asks == "when":
-        return SAME_KIND / 4 if DURATION.search(text) else 0.0
-    return 0.0
+def _kind_fit(question: Question, unit: Unit) -> float:
+    """A price for "how much", a duration for "how long": a unit without the fact asked for
+    answers less well; "when" and the other kinds only prefer the units that hold one. An item
+    labelled with the fact's name ("Email: support@…", "Saturday: 10:00–14:00") is its answer."""
+    if question.asks is None:
+        return 0.0
+    held = facts.holds(question.asks, unit.text)
+    if question.asks == facts.WHEN:
+        return SAME_KIND / 4 if held else 0.0
+    if not held:
+        return OTHER_KIND if question.asks in facts.EXPECTED else 0.0
+    return SAME_KIND + NAMED_KIND * facts.labelled(question.asks, unit.label)
 
 
 def _label_fit(question: Question, unit: Unit) -> float:
@@ -360,44 +378,92 @@ def _topic(question: Question, topics: dict[str, Weight], unit: Unit) -> float:
     if not asked:
         return 1.0
     covered = _coverage(topics, unit.stems | unit.title_stems, unit.words) * len(topics)
-    return (covered + (_kind_fit(question, unit.text) > 0)) / asked
+    unit.topic_words = covered / len(topics) if topics else 0.0
+    return (covered + (_kind_fit(question, unit) > 0)) / asked
 
 
 def _relevant(unit: Unit) -> bool:
     return unit.score >= RELEVANT_FROM and unit.coverage >= COVERED_FROM and unit.topic >= COVERED_FROM
 
 
+def _answers(unit: Unit) -> bool:
+    """Whether a unit may answer a question the classifier already let through: one that covers
+    some of what is asked and scores well does, though the customer's other words are not in it
+    ("Can I swap my shoes for a different colour?" and "We do not swap items directly")."""
+    return _relevant(unit) or (
+        unit.score >= ANSWERS_FROM
+        and (unit.topic_words >= ANSWERS_TOPIC_FROM or unit.topic >= ANSWERS_TOPIC_FROM and unit.place)
+    )
+
+
 # Answering ----------------------------------------------------------------------------------
 
 
+def questions_of(text: str, earlier: list[str] = ()) -> list[Question]:
+    """The distinct questions of a customer's turn (several folded messages, or "X? And Y?"),
+    each read with the ones before it, in the language of the whole turn."""
+    parts = prompts.questions_in(text)
+    if len(parts) == 1:
+        return [Question.of(parts[0], earlier)]
+    language = language_of(text)
+    return [Question.of(part, [*earlier, *parts[:index]], language, True) for index, part in enumerate(parts)]
+
+
 def best_support(question: str, sources: list[tuple[int, str, str]], earlier: list[str] = ()) -> float:
-    """How well the best unit of the sources answers the question (0 when none does)."""
-    units = scored_units(Question.of(question, earlier), sources)
-    relevant = [unit for unit in units if _relevant(unit)]
-    return relevant[0].score if relevant else 0.0
+    """How well the best unit of the sources answers the question (0 when none does); for a turn
+    that asks several things, the best answered of them."""
+    return max(_support(asked, sources) for asked in questions_of(question, earlier))
+
+
+def _support(asked: Question, sources: list[tuple[int, str, str]]) -> float:
+    relevant = [unit for unit in scored_units(asked, sources) if _relevant(unit)]
+    return max((unit.score for unit in relevant), default=0.0)
 
 
 def grounded_answer(
     question: str, sources: list[tuple[int, str, str]], earlier: list[str] = ()
 ) -> tuple[str, list[int]]:
-    """An answer made of the units that best answer the question, citing their source.
+    """An answer made of the units that best answer the question, citing their source; each of
+    its questions answered in turn when it asks several, and those the sources do not answer
+    named.
 
     In the customer's language when a source in it answers; otherwise from an English source,
     with a line saying so. Returns the text and the numbers of the sources cited; none cited
     means "I don't know".
     """
-    asked = Question.of(question, earlier)
+    asked = questions_of(question, earlier)
+    language = asked[0].language if len(asked) == 1 else language_of(question)
+    replies, cited, unanswered, in_english = [], [], [], False
+    for one in asked:
+        # Only the turn as a whole was judged answerable: each of several questions must be on its own.
+        text, numbers, english = _answer(one, sources, strict=len(asked) > 1)
+        if numbers and text not in replies:
+            replies.append(text)
+            cited.extend(number for number in numbers if number not in cited)
+            in_english |= english
+        else:
+            unanswered.append(one.text)
+    if not cited:
+        return say("not_found", language), []
+    if unanswered and len(asked) > 1:
+        replies.append(say("not_answered", language, questions=" ".join(f"“{text}”" for text in unanswered)))
+    if in_english:
+        replies.insert(0, say("english_only", language))
+    return "\n".join(reply for reply in replies if reply), cited
+
+
+def _answer(asked: Question, sources: list[tuple[int, str, str]], strict: bool = False) -> tuple[str, list[int], bool]:
+    """The answer to one question, the sources it cites, and whether it is from an English source
+    for a customer who wrote in another language."""
     scored = scored_units(asked, sources)
-    units = [unit for unit in scored if _relevant(unit)]
+    units = [unit for unit in scored if (_relevant(unit) if strict else _answers(unit))]
     own = [unit for unit in units if unit.language == asked.language]
     chosen = own or units
     if not chosen:
-        return say("not_found", asked.language), []
+        return "", [], False
     articles = {number: title.split(" — ")[0] for number, title, _ in sources}
     text, cited = _compose(chosen, scored, articles)
-    if chosen[0].language != asked.language:
-        text = f"{say('english_only', asked.language)}\n{text}".strip()
-    return text, cited
+    return text, cited, chosen[0].language != asked.language
 
 
 def _compose(chosen: list[Unit], scored: list[Unit], articles: dict[int, str]) -> tuple[str, list[int]]:
@@ -412,11 +478,14 @@ def _compose(chosen: list[Unit], scored: list[Unit], articles: dict[int, str]) -
         items = sorted((u for u in scored if u.source == best.source and u.group == intro.group and u.kind == "item"),
                        key=lambda unit: unit.position)[:MAX_LIST_ITEMS]  # fmt: skip
         return f"{intro.text} {'; '.join(unit.text.rstrip('.;') for unit in items)}. [{best.source}]", [best.source]
-    said = [best]
+    said = [best, *_continuation(best, scored)]
     for unit in chosen[1:]:
-        if len(said) == MAX_UNITS or unit.score < best.score - RUNNER_UP_MARGIN:
+        if len(said) >= MAX_UNITS:
             break
-        if unit.kind != "intro" and not _repeats(unit, said):
+        # Not a list's other items, nor a table's other rows: those are the alternatives not asked about.
+        prose = unit.kind == "sentence" and unit.source == best.source
+        margin = SAME_PASSAGE_MARGIN if prose else RUNNER_UP_MARGIN
+        if unit.score >= best.score - margin and unit.kind != "intro" and not _repeats(unit, said):
             said.append(unit)
     # Passages of one article are cited once, by the first of them that was said.
     cite = {}
@@ -435,6 +504,15 @@ def _compose(chosen: list[Unit], scored: list[Unit], articles: dict[int, str]) -
             parts.append(unit.text if unit.text[-1:] in ".!?:;" else f"{unit.text}.")
         parts[-1] += f" [{source}]"
     return " ".join(parts), sources
+
+
+def _continuation(best: Unit, scored: list[Unit]) -> list[Unit]:
+    """The sentence after a short or a negative best one in its paragraph: "We do not swap items
+    directly." is only half the answer; what to do instead follows."""
+    if best.kind != "sentence" or (len(best.text.split()) > SHORT_SENTENCE_WORDS and not NEGATION.search(best.text)):
+        return []
+    return [unit for unit in scored if unit.source == best.source and unit.kind == "sentence"
+            and unit.block == best.block and unit.position == best.position + 1][:1]  # fmt: skip
 
 
 def _repeats(unit: Unit, said: list[Unit]) -> bool:

@@ -8,6 +8,7 @@ PHRASES = {
         "not_found": "I'm sorry, I don't know the answer to that from our help articles. "
         "I can connect you with a person from our team if you like.",
         "english_only": "",
+        "not_answered": "I couldn't find an answer to {questions} in our help articles.",
         "ask": "I can help with that. Could you tell me the {wanted}?",
         "order_number": "order number",
         "amount": "amount",
@@ -38,6 +39,7 @@ PHRASES = {
         "not_found": "Das kann ich aus unseren Hilfeartikeln leider nicht beantworten. Gern verbinde ich Sie mit "
         "einer Person aus unserem Team.",
         "english_only": "Diesen Artikel gibt es nur auf Englisch:",
+        "not_answered": "Zu {questions} habe ich in unseren Hilfeartikeln keine Antwort gefunden.",
         "ask": "Dabei helfe ich gern. Können Sie mir bitte {wanted} nennen?",
         "order_number": "Ihre Bestellnummer",
         "amount": "den Betrag",
@@ -68,6 +70,7 @@ PHRASES = {
         "not_found": "Je suis désolé, je ne trouve pas la réponse dans nos articles d'aide. Je peux vous mettre en "
         "relation avec une personne de notre équipe si vous le souhaitez.",
         "english_only": "Cet article n'existe qu'en anglais :",
+        "not_answered": "Je n'ai pas trouvé de réponse à {questions} dans nos articles d'aide.",
         "ask": "Je peux vous aider. Pouvez-vous m'indiquer {wanted} ?",
         "order_number": "votre numéro de commande",
         "amount": "le montant",
@@ -100,6 +103,7 @@ PHRASES = {
         "not_found": "Lo siento, no encuentro la respuesta en nuestros artículos de ayuda. Si quiere, le pongo en "
         "contacto con una persona de nuestro equipo.",
         "english_only": "Este artículo solo existe en inglés:",
+        "not_answered": "No he encontrado respuesta a {questions} en nuestros artículos de ayuda.",
         "ask": "Con gusto le ayudo. ¿Podría indicarme {wanted}?",
         "order_number": "su número de pedido",
         "amount": "el importe",

@@ -47,7 +47,7 @@ ASKS_CHANGE = re.compile(
     r"nouvelle|envo|livr|cambi|nueva|envi|entreg)"
 )
 STATUS_WORDS = (
-    r"where|status|track|arriv|ship|sent|dispatch|deliver|left|wait|come|late|wo\b|wann|angekommen|verschickt|"
+    r"where|status|track|arriv|ship|sent|dispatch|deliver|left|wait|come|late|wo\b|wann|bleibt|angekommen|verschickt|"
     r"versandt|unterwegs|geliefert|ou\b|statut|suivi|expedi|parti|livr|donde|estado|llega|enviad|cuando"
 )
 ASKS_STATUS = re.compile(rf"\b(?:{STATUS_WORDS})")
@@ -71,6 +71,22 @@ MY_ORDER = re.compile(
     r"\b(?:my|meine?|ma|mon|mes|mi|mis)\s+(?:\w+\s+)?(?:order|parcel|package|delivery|shipment|bestellung|paket|"
     r"lieferung|sendung|commande|colis|livraison|pedido|paquete|envio)"
 )
+
+
+# A request to act without the shop's safeguards ("without approval", "the admin said it is
+# fine", "skip the review") is never the AI's to take: a person decides it.
+BYPASS = re.compile(
+    r"\b(?:without|no|skip|skipping|bypass\w*|ignore|override|no need (?:for|to))\b\W+(?:\w+\W+){0,3}?"
+    r"(?:approv\w*|review\w*|check\w*|verif\w*|confirm\w*|authori[sz]\w*|permission|rules?|policy|limits?)|"
+    r"\b(?:admin|administrator|manager|boss|supervisor|your colleague|support)\b\W+(?:\w+\W+){0,3}?"
+    r"(?:said|says|told|approved|allowed|agreed|confirmed|authori[sz]ed)\b|"
+    r"\b(?:ohne|sans|sin)\b\W+(?:\w+\W+){0,2}?(?:genehmigung|freigabe|prufung|validation|approbation|"
+    r"verification|aprobacion|revision|verificacion)"
+)
+
+
+def bypasses_safeguards(text: str) -> bool:
+    return bool(BYPASS.search(folded(text)))
 
 
 @dataclass(frozen=True)

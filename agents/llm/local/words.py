@@ -21,9 +21,9 @@ STOP_WORDS = set(
     shall may might must let lets please pls thanks thank hi hello hey ok okay yes no not any some
     what which who whom whose how get got want wanted like need know tell say go going make u ur im much many
     still already yet
-    welche welcher welches welchen wie was wer quel quelle quels quelles comment cual cuales como cuanto cuanta
+    welche welcher welches welchen wie was wer quel quelle quels quelles comment combien cual cuales como cuanto cuanta
     ich mich mir mein meine meinen meiner wir uns unser sie ihr ihre ihren es er der die das den dem des
-    ein eine einen einem einer und oder aber wenn ob zu im in am an auf bei mit von vom zum zur für aus
+    ein eine einen einem einer und oder aber wenn ob zu im in am an auf bei mit von vom zum zur für aus nach
     als ist sind war bin habe hat haben kann können könnte möchte will wird werden bitte danke noch schon
     je me moi mon ma mes nous notre vous votre vos il elle ils elles le la les l un une des du de d et ou
     mais si à au aux en dans sur par pour avec est sont suis ai avez peut puis-je pouvez merci ce cette
@@ -36,6 +36,9 @@ STOP_WORDS = set(
 TYPO_MIN_LENGTH, TYPO_CUTOFF = 4, 0.82
 # A stem this long that begins another one is the same word (German compounds).
 COMPOUND_MIN_LENGTH = 6
+# A shorter stem stands for a longer one that adds at most this many letters ("post", "postal"; not
+# "week", "weekday").
+INFLECTION_MAX = 2
 
 
 @functools.cache
@@ -79,12 +82,27 @@ def known_as(word_stem: str, vocabulary: frozenset[str]) -> frozenset[str]:
     for known in vocabulary:
         if known[:1] == word_stem[:1] and len(known) == len(word_stem) and sorted(known) == sorted(word_stem):
             return frozenset({known})
-    return frozenset(difflib.get_close_matches(word_stem, vocabulary, n=1, cutoff=TYPO_CUTOFF))
+    longer = [known for known in vocabulary if len(known) >= TYPO_MIN_LENGTH]  # "per" is no typo of "Peru"
+    return frozenset(difflib.get_close_matches(word_stem, longer, n=1, cutoff=TYPO_CUTOFF))
+
+
+@functools.lru_cache(maxsize=8192)
+def compound_head(word_stem: str, vocabulary: frozenset[str]) -> frozenset[str]:
+    """The vocabulary's stems a compound ends with: a "Garantiereparatur" is a "Reparatur" (of
+    a "Garantie", which `known_as` finds at its start)."""
+    return frozenset(
+        known for known in vocabulary
+        if len(known) >= COMPOUND_MIN_LENGTH and len(word_stem) - len(known) >= 4 and word_stem.endswith(known)
+    )  # fmt: skip
 
 
 def _same_word(known: str, word_stem: str) -> bool:
     shorter, longer = sorted((known, word_stem), key=len)
-    return longer.startswith(shorter) and (len(shorter) >= COMPOUND_MIN_LENGTH or len(longer) - len(shorter) <= 3)
+    return (
+        longer.startswith(shorter)
+        and len(shorter) >= TYPO_MIN_LENGTH  # "per" is not "Peru"
+        and (len(shorter) >= COMPOUND_MIN_LENGTH or len(longer) - len(shorter) <= INFLECTION_MAX)
+    )
 
 
 # Places ------------------------------------------------------------------------------------
@@ -137,7 +155,7 @@ _EU = re.compile(
 )
 # "outside the EU", "leave the EU", "außerhalb der EU", "hors de l'UE", "fuera de la UE"
 _OUTSIDE_EU = re.compile(
-    r"\b(?:outside|leave|leaves|ausserhalb|verlassen|hors|quittent|fuera|salen)\b\W+(?:\w+\W+){0,2}?(?:eu|ue)\b"
+    r"\b(?:outside|leave|leaves|au(?:ss|ß)erhalb|verlassen|hors|quittent|fuera|salen)\b\W+(?:\w+\W+){0,2}?(?:eu|ue)\b"
 )
 
 

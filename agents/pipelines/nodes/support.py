@@ -55,8 +55,17 @@ def classify(turn: Turn, node: dict) -> NodeResult:
 
 
 def retrieve(turn: Turn, node: dict) -> NodeResult:
-    # Embeddings and search run on this machine, so the customer's own words are used.
-    found = search(_search_text(turn.state), inbox_id=turn.state["inbox_id"], limit=node.get("limit", 4))
+    # Embeddings and search run on this machine, so the customer's own words are used. A turn
+    # that asks several things gets the passages of each of them.
+    limit, state = node.get("limit", 4), turn.state
+    earlier = [message["content"] for message in state["history"] if message["role"] == "user"]
+    asked = prompts.questions_in(state["question"])
+    if len(asked) == 1:
+        asked = [state["question"]]
+    # Each question is searched as written ("and shipping?"); only the turn's first leans on the
+    # customer's previous message.
+    texts = [_search_text(asked[0], earlier), *asked[1:]]
+    found = _interleaved([search(text, inbox_id=state["inbox_id"], limit=limit) for text in texts])
     floor = node.get("min_similarity", 0.0)
     passages = [
         {"chunk_id": p.chunk_id, "document_id": p.document_id, "title": p.document_title, "heading": p.heading,
@@ -71,13 +80,22 @@ def retrieve(turn: Turn, node: dict) -> NodeResult:
 FOLLOW_UP_WORDS = 8
 
 
-def _search_text(state: dict) -> str:
+def _search_text(question: str, earlier: list[str]) -> str:
     """The question, with the customer's previous message when it is a short follow-up."""
-    question = state["question"]
-    earlier = [message["content"] for message in state["history"] if message["role"] == "user"]
     if earlier and len(question.split()) <= FOLLOW_UP_WORDS:
         return f"{earlier[-1]}\n{question}"
     return question
+
+
+def _interleaved(rankings: list[list]) -> list:
+    """Each ranking's best first, then each one's second, …: every question keeps its best
+    passages. A passage found twice is kept once."""
+    merged = {}
+    for rank in range(max(map(len, rankings), default=0)):
+        for ranking in rankings:
+            if rank < len(ranking):
+                merged.setdefault(ranking[rank].chunk_id, ranking[rank])
+    return list(merged.values())
 
 
 def _passages(turn: Turn) -> list[SimpleNamespace]:
