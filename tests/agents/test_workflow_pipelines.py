@@ -2,11 +2,12 @@
 mapped chunk by chunk and reduced into a report, and refund claims extracted, checked against the
 demo shop, assessed and decided (automatically, or by a reviewer)."""
 
+import copy
 from datetime import timedelta
 
 import pytest
 
-from agents.models import Application, DocumentAnalysis, PipelineRun, RunItem
+from agents.models import Application, DocumentAnalysis, LLMCall, PipelineRun, PipelineVersion, RunItem
 from agents.workflows import documents, services
 from reviews import review_tasks
 from reviews.models import ReviewTask
@@ -131,6 +132,25 @@ def test_a_claim_over_100_euros_waits_for_a_reviewer_who_decides_it(reviewer, sh
 
 
 @pytest.mark.django_db(transaction=True)
+def test_with_the_model_check_on_fields_the_documents_do_not_bear_out_fail_softly_and_raise_the_risk(reviewer, shop):
+    _, (_, refund_claim) = back_office(reviewer)
+    agent = refund_claim.ai_agent
+    graph = copy.deepcopy(agent.pipeline_version.graph)
+    next(node for node in graph["nodes"] if node["id"] == "checks")["llm_check"] = True
+    agent.pipeline_version = PipelineVersion.objects.create(pipeline=agent.pipeline_version.pipeline, number=2,
+                                                            graph=graph)  # fmt: skip
+    agent.save(update_fields=["pipeline_version"])
+
+    application = claim(reviewer, order_number="100234", amount=20)  # neither is in the claim's text
+
+    (check,) = [rule for rule in application.validation["failed"] if rule["name"] == "documents_agree"]
+    assert not check["hard"] and "order_number" in check["message"] and "amount" in check["message"]
+    assert "reason" not in check["message"]  # "arrived broken" is in the text
+    assert application.risk_level == "medium"
+    assert any(factor.startswith("Check failed:") for factor in application.risk_factors)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_claim_on_an_order_already_refunded_is_high_risk(reviewer, shop):
     application = claim(reviewer, customer="shop-lena", order_number="100578", amount=10)
 
@@ -151,6 +171,8 @@ def test_a_claim_missing_what_the_schema_requires_is_flagged_and_goes_to_a_perso
     assert extraction["flagged"] and any("amount" in problem for problem in extraction["problems"])
     extract_calls = [step for step in run.steps.all() if step.node == "extract"]
     assert len(extract_calls) == 1 and extract_calls[0].output["extraction"]["flagged"]
+    # The model was asked twice: once, then again with the problems, before the fields were flagged.
+    assert LLMCall.objects.filter(run_id=run.pk, purpose="extract").count() == 2
     assert run.state["risk"]["unsure"] and Application.objects.get().status == "in_review"
 
 
