@@ -6,11 +6,13 @@ import copy
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 
 from agents.models import Application, DocumentAnalysis, LLMCall, PipelineRun, PipelineVersion, RunItem
 from agents.workflows import documents, services
 from reviews import review_tasks
 from reviews.models import ReviewTask
+from reviews.services import inbox_grant
 from tests.agents.workflows import back_office, document, run_here
 
 
@@ -148,6 +150,25 @@ def test_with_the_model_check_on_fields_the_documents_do_not_bear_out_fail_softl
     assert "reason" not in check["message"]  # "arrived broken" is in the text
     assert application.risk_level == "medium"
     assert any(factor.startswith("Check failed:") for factor in application.risk_factors)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_waiting_for_a_reviewer_is_hidden_from_an_agent_of_its_inbox_who_does_not_review(
+    reviewer, support_agent, shop, client
+):
+    application = claim(reviewer, customer="shop-marc", order_number="100412", amount=120)
+    task = ReviewTask.objects.get(kind="application")
+    inbox_grant(support_agent, application.inbox)  # Ana works the inbox, but reviews nothing
+
+    client.force_login(support_agent)
+    assert client.get(reverse("desk:application", args=[application.pk])).status_code == 200
+    assert client.get(reverse("desk:review", args=[task.pk])).status_code == 404
+    decided = client.post(reverse("desk:review_decide", args=[task.pk]), {"decision": "approve"})
+    assert decided.status_code == 404 and client.get(f"/api/v1/review-tasks/{task.pk}").status_code == 404
+    client.force_login(reviewer)
+    assert client.get(reverse("desk:review", args=[task.pk])).status_code == 200
+    task.refresh_from_db()
+    assert task.status == "open"
 
 
 @pytest.mark.django_db(transaction=True)
