@@ -14,7 +14,8 @@ from agents.models import Application, Workflow
 from conversations.models import AuditEvent
 from hilconsole.celery import app as celery_app
 from reviews.models import ReviewTask
-from tests.agents.workflows import CallbackReceiver, back_office
+from tests.agents.workflows import back_office
+from tests.callbacks import CallbackReceiver
 from tests.processes import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,13 +1,6 @@
 """Helpers of the workflow tests: the shipped workflows in an inbox, documents of many pages, and
 running a workflow's run (and its items) in this process."""
 
-import hashlib
-import hmac
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-from django.conf import settings
 from django.contrib.auth.models import Permission
 
 from agents.models import PipelineRun, RunItem
@@ -60,48 +53,6 @@ def run_here(run: PipelineRun) -> PipelineRun:
         for item_id in open_items:
             while engine.item_process(item_id, "here") == "retry":
                 pass
-
-
-class CallbackReceiver:
-    """An outside system's callback endpoint on this machine: it keeps every POST it gets."""
-
-    def __init__(self):
-        self.calls: list[tuple[dict, bytes]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                owner.calls.append((dict(self.headers), body))
-                self.send_response(204)
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/decisions"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-    def decisions(self) -> list[dict]:
-        """The bodies received, each checked against its signature."""
-        found = []
-        for headers, body in self.calls:
-            signature = hmac.new(settings.APPROVALS_CALLBACK_SECRET.encode(), body, hashlib.sha256).hexdigest()
-            assert headers["X-HIL-Signature"] == f"sha256={signature}"
-            found.append(json.loads(body))
-        return found
 
 
 def pdf(pages: list[str]) -> bytes:

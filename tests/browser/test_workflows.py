@@ -15,8 +15,9 @@ from agents.workflows.documents import document_text
 from tests.agents.openai_server import OpenAIServer
 from tests.agents.test_applications_live import apply, reaches
 from tests.agents.test_document_analysis_live import analyst  # noqa: F401  (a fixture)
-from tests.agents.workflows import CallbackReceiver, back_office, document
+from tests.agents.workflows import back_office, document
 from tests.browser.test_desk import desk_of
+from tests.callbacks import CallbackReceiver
 from tests.processes import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
