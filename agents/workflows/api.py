@@ -103,13 +103,19 @@ class SignoffOut(serializers.Serializer):
     comment = serializers.CharField(allow_blank=True)
 
 
-class AnalysisOut(serializers.Serializer):
+class SubmissionOut(serializers.Serializer):
+    """What an analysis and an application both show."""
+
     id = serializers.IntegerField()
-    kind = serializers.CharField()
+    kind = serializers.CharField(help_text="The workflow's name.")
+    reason = serializers.CharField(allow_blank=True, help_text="Why it failed, when it did.")
+    inbox = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class AnalysisOut(SubmissionOut):
     title = serializers.CharField()
     status = serializers.ChoiceField(DocumentAnalysis.Status.choices)
-    reason = serializers.CharField(allow_blank=True)
-    inbox = serializers.IntegerField()
     pages = serializers.IntegerField()
     requires_signoff = serializers.BooleanField()
     progress = ProgressOut()
@@ -120,7 +126,6 @@ class AnalysisOut(serializers.Serializer):
         "attempts}], chunks {total, analysed, failed}",
     )
     signoff = SignoffOut(allow_null=True)
-    created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
 
 
@@ -233,12 +238,8 @@ class DecisionOut(serializers.Serializer):
     decided_at = serializers.DateTimeField(allow_null=True)
 
 
-class ApplicationOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    kind = serializers.CharField()
+class ApplicationOut(SubmissionOut):
     status = serializers.ChoiceField(Application.Status.choices)
-    reason = serializers.CharField(allow_blank=True)
-    inbox = serializers.IntegerField()
     applicant = serializers.DictField()
     fields = serializers.DictField()
     validation = serializers.DictField(help_text="passed [rule names], failed [{name, message, hard}], hard_failed")
@@ -246,7 +247,6 @@ class ApplicationOut(serializers.Serializer):
     risk = RiskOut()
     recommendation = serializers.DictField(allow_null=True, help_text="The AI's: decision and reasons.")
     decision = DecisionOut(allow_null=True)
-    created_at = serializers.DateTimeField()
     trace = serializers.ListField(child=serializers.DictField(), help_text="Each run's trace: steps, tools, costs.")
 
 
