@@ -156,6 +156,11 @@ class Application(Submission):
         return f"Application #{self.pk} ({self.workflow_id and self.workflow.name})"
 
     @property
+    def decision_shown(self) -> str:
+        """The decision as a page says it ("Approved by Rita")."""
+        return {"approve": "Approved", "reject": "Rejected"}.get(self.decision, "")
+
+    @property
     def applicant_name(self) -> str:
         return str(self.applicant.get("name") or self.applicant.get("email") or "An applicant")
 
