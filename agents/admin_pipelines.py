@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from agents.kinds import kind_named
 from agents.llm import budgets
 from agents.models import (
     AIAgent,
@@ -287,8 +288,8 @@ class AIAgentForm(forms.ModelForm):
         if kind != "turn" and self.instance.inboxes.exists():
             self.add_error("pipeline_version", "This AI agent answers inboxes: pin a chat turn pipeline.")
         for workflow in self.instance.workflows.exclude(kind=kind):
-            self.add_error("pipeline_version", f"This AI agent runs the {workflow} workflow: pin a "
-                                               f"{workflow.get_kind_display()} pipeline.")  # fmt: skip
+            self.add_error("pipeline_version", f"This AI agent runs the {workflow} workflow: pin "
+                                               f"{kind_named(workflow.kind)} pipeline.")  # fmt: skip
 
 
 class ApprovalRuleForm(forms.ModelForm):

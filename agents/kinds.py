@@ -10,5 +10,11 @@ class RunKind(models.TextChoices):
     APPLICATION = "application", "application review"
 
 
+def kind_named(kind: str) -> str:
+    """The kind with its article, for messages: "a chat turn", "an application review"."""
+    label = RunKind(kind).label
+    return f"{'an' if label[0] in 'aeiou' else 'a'} {label}"
+
+
 WORKFLOW_KINDS = [(RunKind.DOCUMENT_ANALYSIS.value, RunKind.DOCUMENT_ANALYSIS.label),
                   (RunKind.APPLICATION.value, RunKind.APPLICATION.label)]  # fmt: skip

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import jmespath
 from jmespath.exceptions import JMESPathError
 
-from agents.kinds import RunKind
+from agents.kinds import RunKind, kind_named
 from agents.pipelines import node_settings
 
 SINKS = {"finish", "handover"}
@@ -164,7 +164,7 @@ def _node_problems(position: int, node, seen: set, kind: str) -> list[str]:
     seen.add(node_id)
     known = [name for name in NODE_TYPES if name in KIND_NODE_TYPES[kind]]
     if node_type not in known:
-        return [f"node '{node_id}' has unknown type '{node_type}' (known in a {RunKind(kind).label} pipeline: "
+        return [f"node '{node_id}' has unknown type '{node_type}' (known in {kind_named(kind)} pipeline: "
                 f"{', '.join(known)})"]  # fmt: skip
     allowed = NODE_TYPES[node_type] | COMMON_SETTINGS
     problems = []

@@ -7,7 +7,7 @@ from jmespath.exceptions import JMESPathError
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from agents.kinds import RunKind
+from agents.kinds import RunKind, kind_named
 
 RISK_LEVELS = ("low", "medium", "high", "critical")
 REVIEW_OF_KIND = {RunKind.DOCUMENT_ANALYSIS: "signoff", RunKind.APPLICATION: "application"}
@@ -104,7 +104,7 @@ def _reduce(node, nodes, kind) -> list[str]:
 def _review(node, nodes, kind) -> list[str]:
     wanted = REVIEW_OF_KIND.get(kind)
     if node.get("review", wanted) != wanted:
-        return [f"a {RunKind(kind).label} pipeline reviews as '{wanted}'"]
+        return [f"{kind_named(kind).capitalize()} pipeline reviews as '{wanted}'"]
     return []
 
 

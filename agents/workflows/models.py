@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from agents.kinds import WORKFLOW_KINDS
+from agents.kinds import WORKFLOW_KINDS, kind_named
 
 
 class Workflow(models.Model):
@@ -48,8 +48,8 @@ class Workflow(models.Model):
         agent = self.ai_agent if self.ai_agent_id else None
         if agent and agent.pipeline_version.pipeline.kind != self.kind:
             raise ValidationError(
-                {"ai_agent": f"{agent} runs a {agent.pipeline_version.pipeline.get_kind_display()} pipeline; "
-                             f"choose one whose pipeline is a {self.get_kind_display()} pipeline."}
+                {"ai_agent": f"{agent} runs {kind_named(agent.pipeline_version.pipeline.kind)} pipeline; "
+                             f"choose one whose pipeline is {kind_named(self.kind)} pipeline."}
             )  # fmt: skip
         if self.escalate_after_seconds >= self.decision_deadline_seconds:
             raise ValidationError({"escalate_after_seconds": "Escalate before the deadline (half of it is usual)."})

@@ -35,7 +35,7 @@ def claim_graph(change) -> dict:
     ("change", "problem"),
     [
         (lambda n, g: g["nodes"].append({"id": "answer", "type": "answer"}),
-         "node 'answer' has unknown type 'answer' (known in a application review pipeline: "),
+         "node 'answer' has unknown type 'answer' (known in an application review pipeline: "),
         (lambda n, g: n["extract"].update(schema={"type": "object", "properties": {"a": {"type": "thing"}}}),
          "node 'extract' (extract): its schema is not a valid JSON schema"),
         (lambda n, g: n["extract"].update(schema={"type": "string"}), "its schema must be an object with properties"),
@@ -47,7 +47,7 @@ def claim_graph(change) -> dict:
         (lambda n, g: n["order"].update(tool="request_refund"),
          "node 'order' (lookup): request_refund is gated: a workflow may only look things up with safe tools"),
         (lambda n, g: n["order"].update(tool="launch_rocket"), "there is no tool named 'launch_rocket'"),
-        (lambda n, g: n["review"].update(review="signoff"), "a application review pipeline reviews as 'application'"),
+        (lambda n, g: n["review"].update(review="signoff"), "An application review pipeline reviews as 'application'"),
         (lambda n, g: n["checks"].update(llm_check="yes"), "node 'checks' setting 'llm_check' must be a bool"),
         (lambda n, g: g["edges"].remove({"from": "notify", "to": "done"}), "node 'notify' never reaches a finish sink"),
     ],
@@ -94,7 +94,7 @@ def test_a_workflow_runs_an_ai_agent_of_its_own_kind(admin_client, site_admin, s
 
     response = admin_client.post(url, data)
 
-    assert response.status_code == 200 and "choose one whose pipeline is a application review pipeline" in (
+    assert response.status_code == 200 and "choose one whose pipeline is an application review pipeline" in (
         response.content.decode()
     )
     admin_client.post(url, data | {"ai_agent": workflow.ai_agent_id, "escalate_after_seconds": 172800})
