@@ -204,3 +204,20 @@ def test_every_chunk_is_an_item_of_its_own_and_none_is_left_open(reviewer):
     items = RunItem.objects.filter(run__analysis=analysis).order_by("index")
     assert [item.input["pages"] for item in items] == [[1, 2], [3, 4], [5, 5]]
     assert {item.status for item in items} == {"done"} and all(item.attempts == 1 for item in items)
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_an_analysis_progress_and_reloads_only_while_it_runs(admin_client, reviewer):
+    analysis = analyse(reviewer, document(5))
+    RunItem.objects.filter(run__analysis=analysis, index=2).update(status="running")
+    DocumentAnalysis.objects.filter(pk=analysis.pk).update(status="analysing")
+    page = reverse("admin:agents_documentanalysis_change", args=[analysis.pk])
+    listing = reverse("admin:agents_documentanalysis_changelist")
+
+    running = admin_client.get(page).content.decode()
+    assert "2 of 3 chunks" in running and 'http-equiv="refresh"' in running
+    assert 'http-equiv="refresh"' in admin_client.get(listing).content.decode()
+    RunItem.objects.filter(run__analysis=analysis).update(status="done")
+    DocumentAnalysis.objects.filter(pk=analysis.pk).update(status="final")
+    final = admin_client.get(page).content.decode()
+    assert "3 of 3 chunks" in final and 'http-equiv="refresh"' not in final and "executive_summary" in final
