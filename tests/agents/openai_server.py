@@ -9,7 +9,7 @@ keyword, the order tools for a message with an order number, otherwise the sourc
 most words with the question), `refunder` asks for a 500 EUR refund of order 100234 (as a model
 talked into it would), `leaky` refuses with a long error that quotes the key it was sent,
 `analyst` analyses a document's chunk in the workflow's JSON (its first line as the summary and one
-finding) and fails with 500 for a chunk that says UNREADABLE. `bodies` keeps every request body.
+finding) and refuses with 400 a chunk that says UNREADABLE. `bodies` keeps every request body.
 
 `hold(model, when)` makes matching requests wait until `release(model)`; `arrived[model]` is set
 when one starts waiting, so a test can act while a caller is inside a model call. `gate(model)`
@@ -121,7 +121,7 @@ class OpenAIServer:
         if model == "analyst":
             text = next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
             if "UNREADABLE" in text:
-                return 500, {}, {"error": {"message": "cannot read this part", "type": "server_error"}}
+                return 400, {}, {"error": {"message": "cannot read this part", "type": "invalid_request_error"}}
             first = text.strip().splitlines()[0][:200]
             analysis = {"summary": first, "findings": [{"text": first, "severity": "medium"}], "risk_flags": [],
                         "entities": {"people": [], "organisations": [], "dates": [], "amounts": []}}  # fmt: skip
