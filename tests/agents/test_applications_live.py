@@ -5,16 +5,14 @@ escalates at half time and, at the deadline, applies the kind's policy."""
 
 from datetime import timedelta
 
-import httpx
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from agents.models import Application, Workflow
 from conversations.models import AuditEvent
 from hilconsole.celery import app as celery_app
 from reviews.models import ReviewTask
-from tests.agents.workflows import back_office
+from tests.agents.workflows import api_client, back_office
 from tests.callbacks import CallbackReceiver
 from tests.processes import wait_until
 
@@ -29,8 +27,7 @@ def rita(reviewer):
 
 @pytest.fixture
 def api(live_server_url, rita, demo_orders_committed):
-    with httpx.Client(base_url=live_server_url, timeout=60,
-                      headers={"Authorization": f"Token {Token.objects.create(user=rita).key}"}) as client:  # fmt: skip
+    with api_client(live_server_url, rita) as client:
         yield client
 
 

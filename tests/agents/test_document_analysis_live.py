@@ -6,14 +6,12 @@ then reported; a report that needs signing off waits for a reviewer."""
 import os
 import signal
 
-import httpx
 import pytest
-from rest_framework.authtoken.models import Token
 
 from agents.llm.keys import encrypt_api_key
 from agents.models import AIAgent, Deployment, DocumentAnalysis, ModelProfile, RunItem
 from tests.agents.openai_server import OpenAIServer
-from tests.agents.workflows import back_office, document
+from tests.agents.workflows import api_client, back_office, document
 from tests.conftest import worker_children
 from tests.processes import wait_until
 
@@ -28,8 +26,7 @@ def rita(reviewer):
 
 @pytest.fixture
 def api(live_server_url, rita):
-    with httpx.Client(base_url=live_server_url, timeout=60,
-                      headers={"Authorization": f"Token {Token.objects.create(user=rita).key}"}) as client:  # fmt: skip
+    with api_client(live_server_url, rita) as client:
         yield client
 
 

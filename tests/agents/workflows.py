@@ -1,7 +1,9 @@
 """Helpers of the workflow tests: the shipped workflows in an inbox, documents of many pages, and
 running a workflow's run (and its items) in this process."""
 
+import httpx
 from django.contrib.auth.models import Permission
+from rest_framework.authtoken.models import Token
 
 from agents.models import PipelineRun, RunItem
 from agents.pipelines import engine
@@ -40,6 +42,12 @@ def back_office(user, name="Back office"):
         inbox_grant(user, inbox)
         user.user_permissions.add(*Permission.objects.filter(codename__in=["add_documentanalysis", "add_application"]))
     return inbox, workflows
+
+
+def api_client(base_url: str, user) -> httpx.Client:
+    """An HTTP client of the live server, signed in with a new API token of `user`."""
+    token = Token.objects.create(user=user).key
+    return httpx.Client(base_url=base_url, timeout=60, headers={"Authorization": f"Token {token}"})
 
 
 def run_here(run: PipelineRun) -> PipelineRun:

@@ -4,10 +4,8 @@ and an analysis page shows its progress live while the workers map the document,
 
 import re
 
-import httpx
 import pytest
 from playwright.sync_api import expect
-from rest_framework.authtoken.models import Token
 
 from agents.models import Application, RunItem
 from agents.workflows import services
@@ -15,7 +13,7 @@ from agents.workflows.documents import document_text
 from tests.agents.openai_server import OpenAIServer
 from tests.agents.test_applications_live import apply, reaches
 from tests.agents.test_document_analysis_live import analyst  # noqa: F401  (a fixture)
-from tests.agents.workflows import back_office, document
+from tests.agents.workflows import api_client, back_office, document
 from tests.browser.test_desk import desk_of
 from tests.callbacks import CallbackReceiver
 from tests.processes import wait_until
@@ -35,9 +33,7 @@ def test_rita_decides_a_risky_claim_in_the_browser_and_the_decision_is_called_ba
     reviews = desk_of(new_page, live_server_url, rita)
     reviews.goto("/desk/reviews/")
     expect(reviews.locator('[ws-connect][data-socket="open"]')).to_be_attached()
-    token = Token.objects.create(user=rita).key
-    with CallbackReceiver() as receiver, httpx.Client(base_url=live_server_url, timeout=60,
-                                                      headers={"Authorization": f"Token {token}"}) as api:  # fmt: skip
+    with CallbackReceiver() as receiver, api_client(live_server_url, rita) as api:
         application_id = apply(api, receiver, "shop-marc", "Order number: 100412\nAmount: €120.00\nReason: lost")
 
         row = reviews.locator("#review-list li", has_text=f"Application #{application_id}: Refund claim")
