@@ -5,4 +5,5 @@ from agents import (
     admin_llm,  # noqa: F401, E402
     admin_pipelines,  # noqa: F401, E402
     admin_tools,  # noqa: F401, E402
+    admin_workflows,  # noqa: F401, E402
 )

@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from agents.kinds import kind_named
 from agents.llm import budgets
 from agents.models import (
     AIAgent,
@@ -79,14 +80,16 @@ class PipelineForm(VersionedForm):
 
     class Meta:
         model = Pipeline
-        fields = ["name", "description"]
+        fields = ["name", "kind", "description"]
 
-    def clean_graph(self):
-        graph = self.cleaned_data["graph"]
-        problems = graph_problems(graph)
+    def clean(self):
+        cleaned = super().clean()
+        kind = self.instance.kind if self.instance.pk else cleaned.get("kind")
+        graph = cleaned.get("graph")
+        problems = graph_problems(graph, kind) if kind and graph is not None else []
         if problems:
-            raise ValidationError(problems)
-        return graph
+            self.add_error("graph", problems)
+        return cleaned
 
 
 class PipelineVersionInline(admin.TabularInline):
@@ -113,7 +116,13 @@ class PipelineVersionInline(admin.TabularInline):
 @admin.register(Pipeline)
 class PipelineAdmin(VersionedAdmin):
     form = PipelineForm
-    list_display = ["name", "description", "latest", "agents"]
+    list_display = ["name", "kind", "description", "latest", "agents"]
+    list_filter = ["kind"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Its versions were checked for its kind: a pipeline keeps the kind it was made with.
+        return ["kind"] if obj else []
+
     inlines = [PipelineVersionInline]
     pin_hint = "AI agents keep their pinned version until you pin this one."
 
@@ -260,6 +269,7 @@ class AIAgentForm(forms.ModelForm):
         if not isinstance(profiles, dict):
             self.add_error("node_profiles", 'Give a JSON object of node id → profile, e.g. {"answer": "powerful"}.')
             return cleaned
+        self._check_kind(version)
         known = set(ModelProfile.objects.values_list("name", flat=True))
         nodes = {node["id"] for node in version.graph["nodes"]} if version else set()
         for node_id, profile in profiles.items():
@@ -268,6 +278,18 @@ class AIAgentForm(forms.ModelForm):
             if profile not in known:
                 self.add_error("node_profiles", f"Node '{node_id}': there is no model profile '{profile}'.")
         return cleaned
+
+    def _check_kind(self, version) -> None:
+        """An agent answering inboxes runs a chat turn's pipeline; one running a workflow, that
+        workflow's kind of pipeline."""
+        if version is None or not self.instance.pk:
+            return
+        kind = version.pipeline.kind
+        if kind != "turn" and self.instance.inboxes.exists():
+            self.add_error("pipeline_version", "This AI agent answers inboxes: pin a chat turn pipeline.")
+        for workflow in self.instance.workflows.exclude(kind=kind):
+            self.add_error("pipeline_version", f"This AI agent runs the {workflow} workflow: pin "
+                                               f"{kind_named(workflow.kind)} pipeline.")  # fmt: skip
 
 
 class ApprovalRuleForm(forms.ModelForm):
@@ -374,12 +396,12 @@ class RunStepInline(admin.TabularInline):
 
 @admin.register(PipelineRun)
 class PipelineRunAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "conversation", "status", "reason", "version", "started_at", "step_count", "cost"]
-    list_filter = ["status", "reason", "version"]
+    list_display = ["pk", "kind", "conversation", "status", "reason", "version", "started_at", "step_count", "cost"]
+    list_filter = ["kind", "status", "reason", "version"]
     search_fields = ["trace_id", "conversation__id"]
     date_hierarchy = "started_at"
-    fields = ["conversation", "agent", "version", "status", "reason", "trace_id", "started_at", "finished_at",
-              "api_link", "trace"]  # fmt: skip
+    fields = ["kind", "conversation", "analysis", "application", "agent", "version", "status", "reason", "trace_id",
+              "started_at", "finished_at", "api_link", "trace"]  # fmt: skip
     readonly_fields = fields
     inlines = [RunStepInline]
 

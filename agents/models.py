@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
+from agents.kinds import RunKind
 from agents.llm.endpoints import validate_api_base
 from agents.llm.keys import validate_key_variable
 
@@ -328,9 +329,11 @@ class Version(models.Model):
 
 
 class Pipeline(Versioned):
-    """A named AI pipeline. Its graph lives in its versions."""
+    """A named AI pipeline. Its graph lives in its versions; its kind says what its runs advance
+    (a chat turn, a document analysis, an application) and so which nodes its graph may use."""
 
     description = models.CharField(max_length=300, blank=True)
+    kind = models.CharField(max_length=20, choices=RunKind.choices, default=RunKind.TURN)
 
 
 class PipelineVersion(Version):
@@ -475,7 +478,8 @@ class ToolApprovalRule(models.Model):
 
 
 class PipelineRun(models.Model):
-    """One AI turn of a conversation, advanced node by node with a checkpoint after each."""
+    """One run of a pipeline over its subject, advanced node by node with a checkpoint after each:
+    an AI turn of a conversation, or a workflow's document analysis or application."""
 
     class Status(models.TextChoices):
         RUNNING = "running"
@@ -485,15 +489,27 @@ class PipelineRun(models.Model):
         FAILED = "failed"
 
     ACTIVE = (Status.RUNNING, Status.WAITING)
+    Kind = RunKind
 
-    conversation = models.ForeignKey("conversations.Conversation", on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(max_length=20, choices=RunKind.choices, default=RunKind.TURN)
+    conversation = models.ForeignKey(
+        "conversations.Conversation", null=True, blank=True, on_delete=models.CASCADE, related_name="runs"
+    )
+    analysis = models.ForeignKey(
+        "agents.DocumentAnalysis", null=True, blank=True, on_delete=models.CASCADE, related_name="runs"
+    )
+    application = models.ForeignKey(
+        "agents.Application", null=True, blank=True, on_delete=models.CASCADE, related_name="runs"
+    )
     agent = models.ForeignKey(AIAgent, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
     version = models.ForeignKey(PipelineVersion, on_delete=models.PROTECT, related_name="runs")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
     trace_id = models.CharField(max_length=32, unique=True)
     state = models.JSONField(default=dict, help_text="What the nodes found so far; conditions read it.")
     next_node = models.CharField(max_length=80, blank=True, help_text="Where a resumed run continues.")
-    last_message_id = models.BigIntegerField(help_text="The newest customer message this turn answers.")
+    last_message_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The newest customer message this turn answers."
+    )
     reason = models.CharField(max_length=60, blank=True, help_text="Why it handed over or failed.")
     started_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -505,12 +521,62 @@ class PipelineRun(models.Model):
             # Turns of one conversation never overlap: at most one run is open at a time.
             models.UniqueConstraint(
                 fields=["conversation"], condition=models.Q(status__in=["running", "waiting"]), name="one_open_run"
-            )
+            ),
+            # Each run has the subject of its kind, and only that one.
+            models.CheckConstraint(
+                condition=models.Q(kind="turn", conversation__isnull=False, analysis=None, application=None)
+                | models.Q(kind="document_analysis", analysis__isnull=False, conversation=None, application=None)
+                | models.Q(kind="application", application__isnull=False, conversation=None, analysis=None),
+                name="run_subject_of_its_kind",
+            ),
         ]
         indexes = [models.Index(fields=["status", "updated_at"])]
 
     def __str__(self):
-        return f"run {self.pk} of conversation {self.conversation_id} ({self.status})"
+        subject = self.conversation_id or self.analysis_id or self.application_id
+        return f"run {self.pk} of {self.get_kind_display()} {subject} ({self.status})"
+
+
+class RunItem(models.Model):
+    """One item of a run's fan-out (a chunk of a document): a checkpoint of its own, so a worker
+    killed mid-way repeats only the items that were not done, and a failing item is retried, then
+    reported failed, never dropped."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    OPEN = (Status.PENDING, Status.RUNNING)
+
+    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="items")
+    node = models.CharField(max_length=80, help_text="The map node that fanned it out.")
+    index = models.PositiveIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    input = models.JSONField(default=dict)
+    output = models.JSONField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=3)
+    error = models.TextField(blank=True)
+    # The Celery task that holds it: a redelivery of that task (its worker died) may take it back.
+    claimed_by = models.CharField(max_length=64, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0)
+    latency_ms = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "node", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "node", "index"], name="one_item_per_run_node_index")]
+        indexes = [models.Index(fields=["status", "updated_at"])]
+
+    def __str__(self):
+        return f"{self.run_id}/{self.node}#{self.index} ({self.status})"
 
 
 class RunStep(models.Model):
@@ -655,3 +721,7 @@ class BudgetUsage(models.Model):
 
     def __str__(self):
         return f"{self.budget} {self.period} from {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+# The back-office workflows' models live in their own module and belong to this app.
+from agents.workflows.models import Application, DocumentAnalysis, Workflow  # noqa: E402, F401

@@ -2,4 +2,5 @@
 
 SCHEDULES = {
     "Resume stalled AI turns": ("agents.resume_stalled_turns", 30),
+    "Resume stalled workflows": ("agents.resume_stalled_workflows", 30),
 }

@@ -3,15 +3,20 @@
 Django's ASGI handler reads a whole request body before any middleware runs, so the cap is an
 ASGI middleware in front of it: a declared Content-Length over the limit is answered at once,
 and a body sent without one (chunked) is counted as it arrives and cut off at the limit.
-The admin's pages may carry an upload (a knowledge document) on top of the usual limit.
+The admin's pages may carry an upload (a knowledge document) on top of the usual limit, and the
+analyses endpoint a document of its own size.
 """
 
 import json
 
 from django.conf import settings
 
+ANALYSES_PATH = "/api/v1/analyses"
+
 
 def body_limit(path: str) -> int:
+    if path == ANALYSES_PATH:
+        return settings.ANALYSIS_UPLOAD_MAX_BYTES + settings.REQUEST_MAX_BODY_BYTES
     if path.startswith("/admin/"):
         return settings.UPLOAD_MAX_BYTES + settings.REQUEST_MAX_BODY_BYTES
     return settings.REQUEST_MAX_BODY_BYTES

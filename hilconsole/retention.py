@@ -65,7 +65,8 @@ def customer_export_data(customer: Customer) -> dict:
     """Everything the console holds about the customer, as JSON-ready data."""
     data = conversations_privacy.customer_export(customer)
     ids = [conversation["id"] for conversation in data["conversations"]]
-    return data | agents_privacy.customer_export(ids) | reviews_privacy.customer_export(ids)
+    applications = agents_privacy.applications_export(agents_privacy.applications_of(customer))
+    return data | agents_privacy.customer_export(ids) | reviews_privacy.customer_export(ids) | applications
 
 
 @transaction.atomic
@@ -76,14 +77,23 @@ def customer_forget(customer_id: int, *, actor) -> dict:
     ids = list(customer.conversations.values_list("pk", flat=True))
     reviews_erased, reviews_targets = reviews_privacy.customer_erase(ids)
     agents_erased, agents_targets = agents_privacy.customer_erase(ids)
-    erased = reviews_erased | agents_erased
-    erased["audit_events"] = conversations_privacy.audit_scrub(reviews_targets + agents_targets)
+    applied, applied_targets = _applications_forget(customer)
+    erased = reviews_erased | agents_erased | applied
+    erased["audit_events"] = conversations_privacy.audit_scrub(reviews_targets + agents_targets + applied_targets)
     conversation_counts = conversations_privacy.customer_erase(customer)
     erased["audit_events"] += conversation_counts.pop("audit_events")
     erased |= conversation_counts
     erased["admin_log_entries"] = _admin_log_forget(customer)
     audit_record(actor=actor, action="customer.forgotten", target=customer, after=erased)
     return erased
+
+
+def _applications_forget(customer: Customer) -> tuple[dict, list[tuple[str, list[int]]]]:
+    """The applications the customer made (by their email or shop id) and their review tasks."""
+    application_ids = agents_privacy.applications_of(customer)
+    reviewed, reviewed_targets = reviews_privacy.runs_erase(agents_privacy.application_run_ids(application_ids))
+    applied, applied_targets = agents_privacy.applications_erase(application_ids)
+    return reviewed | applied, reviewed_targets + applied_targets
 
 
 def _admin_log_forget(customer: Customer) -> int:

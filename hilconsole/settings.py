@@ -297,6 +297,12 @@ DESK_PERMISSION_RECHECK_SECONDS = env.float("DESK_PERMISSION_RECHECK_SECONDS", d
 # pages may carry an upload (a knowledge document) of up to UPLOAD_MAX_BYTES on top.
 REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=1024 * 1024)
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
+# Documents submitted for analysis (POST /api/v1/analyses) may be this large; that endpoint's body
+# cap is this plus REQUEST_MAX_BODY_BYTES (a multipart form's other fields).
+ANALYSIS_UPLOAD_MAX_BYTES = env.int("ANALYSIS_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+# The ASGI body caps above refuse larger bodies before they are read; Django's own cap on a body it
+# reads into memory must not refuse first what they let through.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(REQUEST_MAX_BODY_BYTES, ANALYSIS_UPLOAD_MAX_BYTES) + REQUEST_MAX_BODY_BYTES
 # Outside agents' callbacks carry an HMAC-SHA256 of the body with this secret (X-HIL-Signature).
 APPROVALS_CALLBACK_SECRET = env.str(
     "APPROVALS_CALLBACK_SECRET",

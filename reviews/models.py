@@ -78,13 +78,21 @@ class CannedResponse(models.Model):
 
 class ReviewTask(models.Model):
     """A decision a person makes before the AI goes on: a tool call it proposed (`tool_call`), a
-    reply it drafted (`reply`), or a call an outside agent asks about through the approvals API
-    (`external`). The run that asked waits (durably) until the decision resumes it."""
+    reply it drafted (`reply`), a call an outside agent asks about through the approvals API
+    (`external`), an application the AI assessed (`application`), or a document analysis report
+    to sign off (`signoff`). The run that asked waits (durably) until the decision resumes it."""
 
     class Kind(models.TextChoices):
         TOOL_CALL = "tool_call", "action"
         REPLY = "reply", "draft reply"
         EXTERNAL = "external", "outside agent's action"
+        APPLICATION = "application"
+        SIGNOFF = "signoff", "report sign-off"
+
+    # The AI's own work, decided by the inbox's reviewers and supervisors (no tool permission).
+    WORK_KINDS = (Kind.REPLY, Kind.APPLICATION, Kind.SIGNOFF)
+    # Approved or rejected as a whole, with the reviewer's reasons.
+    WORKFLOW_KINDS = (Kind.APPLICATION, Kind.SIGNOFF)
 
     class Status(models.TextChoices):
         OPEN = "open"
@@ -109,6 +117,10 @@ class ReviewTask(models.Model):
     arguments = models.JSONField(default=dict, blank=True, help_text="What the AI proposed.")
     final_arguments = models.JSONField(null=True, blank=True, help_text="What the reviewer approved.")
     draft = models.TextField(blank=True, help_text="The reply the AI drafted (draft review).")
+    brief = models.JSONField(
+        default=dict, blank=True,
+        help_text="What the reviewer of a workflow sees: the AI's summary, fields, risk and recommendation.",
+    )  # fmt: skip
     customer_words = models.TextField(blank=True, help_text="What the customer asked, as the run read it.")
     rationale = models.TextField(blank=True, help_text="Why the AI wants this.")
     risk = models.CharField(max_length=10, default="medium")
@@ -116,6 +128,9 @@ class ReviewTask(models.Model):
     deadline = models.DateTimeField()
     escalate_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    on_expiry = models.CharField(
+        max_length=10, blank=True, help_text="A workflow's policy at the deadline: reject, or escalate again."
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -153,6 +168,8 @@ class ReviewTask(models.Model):
         """What is being decided, as a reviewer reads it ("Refund €20.00 on order 100234")."""
         if self.kind == self.Kind.REPLY:
             return "Send the AI's drafted reply"
+        if self.kind in self.WORKFLOW_KINDS:
+            return self.brief.get("title") or self.get_kind_display().capitalize()
         from agents.tools.registry import describe_call
 
         return describe_call(self.tool.name, self.final_arguments or self.arguments)

@@ -6,7 +6,16 @@ from django.forms.models import model_to_dict
 from conversations.privacy import ERASED, delete_in_batches
 from reviews.models import ReviewTask
 
-TEXT_FIELDS = ["arguments", "final_arguments", "draft", "customer_words", "rationale", "decision_comment", "response"]
+TEXT_FIELDS = [
+    "arguments",
+    "final_arguments",
+    "draft",
+    "customer_words",
+    "rationale",
+    "decision_comment",
+    "response",
+    "brief",
+]
 
 
 def customer_export(conversation_ids: list[int]) -> dict:
@@ -26,8 +35,17 @@ def customer_erase(conversation_ids: list[int]) -> tuple[dict, list[tuple[str, l
     tasks = ReviewTask.objects.filter(conversation_id__in=conversation_ids)
     ids = list(tasks.values_list("pk", flat=True))
     erased = tasks.update(arguments=ERASED, final_arguments=None, draft="", customer_words="", rationale="",
-                          decision_comment="", response="")  # fmt: skip
+                          decision_comment="", response="", brief={})  # fmt: skip
     return {"review_tasks": erased}, [("reviews.reviewtask", ids)]
+
+
+def runs_erase(run_ids: list[int]) -> tuple[dict, list[tuple[str, list[int]]]]:
+    """Call inside a transaction: the review tasks of these runs (an applicant's applications)
+    keep their kind, outcome and timing, and lose what the reviewer read and wrote."""
+    tasks = ReviewTask.objects.filter(run_id__in=run_ids)
+    ids = list(tasks.values_list("pk", flat=True))
+    erased = tasks.update(arguments=ERASED, final_arguments=None, brief={}, rationale="", decision_comment="")
+    return {"application_review_tasks": erased}, [("reviews.reviewtask", ids)]
 
 
 def retention_purge(inbox_id: int, before, batch: int) -> dict:

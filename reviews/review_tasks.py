@@ -75,7 +75,10 @@ def review_task_open_for_run(run: PipelineRun, step_index: int, pause: Pause) ->
     proposal, now = pause.proposal, timezone.now()
     fields = {"run": run, "step_index": step_index, "conversation_id": run.conversation_id,
               "customer_words": run.state.get("question", ""), "rationale": proposal.get("why", "")}  # fmt: skip
-    if pause.kind == "tool_call":
+    if pause.kind in ReviewTask.WORKFLOW_KINDS:
+        fields |= _workflow_fields(pause.kind, proposal)
+        deadline, escalate = proposal["deadline_seconds"], proposal["escalate_after_seconds"]
+    elif pause.kind == "tool_call":
         tool = Tool.objects.get(name=proposal["tool"])
         fields |= {
             "kind": K.TOOL_CALL, "tool": tool, "arguments": proposal["arguments"], "risk": tool.review_risk,
@@ -87,7 +90,7 @@ def review_task_open_for_run(run: PipelineRun, step_index: int, pause: Pause) ->
         fields |= {"kind": K.REPLY, "draft": proposal["draft"], "risk": Tool.ReviewRisk.MEDIUM}
         deadline = settings.REVIEW_DRAFT_DEADLINE_SECONDS
         escalate = deadline // 2
-    inbox_id = run.conversation.inbox_id
+    inbox_id = run.state["inbox_id"]
     task = ReviewTask.objects.create(
         inbox_id=inbox_id, deadline=now + timedelta(seconds=deadline), escalate_at=now + timedelta(seconds=escalate),
         **fields,
@@ -95,6 +98,16 @@ def review_task_open_for_run(run: PipelineRun, step_index: int, pause: Pause) ->
     audit_record(actor="ai", action="review_task.opened", target=task, after=_audited(task))
     _announce(task)
     return task
+
+
+def _workflow_fields(kind: str, proposal: dict) -> dict:
+    """An application to decide, or a report to sign off: the brief is what the reviewer reads."""
+    recommended = proposal.get("recommendation") or {}
+    why = "; ".join(recommended.get("reasons", []))
+    rationale = f"The AI recommends to {recommended['decision']}: {why}" if recommended else proposal.get("summary", "")
+    brief = {key: value for key, value in proposal.items() if key not in ("on_expiry", "inbox_id")}
+    return {"kind": kind, "brief": brief, "risk": proposal.get("risk") or "medium", "rationale": rationale[:4000],
+            "on_expiry": proposal["on_expiry"], "arguments": proposal.get("fields", {})}  # fmt: skip
 
 
 def review_task_request(
@@ -138,11 +151,18 @@ def review_task_decide(
 
 def _decision_fields(task: ReviewTask, decision: str, arguments, comment: str, message: str) -> dict:
     if decision == "reject" and not comment:
-        raise DecisionInvalid("Say why you reject it: the comment is what the customer is told.", field="comment")
+        told = (
+            "your reasons are recorded with the decision"
+            if task.kind in ReviewTask.WORKFLOW_KINDS
+            else ("the comment is what the customer is told")
+        )
+        raise DecisionInvalid(f"Say why you reject it: {told}.", field="comment")
     if decision == "respond" and not message:
         raise DecisionInvalid("Write the reply the customer gets instead.", field="message")
     if decision == "respond" and task.kind == K.EXTERNAL:
         raise DecisionInvalid("An outside agent's action is approved, edited or rejected.", field="decision")
+    if task.kind in ReviewTask.WORKFLOW_KINDS and decision not in ("approve", "reject"):
+        raise DecisionInvalid(f"{task.get_kind_display().capitalize()}s are approved or rejected.", field="decision")
     if decision != "edit":
         return {"decision_comment": comment, "response": message}
     if task.kind == K.REPLY:
@@ -212,7 +232,8 @@ _REASON_WORDS = {
 
 def review_deadline_sweep(now=None) -> dict[str, int]:
     """Beat: escalate tasks undecided past their escalation time (highlighted to supervisors),
-    and apply the tool's policy to tasks past their deadline. Nothing is left hanging."""
+    and apply the tool's (or the workflow's) policy to tasks past their deadline. Nothing is left
+    hanging."""
     now = now or timezone.now()
     due = ReviewTask.objects.filter(status=T.OPEN)
     escalated = sum(
@@ -220,9 +241,13 @@ def review_deadline_sweep(now=None) -> dict[str, int]:
         for task_id in due.filter(escalate_at__lte=now, escalated_at=None).values_list("pk", flat=True)
         if review_task_escalate(task_id)
     )
-    expired = sum(
-        1 for task_id in due.filter(deadline__lte=now).values_list("pk", flat=True) if review_task_expire(task_id)
-    )
+    expired = 0
+    for task_id in due.filter(deadline__lte=now).values_list("pk", flat=True):
+        task = review_task_expire(task_id)
+        if task is not None and task.status == T.EXPIRED:
+            expired += 1
+        elif task is not None:  # its policy escalated it again
+            escalated += 1
     return {"escalated": escalated, "expired": expired}
 
 
@@ -240,11 +265,15 @@ def review_task_escalate(task_id: int) -> ReviewTask | None:
 
 def review_task_expire(task_id: int) -> ReviewTask | None:
     """The deadline passed: the call is rejected (the AI tells the customer), or the conversation
-    goes to a person, as the tool says; a draft reply always goes to a person."""
+    goes to a person, as the tool says; a draft reply always goes to a person. A workflow's review
+    is rejected for want of a decision, or escalated again with a new deadline, as it says."""
     with transaction.atomic():
         task = ReviewTask.objects.select_for_update(of=("self",)).select_related("tool").get(pk=task_id)
         if task.status != T.OPEN:
             return None
+        if task.on_expiry == "escalate":
+            _escalate_again(task)
+            return task
         hand_over = task.kind == K.REPLY or (task.tool and task.tool.on_expiry == Tool.OnExpiry.HAND_OVER)
         _move(task, T.EXPIRED, actor="system", decision_comment="Nobody decided before the deadline.")
         if task.kind == K.EXTERNAL:
@@ -254,6 +283,18 @@ def review_task_expire(task_id: int) -> ReviewTask | None:
         elif task.run_id:
             _go_on(task)
     return task
+
+
+def _escalate_again(task: ReviewTask) -> None:
+    """Call holding the task's row lock: supervisors are told again, and the task has as long
+    again to be decided."""
+    now = timezone.now()
+    task.deadline = now + timedelta(seconds=task.brief["deadline_seconds"])
+    task.escalated_at = now
+    task.save(update_fields=["deadline", "escalated_at", "updated_at"])
+    audit_record(actor="system", action="review_task.escalated_again", target=task,
+                 after={"deadline": task.deadline.isoformat()})  # fmt: skip
+    _announce(task, escalated=True)
 
 
 def review_task_take_over(user, task_id: int):
@@ -297,6 +338,7 @@ def decision_payload(task: ReviewTask) -> dict:
         "decided_by": task.decided_by_label or None,
         "decided_at": task.decided_at.isoformat() if task.decided_at else None,
         "comment": task.decision_comment,
+        "brief": task.brief,
         "created_at": task.created_at.isoformat(),
     }
 

@@ -230,14 +230,16 @@ def approvable_tool_ids(user, *, fresh: bool = False) -> frozenset[int]:
 
 
 def reviews_drafts(user) -> bool:
-    """Reviewers and supervisors decide on the AI's draft replies (of the inboxes they work)."""
+    """Reviewers and supervisors decide on the AI's own work (of the inboxes they work): draft
+    replies, applications, reports to sign off."""
     return user.is_superuser or user_is_supervisor(user) or REVIEWER in user_desk_roles(user)
 
 
 @dataclass(frozen=True)
 class ReviewerScope:
     """Which review tasks a person sees and decides: of the inboxes they work, the calls of
-    tools they may approve, and draft replies if they review drafts."""
+    tools they may approve, and the AI's own work (draft replies, applications, reports) if they
+    review it (`drafts`)."""
 
     inbox_ids: frozenset[int]
     tool_ids: frozenset[int]
@@ -246,12 +248,12 @@ class ReviewerScope:
     def sees(self, *, inbox_id: int, tool_id: int | None, kind: str) -> bool:
         if inbox_id not in self.inbox_ids:
             return False
-        return tool_id in self.tool_ids if tool_id else kind == ReviewTask.Kind.REPLY and self.drafts
+        return tool_id in self.tool_ids if tool_id else kind in ReviewTask.WORK_KINDS and self.drafts
 
     def tasks(self) -> QuerySet[ReviewTask]:
         mine = Q(tool_id__in=self.tool_ids)
         if self.drafts:
-            mine |= Q(kind=ReviewTask.Kind.REPLY)
+            mine |= Q(kind__in=ReviewTask.WORK_KINDS)
         return ReviewTask.objects.filter(mine, inbox_id__in=self.inbox_ids)
 
 

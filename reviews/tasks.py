@@ -2,15 +2,11 @@
 (a repeat finds the handover already assigned, the agent already away, the handover already
 escalated)."""
 
-import hashlib
-import hmac
-import json
-
 import httpx
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 
+from agents.callbacks import signed_post
 from reviews import review_tasks, services
 from reviews.models import ReviewTask
 
@@ -64,14 +60,8 @@ def deliver_review_callback(task_id: int) -> bool:
     task = ReviewTask.objects.select_related("tool").filter(pk=task_id).first()
     if task is None or not task.callback_url or task.callback_delivered_at or task.is_open:
         return False
-    body = json.dumps(review_tasks.decision_payload(task), sort_keys=True).encode()
-    signature = hmac.new(settings.APPROVALS_CALLBACK_SECRET.encode(), body, hashlib.sha256).hexdigest()
     ReviewTask.objects.filter(pk=task_id).update(callback_attempts=task.callback_attempts + 1)
-    response = httpx.post(
-        task.callback_url, content=body, timeout=10,
-        headers={"Content-Type": "application/json", "X-HIL-Signature": f"sha256={signature}",
-                 "X-HIL-Review-Task": str(task.pk)},
-    )  # fmt: skip
+    response = signed_post(task.callback_url, review_tasks.decision_payload(task), {"X-HIL-Review-Task": str(task.pk)})
     if response.status_code >= 300:
         raise CallbackRefused(f"{task.callback_url} answered {response.status_code}")
     ReviewTask.objects.filter(pk=task_id).update(callback_delivered_at=timezone.now())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import review_views, views
+from reviews import review_views, views, workflow_views
 
 app_name = "desk"
 
@@ -24,4 +24,9 @@ urlpatterns = [
     path("reviews/<int:task_id>/", review_views.review_task, name="review"),
     path("reviews/<int:task_id>/decide/", review_views.review_decide, name="review_decide"),
     path("reviews/<int:task_id>/take-over/", review_views.review_take_over, name="review_take_over"),
+    path("analyses/", workflow_views.analysis_list, name="analyses"),
+    path("analyses/<int:analysis_id>/", workflow_views.analysis_page, name="analysis"),
+    path("analyses/<int:analysis_id>/progress/", workflow_views.analysis_progress, name="analysis_progress"),
+    path("applications/", workflow_views.application_list, name="applications"),
+    path("applications/<int:application_id>/", workflow_views.application_page, name="application"),
 ]

@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 from schemathesis import checks
 
 from agents.demo_shop.services import demo_orders_ensure
+from agents.workflows.defaults import workflows_ensure
 from conversations.services import conversation_open, inbox_ensure
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,6 +34,7 @@ def credentials(site_admin):
     """What a widget, the demo tools and an admin would send, so that every operation is reached."""
     demo_orders_ensure()
     inbox, _ = inbox_ensure(name="Shop", allowed_origins=[], greeting="Hi")
+    workflows_ensure(inbox)  # documents and applications may be submitted
     conversation, token, _ = conversation_open(inbox, name="Cleo")
     admin = Client()
     admin.force_login(site_admin)
@@ -62,7 +64,9 @@ def exercise(operation, credentials) -> None:
         (case.query or {}).pop("delay", None)  # the shop's simulated slowness would only make the run slow
         if "conversation_id" in (case.path_parameters or {}):
             case.path_parameters["conversation_id"] = credentials["conversation_id"]
-        if case.path.startswith(("/api/v1/review-tasks", "/api/v1/approvals")):
+        if case.path.startswith(
+            ("/api/v1/review-tasks", "/api/v1/approvals", "/api/v1/analyses", "/api/v1/applications")
+        ):
             authorization = f"Token {credentials['api_token']}"
         else:
             authorization = f"Bearer {credentials['customer_token']}"

@@ -24,6 +24,9 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from agents.models import PipelineRun, Tool
 from agents.pipelines.defaults import default_pipeline_ensure
+from agents.workflows import services as workflows
+from agents.workflows.defaults import workflows_ensure
+from agents.workflows.documents import document_text
 from conversations import consumers
 from conversations import services as conversations
 from conversations.models import Inbox
@@ -52,6 +55,8 @@ class World:
     waiting: object  # another of inbox 1, waiting in the queue
     run: PipelineRun
     task: object  # a refund in inbox 1 for a reviewer to decide, asked for by the admin (an outside agent)
+    analysis: object  # a document analysis of inbox 1
+    application: object  # an application of inbox 1
     ids: dict = field(default_factory=dict)
 
 
@@ -87,7 +92,12 @@ def build_world(django_user_model) -> World:
         arguments={"order_number": "100234", "amount": 5, "reason": "Arrived broken"},
     )  # fmt: skip
     tokens = {"customer_a": token_a, "customer_b": token_b}
-    return World(people, tokens, inbox, conversation, waiting, run, task)
+    analysis_workflow, refund_claim = workflows_ensure(inbox)
+    analysis = workflows.analysis_submit(people["admin"], workflow=analysis_workflow, inbox=inbox, title="Lease",
+                                         document=document_text(b"A short lease."), requires_signoff=False)  # fmt: skip
+    application = workflows.application_submit(people["admin"], workflow=refund_claim, inbox=inbox,
+                                               applicant={"name": "Cleo"}, documents=[], fields={})  # fmt: skip
+    return World(people, tokens, inbox, conversation, waiting, run, task, analysis, application)
 
 
 def hand_over(conversation, text):
@@ -115,6 +125,8 @@ EVERYONE = expect(ALLOWED)
 REVIEWERS_OF_REFUNDS = expect(404, **DESK, reviewer=ALLOWED, admin=ALLOWED)
 # The approvals and review-tasks APIs: session or API token; a widget customer has neither.
 SIGNED_IN = dict.fromkeys(["anonymous", *CUSTOMERS], 401)
+# A document analysis or an application of inbox 1: for whoever works inbox 1.
+SUBMISSION_OF_INBOX_1 = expect(200, **SIGNED_IN, agent_2=404)
 
 
 @dataclass(frozen=True)
@@ -244,6 +256,34 @@ ROUTES: dict[str, Route] = {
     # Staff with the permission to view runs, of the run's inbox: the supervisor and the admin.
     "api/v1/runs/<int:run_id>/trace": Route(
         "get", lambda w: f"/api/v1/runs/{w.run.pk}/trace", expect(403, agent_2=404, supervisor=200, admin=200)
+    ),
+    # Submitting needs the permission to add them and the inbox: the admin.
+    "api/v1/analyses": Route(
+        "post", lambda w: "/api/v1/analyses", expect(403, **SIGNED_IN, admin=202), {"text": "A short lease."}, True
+    ),
+    "api/v1/analyses/<int:analysis_id>": Route(
+        "get", lambda w: f"/api/v1/analyses/{w.analysis.pk}", SUBMISSION_OF_INBOX_1
+    ),
+    "api/v1/applications": Route(
+        "post",
+        lambda w: "/api/v1/applications",
+        expect(403, **SIGNED_IN, admin=202),
+        {"kind": "refund_claim", "applicant": {"name": "Cleo"}},
+        True,
+    ),
+    "api/v1/applications/<int:application_id>": Route(
+        "get", lambda w: f"/api/v1/applications/{w.application.pk}", SUBMISSION_OF_INBOX_1
+    ),
+    "desk/analyses/": Route("get", lambda w: reverse("desk:analyses"), expect(ALLOWED, **DESK)),
+    "desk/analyses/<int:analysis_id>/": Route(
+        "get", lambda w: reverse("desk:analysis", args=[w.analysis.pk]), IN_INBOX_1
+    ),
+    "desk/analyses/<int:analysis_id>/progress/": Route(
+        "get", lambda w: reverse("desk:analysis_progress", args=[w.analysis.pk]), IN_INBOX_1
+    ),
+    "desk/applications/": Route("get", lambda w: reverse("desk:applications"), expect(ALLOWED, **DESK)),
+    "desk/applications/<int:application_id>/": Route(
+        "get", lambda w: reverse("desk:application", args=[w.application.pk]), IN_INBOX_1
     ),
     "api/schema/": Route("get", lambda w: "/api/schema/", EVERYONE),
     "api/docs/": Route("get", lambda w: "/api/docs/", EVERYONE),

@@ -1,12 +1,14 @@
 """The pipeline engine: a run advances node by node through its pinned graph, with a checkpoint
 after every node; a node (or a sink) may pause the run for a person's decision, which later
-resumes it exactly where it stopped; a waiting run can be diverted to its handover sink.
+resumes it exactly where it stopped; a node may fan work out over the workers, one checkpointed
+item each, and the run waits until every item is done or failed; a waiting turn can be diverted
+to its handover sink.
 
 Every finished node is a `RunStep` written in the same statement as the run's new state and
 next node. A worker that dies mid-run leaves the run `running`, and whoever advances it next
-continues after the last step. What a run's sinks do (send a reply, hand a conversation over,
-tell the customer to wait) belongs to its kind: `Sinks`, given by `agents.pipelines.turns` for
-chat turns.
+continues after the last step. What a run's sinks do belongs to its kind (`Sinks`): a chat
+turn's (agents.pipelines.turns) send a reply or hand the conversation over; a workflow's
+(agents.workflows.runs) record the report or the decision on its submission.
 
 Decisions are made in the reviews app, which sits above this one: it registers a `Reviews`
 (`register_reviews`) that opens a review task inside the pausing transaction and cancels the
@@ -17,18 +19,22 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Protocol
 
+from celery import group
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from agents.llm.gateway import BudgetExceeded, LLMUnavailable
-from agents.models import PipelineRun, PipelineVersion, RunStep
+from agents.models import PipelineRun, PipelineVersion, RunItem, RunStep
 from agents.pipelines.graph import Graph
-from agents.pipelines.nodes import NODES, NodeResult, Pause, Turn
+from agents.pipelines.nodes import ITEM_WORK, NODES, NodeResult, Pause, Turn
 from hilconsole.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
@@ -44,6 +50,9 @@ class Sinks(Protocol):
     def finish(self, run: PipelineRun, graph: Graph, node_id: str) -> None: ...
 
     def hand_over(self, run: PipelineRun, node: dict) -> None: ...
+
+    def fail(self, run: PipelineRun, reason: str) -> None:
+        """A run whose graph has no handover node cannot go on: it ends `failed` with the reason."""
 
     def paused(self, run: PipelineRun, pause: Pause) -> None:
         """Call inside the pausing transaction: tell whoever waits that a person decides now."""
@@ -74,7 +83,7 @@ def graph_of(version: PipelineVersion) -> Graph:
     """Versions never change, so each process checks a version's graph once."""
     graph = _graphs.get(version.pk)
     if graph is None:
-        graph = _graphs[version.pk] = Graph(version.graph)
+        graph = _graphs[version.pk] = Graph(version.graph, version.pipeline.kind)
     return graph
 
 
@@ -85,7 +94,7 @@ def advance(run: PipelineRun, sinks: Sinks) -> None:
     """Run nodes until the run ends or waits. Call holding the run's subject lock (turn lock)."""
     graph = graph_of(run.version)
     if run.agent is None:  # its AI agent was deleted while it ran
-        run.state["reason"], run.next_node = "repeated_errors", graph.handover_sink()
+        divert(run, graph, "repeated_errors")
     while run.status == R.RUNNING:
         node_id = run.next_node
         node = graph.nodes[node_id]
@@ -131,6 +140,9 @@ def _step(run: PipelineRun, graph: Graph, node_id: str, node: dict, sinks: Sinks
     if result.pause:
         pause(run, graph, node_id, node["type"], result.pause, started, clock, result)
         return
+    if result.fan_out is not None:
+        wait_for_items(run, node_id, node["type"], result, started, clock)
+        return
     state["visits"][node_id] = state["visits"].get(node_id, 0) + 1
     edge = graph.route(node_id, state, suppressed=tuple(state["suppressed"]))
     if edge.reason:
@@ -138,8 +150,16 @@ def _step(run: PipelineRun, graph: Graph, node_id: str, node: dict, sinks: Sinks
     target = edge.target
     limit = graph.nodes[target].get("max_visits")
     if limit and state["visits"].get(target, 0) >= limit:
+        if graph.handover_sink() is None:
+            divert(run, graph, "loop_limit")
+            return
         state["reason"], target = "loop_limit", graph.handover_sink()
-    checkpoint(run, node_id, node["type"], started, clock, result, next_node=target)
+    if result.effect is None:
+        checkpoint(run, node_id, node["type"], started, clock, result, next_node=target)
+        return
+    with transaction.atomic():
+        result.effect()
+        checkpoint(run, node_id, node["type"], started, clock, result, next_node=target)
 
 
 def _decision_for(state: dict, node_id: str) -> dict | None:
@@ -150,9 +170,13 @@ def _decision_for(state: dict, node_id: str) -> dict | None:
 
 
 def divert(run: PipelineRun, graph: Graph, reason: str) -> None:
-    """Send the run to its handover sink, for `reason`."""
+    """Send the run to its handover sink, for `reason`; a run whose graph has none fails."""
     run.state["reason"] = reason
-    run.next_node = graph.handover_sink()
+    sink = graph.handover_sink()
+    if sink is None:
+        run_sinks(run).fail(run, reason)
+        return
+    run.next_node = sink
     run.save(update_fields=["state", "next_node", "updated_at"])
 
 
@@ -223,8 +247,8 @@ def run_stop_waiting(run_id: int, reason: str) -> PipelineRun | None:
     """Call inside a transaction: a waiting run will get no decision (the customer asked for a
     person, a reviewer took the conversation over, the deadline's policy hands it over). It goes
     to its handover sink with `reason`, and its open review tasks are cancelled."""
-    run = PipelineRun.objects.select_for_update().select_related("version").filter(pk=run_id).first()
-    if run is None or run.status != R.WAITING:
+    run = PipelineRun.objects.select_for_update().select_related("version__pipeline").filter(pk=run_id).first()
+    if run is None or run.status != R.WAITING or graph_of(run.version).handover_sink() is None:
         return None
     run.state.pop("paused", None)
     run.state["reason"] = reason
@@ -257,10 +281,125 @@ def _resume_on_commit(run: PipelineRun) -> None:
     )
 
 
-def run_sinks(run: PipelineRun) -> Sinks:
-    from agents.pipelines import turns  # turns builds on the engine: imported when first needed
+# Where each kind's sinks live: they build on the engine, so they are imported when first needed.
+SINKS_OF_KIND = {
+    PipelineRun.Kind.TURN: "agents.pipelines.turns",
+    PipelineRun.Kind.DOCUMENT_ANALYSIS: "agents.workflows.runs",
+    PipelineRun.Kind.APPLICATION: "agents.workflows.runs",
+}
 
-    return turns.SINKS
+
+def run_sinks(run: PipelineRun) -> Sinks:
+    return import_module(SINKS_OF_KIND[run.kind]).SINKS
+
+
+# Fanning out ----------------------------------------------------------------------------------
+
+
+def wait_for_items(run, node_id, node_type, result: NodeResult, started, clock) -> None:
+    """The run waits for its items at `node_id`, durably: the step, the items and the run's
+    `waiting` state commit together, and once committed each open item goes to the workers. When
+    the last item is done or failed the run goes on, and the node runs again to gather them."""
+    fan_out = result.fan_out
+    with transaction.atomic():
+        run.state["paused"] = {"node": node_id, "kind": "items", "step": run.state["steps"]}
+        run.status = R.WAITING
+        RunItem.objects.bulk_create(
+            [RunItem(run=run, node=node_id, index=item["index"], input=item["input"],
+                     max_attempts=fan_out.max_attempts) for item in fan_out.items],
+            ignore_conflicts=True,
+        )  # fmt: skip
+        output = {"waiting_for": "items", "items": len(fan_out.items), **(result.output or {})}
+        checkpoint(run, node_id, node_type, started, clock, result, next_node=node_id, output=output)
+        open_items = list(
+            RunItem.objects.filter(run=run, node=node_id, status__in=RunItem.OPEN).values_list("pk", flat=True)
+        )
+        transaction.on_commit(lambda: items_send(open_items), robust=True)
+
+
+def items_send(item_ids: list[int]) -> None:
+    """Each item as a task of its own (a Celery group): the workers take them in parallel."""
+    if item_ids:
+        group(celery_app.signature("agents.run_item", args=[item_id]) for item_id in item_ids).apply_async()
+
+
+def item_process(item_id: int, claimant: str) -> str:
+    """Do one item's work, once: `done`, `failed` (its last attempt failed), `retry` (it failed
+    and may try again), or `skipped` (done already, held by another task, or its run stopped
+    waiting). `claimant` is the task's id: a redelivery of the same task (its worker died) takes
+    the item back; any other task leaves an item that is running alone."""
+    item = _item_claim(item_id, claimant)
+    if item is None:
+        return "skipped"
+    run = item.run
+    node = graph_of(run.version).nodes[item.node]
+    turn = Turn(run, run.agent, run.state, run.state.get("paused", {}).get("step", 0), item.node)
+    clock = time.perf_counter()
+    try:
+        output, completions = ITEM_WORK[node["type"]](turn, node, item.input)
+    except Exception as error:
+        if not isinstance(error, LLMUnavailable):
+            logger.exception("Item %s of run %s failed", item.index, run.pk)
+        final = isinstance(error, BudgetExceeded) or item.attempts >= item.max_attempts
+        closed = _item_close(item, RunItem.Status.FAILED if final else RunItem.Status.PENDING,
+                             error=f"{type(error).__name__}: {error}"[:2000])  # fmt: skip
+        return ("failed" if final else "retry") if closed else "skipped"
+    closed = _item_close(
+        item, RunItem.Status.DONE, output=output, error="", model=completions[-1].model if completions else "",
+        prompt_tokens=sum(c.prompt_tokens for c in completions),
+        completion_tokens=sum(c.completion_tokens for c in completions),
+        cost_usd=sum((c.cost_usd for c in completions), 0), latency_ms=(time.perf_counter() - clock) * 1000,
+    )  # fmt: skip
+    return "done" if closed else "skipped"
+
+
+def _item_claim(item_id: int, claimant: str) -> RunItem | None:
+    """Mark the item running for this task, in one conditional UPDATE: two deliveries of an
+    item's task never both work on it. A running item is taken back by a redelivery of the task
+    that holds it, or once it has run past the task time limit (its worker is surely gone)."""
+    stale = timezone.now() - timezone.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    takeable = (
+        Q(status=RunItem.Status.PENDING)
+        | Q(status=RunItem.Status.RUNNING, claimed_by=claimant)
+        | Q(status=RunItem.Status.RUNNING, updated_at__lt=stale)
+    )
+    claimed = (
+        RunItem.objects.filter(takeable, pk=item_id, run__status=R.WAITING)
+        .update(status=RunItem.Status.RUNNING, attempts=F("attempts") + 1, claimed_by=claimant,
+                updated_at=timezone.now())
+    )  # fmt: skip
+    if not claimed:
+        return None
+    return RunItem.objects.select_related("run__agent__default_profile", "run__version__pipeline").get(pk=item_id)
+
+
+def _item_close(item: RunItem, status: str, **fields) -> bool:
+    """Record the item's outcome, unless another task took it over meanwhile. Holding the run's
+    row lock, items closing at once are counted one after the other: the last one to close
+    finds none open and sends the run on (once)."""
+    with transaction.atomic():
+        run = PipelineRun.objects.select_for_update().get(pk=item.run_id)
+        finished_at = timezone.now() if status != RunItem.Status.PENDING else None
+        closed = RunItem.objects.filter(
+            pk=item.pk, status=RunItem.Status.RUNNING, claimed_by=item.claimed_by, attempts=item.attempts
+        ).update(status=status, finished_at=finished_at, updated_at=timezone.now(), **fields)
+        if not closed:
+            return False
+        waiting_here = run.status == R.WAITING and run.state.get("paused", {}).get("node") == item.node
+        if waiting_here and not RunItem.objects.filter(run=run, node=item.node, status__in=RunItem.OPEN).exists():
+            run.status = R.RUNNING
+            run.save(update_fields=["status", "updated_at"])
+            _resume_on_commit(run)
+    return True
+
+
+def stalled_items(limit: int = 500) -> list[int]:
+    """Open items of waiting runs that no worker finished within the task time limit: their
+    task was lost on the way (a broker error, a whole worker gone). A repeat is harmless: the
+    claim lets only one task work on an item."""
+    stale = timezone.now() - timezone.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    items = RunItem.objects.filter(status__in=RunItem.OPEN, updated_at__lt=stale, run__status=R.WAITING)
+    return list(items.order_by("updated_at").values_list("pk", flat=True)[:limit])
 
 
 # Checkpoints ----------------------------------------------------------------------------------
@@ -370,6 +509,8 @@ def record_failure(run, node_id, node, started, clock, error) -> None:
 
 
 def input_of(kind: str, state: dict) -> dict:
+    if "question" not in state:  # a workflow's run: its subject holds the input
+        return {"subject": state.get("subject", "")}
     seen = {"question": state["question"][:2000]}
     if kind == "answer":
         seen["passages"] = [passage["title"] for passage in state.get("passages", [])]

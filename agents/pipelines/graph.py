@@ -4,12 +4,19 @@ A graph is `{"start": id, "nodes": [{"id", "type", ...settings}], "edges": [{"fr
 "when"?, "reason"?}]}`. A node's outgoing edges are tried in order; the first whose JMESPath
 condition holds over the run state (or that has none) is taken. An edge into a handover node
 may carry the `reason` the brief gives.
+
+Which node types a graph may use depends on its pipeline's kind: a chat turn's graph needs a
+handover node (failures and limits end there); a workflow's graph ends in `finish`, and a run
+that cannot go on fails with its reason.
 """
 
 from dataclasses import dataclass
 
 import jmespath
 from jmespath.exceptions import JMESPathError
+
+from agents.kinds import RunKind, kind_named
+from agents.pipelines import node_settings
 
 SINKS = {"finish", "handover"}
 # Each node type with the settings it accepts (and their types).
@@ -22,7 +29,23 @@ NODE_TYPES: dict[str, dict[str, type]] = {
     "condition": {},
     "finish": {},
     "handover": {"reason": str},
+    "extract": {"schema": dict},
+    "validate": {"rules": list, "llm_check": bool},
+    "lookup": {"tool": str, "arguments": dict, "into": str},
+    "assess_risk": {"rules": list, "unsure_below": float},
+    "map": {"pages_per_chunk": int, "max_chunk_chars": int, "max_attempts": int},
+    "reduce": {"from": str},
+    "human_review": {"review": str},
+    "decide": {},
+    "notify": {"callback": bool},
 }
+# The node types each kind of pipeline may use.
+KIND_NODE_TYPES: dict[str, set[str]] = {
+    RunKind.TURN: {"guard", "classify", "retrieve", "answer", "summarize", "condition", "finish", "handover"},
+    RunKind.DOCUMENT_ANALYSIS: {"map", "reduce", "human_review", "notify", "condition", "finish"},
+    RunKind.APPLICATION: {"extract", "validate", "lookup", "assess_risk", "human_review", "decide", "notify",
+                          "condition", "finish"},
+}  # fmt: skip
 COMMON_SETTINGS = {"id": str, "type": str, "max_visits": int, "label": str}
 EDGE_KEYS = {"from", "to", "when", "reason"}
 
@@ -46,10 +69,11 @@ class Edge:
 class Graph:
     """A checked graph, ready to route a run."""
 
-    def __init__(self, definition: dict):
-        problems = graph_problems(definition)
+    def __init__(self, definition: dict, kind: str = RunKind.TURN):
+        problems = graph_problems(definition, kind)
         if problems:
             raise GraphError(problems)
+        self.kind = kind
         self.start: str = definition["start"]
         self.nodes: dict[str, dict] = {node["id"]: node for node in definition["nodes"]}
         self.edges: dict[str, list[Edge]] = {node_id: [] for node_id in self.nodes}
@@ -62,9 +86,9 @@ class Graph:
     def type_of(self, node_id: str) -> str:
         return self.nodes[node_id]["type"]
 
-    def handover_sink(self) -> str:
-        """Where failures and limits end a run: the first handover node."""
-        return next(node_id for node_id, node in self.nodes.items() if node["type"] == "handover")
+    def handover_sink(self) -> str | None:
+        """Where failures and limits end a turn: the first handover node (a workflow has none)."""
+        return next((node_id for node_id, node in self.nodes.items() if node["type"] == "handover"), None)
 
     def route(self, node_id: str, state: dict, *, suppressed: tuple[str, ...] = ()) -> Edge:
         """The edge a run takes out of `node_id`. A conditional edge whose reason is suppressed
@@ -91,22 +115,24 @@ def _edge(edge: dict) -> Edge:
 # Checks -----------------------------------------------------------------------------------
 
 
-def graph_problems(definition) -> list[str]:
-    """Everything wrong with a graph, each naming the node or edge at fault; [] when it can run."""
+def graph_problems(definition, kind: str = RunKind.TURN) -> list[str]:
+    """Everything wrong with a graph of a pipeline of this kind, each naming the node or edge at
+    fault; [] when it can run."""
     if not isinstance(definition, dict):
         return ["the graph must be a JSON object with start, nodes and edges"]
-    problems = _shape_problems(definition)
+    problems = _shape_problems(definition, kind)
     if problems:
         return problems
     nodes = {node["id"]: node for node in definition["nodes"]}
     edges = [_edge(edge) for edge in definition["edges"]]
     problems += _edge_problems(nodes, edges)
+    problems += node_settings.problems(nodes, kind)
     if any(edge.source not in nodes or edge.target not in nodes for edge in edges):
         return problems  # the flow cannot be followed through edges to nowhere
-    return problems + _flow_problems(definition["start"], nodes, edges)
+    return problems + _flow_problems(definition["start"], nodes, edges, kind)
 
 
-def _shape_problems(definition: dict) -> list[str]:
+def _shape_problems(definition: dict, kind: str) -> list[str]:
     problems = []
     unknown = set(definition) - {"start", "nodes", "edges"}
     if unknown:
@@ -117,7 +143,7 @@ def _shape_problems(definition: dict) -> list[str]:
         return [*problems, "edges must be a list"]
     seen = set()
     for position, node in enumerate(definition["nodes"], start=1):
-        problems += _node_problems(position, node, seen)
+        problems += _node_problems(position, node, seen, kind)
     for position, edge in enumerate(definition["edges"], start=1):
         if not isinstance(edge, dict) or not isinstance(edge.get("from"), str) or not isinstance(edge.get("to"), str):
             problems.append(f"edge {position} needs a from and a to node id")
@@ -129,21 +155,23 @@ def _shape_problems(definition: dict) -> list[str]:
     return problems
 
 
-def _node_problems(position: int, node, seen: set) -> list[str]:
+def _node_problems(position: int, node, seen: set, kind: str) -> list[str]:
     if not isinstance(node, dict) or not isinstance(node.get("id"), str) or not node["id"]:
         return [f"node {position} needs an id"]
     node_id, node_type = node["id"], node.get("type")
     if node_id in seen:
         return [f"node '{node_id}' is defined twice"]
     seen.add(node_id)
-    if node_type not in NODE_TYPES:
-        return [f"node '{node_id}' has unknown type '{node_type}' (known: {', '.join(NODE_TYPES)})"]
+    known = [name for name in NODE_TYPES if name in KIND_NODE_TYPES[kind]]
+    if node_type not in known:
+        return [f"node '{node_id}' has unknown type '{node_type}' (known in {kind_named(kind)} pipeline: "
+                f"{', '.join(known)})"]  # fmt: skip
     allowed = NODE_TYPES[node_type] | COMMON_SETTINGS
     problems = []
     for key, value in node.items():
         if key not in allowed:
             problems.append(f"node '{node_id}' ({node_type}) has unknown setting '{key}'")
-        elif not isinstance(value, allowed[key]) or isinstance(value, bool):
+        elif not isinstance(value, allowed[key]) or (isinstance(value, bool) and allowed[key] is not bool):
             problems.append(f"node '{node_id}' setting '{key}' must be a {allowed[key].__name__}")
         elif key == "max_visits" and value < 1:
             problems.append(f"node '{node_id}' max_visits must be at least 1")
@@ -173,19 +201,20 @@ def _edge_problems(nodes: dict, edges: list[Edge]) -> list[str]:
     return problems
 
 
-def _flow_problems(start: str, nodes: dict, edges: list[Edge]) -> list[str]:
+def _flow_problems(start: str, nodes: dict, edges: list[Edge], kind: str) -> list[str]:
     problems = []
     following = {node_id: [e.target for e in edges if e.source == node_id] for node_id in nodes}
     reachable = _reachable(start, following)
     unreachable = [node_id for node_id in nodes if node_id not in reachable]
     if unreachable:
         problems.append(f"unreachable from '{start}': {', '.join(repr(n) for n in unreachable)}")
-    if not any(node["type"] == "handover" for node in nodes.values()):
+    if kind == RunKind.TURN and not any(node["type"] == "handover" for node in nodes.values()):
         problems.append("the graph needs a handover node: failures and limits end there")
     sinks = {node_id for node_id, node in nodes.items() if node["type"] in SINKS}
     for node_id in reachable:
         if not _reachable(node_id, following) & sinks:
-            problems.append(f"node '{node_id}' never reaches a finish or handover sink")
+            ends = "a finish or handover sink" if kind == RunKind.TURN else "a finish sink"
+            problems.append(f"node '{node_id}' never reaches {ends}")
     for cycle in _cycles(following):
         if not any(nodes[node_id].get("max_visits") for node_id in cycle):
             loop = " → ".join([*cycle, cycle[0]])

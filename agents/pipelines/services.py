@@ -12,7 +12,7 @@ from conversations.audit import audit_record
 @transaction.atomic
 def pipeline_version_create(pipeline: Pipeline, *, graph: dict, note: str = "", author: str = "") -> PipelineVersion:
     """The pipeline's next version. A graph that cannot run is refused with every problem named."""
-    problems = graph_problems(graph)
+    problems = graph_problems(graph, pipeline.kind)
     if problems:
         raise ValidationError(problems)
     return PipelineVersion.objects.create(

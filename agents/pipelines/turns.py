@@ -9,14 +9,10 @@ conversation's state by its transition checks.
 """
 
 import logging
-import os
-import threading
 import time
 import uuid
-from contextlib import contextmanager
 
-import psycopg
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -24,9 +20,10 @@ from django.utils import timezone
 from agents.guardrails.human_request import asks_for_a_person
 from agents.llm.local.answers import extractive_summary
 from agents.models import AIAgent, DraftReview, PipelineRun
-from agents.pipelines import engine
+from agents.pipelines import engine, locks
 from agents.pipelines.engine import close_step
 from agents.pipelines.graph import Graph
+from agents.pipelines.locks import _connection_for_locks  # noqa: F401  (tests reach the lock connection)
 from agents.pipelines.nodes import Pause, transcript_text
 from conversations import services as conversations
 from conversations.models import Conversation, Message
@@ -77,75 +74,17 @@ class TurnBusy(Exception):
 # The turn lock ------------------------------------------------------------------------------
 
 TURN_LOCK_NAMESPACE = 7301
-_lock_connection: tuple[int, psycopg.Connection] | None = None
-_lock_guard = threading.Lock()
 
 
-@contextmanager
 def turn_lock(conversation_id: int):
-    """Yields whether this process holds the conversation's turn lock.
-
-    A PostgreSQL session advisory lock on a connection of its own: when a worker dies, the
-    server drops its session and the lock with it, so the redelivered turn can go on at once
-    (a lock with an expiry would leave the customer waiting for the expiry). Each process keeps
-    one such connection and runs one turn at a time on it.
-    """
-    with _lock_guard:
-        key = (TURN_LOCK_NAMESPACE, conversation_id % 2_147_483_647)
-        held, connection = _try_lock(key)
-        try:
-            yield held
-        finally:
-            if held:
-                _unlock(connection, key)
-
-
-def _try_lock(key: tuple[int, int]) -> tuple[bool, psycopg.Connection]:
-    """Call holding `_lock_guard`. A connection the database dropped (a restart, a failover)
-    only shows it is dead when used: it is replaced once, so the turn goes on instead of failing."""
-    for attempt in (1, 2):
-        connection = _connection_for_locks()
-        try:
-            return connection.execute("SELECT pg_try_advisory_lock(%s, %s)", key).fetchone()[0], connection
-        except psycopg.OperationalError:
-            _drop_lock_connection()
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _unlock(connection: psycopg.Connection, key: tuple[int, int]) -> None:
-    try:
-        connection.execute("SELECT pg_advisory_unlock(%s, %s)", key)
-    except psycopg.OperationalError:
-        # The session is gone, and a session's advisory locks go with it.
-        _drop_lock_connection()
-
-
-def _drop_lock_connection() -> None:
-    global _lock_connection
-    if _lock_connection:
-        _lock_connection[1].close()
-        _lock_connection = None
-
-
-def _connection_for_locks() -> psycopg.Connection:
-    global _lock_connection
-    if _lock_connection and _lock_connection[0] == os.getpid() and not _lock_connection[1].broken:
-        return _lock_connection[1]
-    db = connections["default"].settings_dict
-    connection = psycopg.connect(
-        dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None, host=db["HOST"] or None,
-        port=db["PORT"] or None, autocommit=True, application_name="hil-turn-locks",
-    )  # fmt: skip
-    _lock_connection = (os.getpid(), connection)
-    return connection
+    """Yields whether this process holds the conversation's turn lock (see `locks.advisory_lock`:
+    a dead worker's lock goes with its connection, so the redelivered turn can go on at once)."""
+    return locks.advisory_lock(TURN_LOCK_NAMESPACE, conversation_id)
 
 
 def turn_locks_close() -> None:
     """Close this process's lock connection (before its database is dropped, in tests)."""
-    with _lock_guard:
-        _drop_lock_connection()
+    locks.locks_close()
 
 
 # Turns ---------------------------------------------------------------------------------------
@@ -493,7 +432,8 @@ def conversations_needing_a_turn(*, idle_seconds: float, limit: int = 500) -> li
     worker that vanished; a customer message whose turn request never reached the broker; a
     conversation left `ai_processing` with no run. Oldest first, so none is starved."""
     since = timezone.now() - timezone.timedelta(seconds=idle_seconds)
-    stalled = PipelineRun.objects.filter(status=R.RUNNING, updated_at__lt=since).order_by("updated_at")
+    stalled = PipelineRun.objects.filter(kind=PipelineRun.Kind.TURN, status=R.RUNNING, updated_at__lt=since)
+    stalled = stalled.order_by("updated_at")
     found = list(stalled.values_list("conversation_id", flat=True)[:limit])
     newest_from_customer = Message.objects.filter(conversation=OuterRef("pk"), sender=Message.Sender.CUSTOMER)
     open_run = PipelineRun.objects.filter(conversation=OuterRef("pk"), status__in=PipelineRun.ACTIVE)

@@ -125,9 +125,12 @@ def tool_call(
     idempotency_key: str,
     conversation_id: int | None = None,
     approved: bool = False,
+    customer: ToolCustomer | None = None,
 ) -> ToolResult:
     """Call a tool once per idempotency key. A gated tool runs only with `approved=True`, which
-    the caller passes once a reviewer approved this very call."""
+    the caller passes once a reviewer approved this very call. The tool acts for the
+    conversation's customer, or for `customer` when a workflow names whom it acts for (an
+    applicant, by the id an authenticated caller gave)."""
     try:
         declared, tool_pk = _callable_tool(name, approved)
         parsed = _parsed_arguments(declared, arguments)
@@ -135,8 +138,9 @@ def tool_call(
         stored = ToolCall.objects.select_related("tool").filter(idempotency_key=idempotency_key).first()
         if stored is not None:
             return _replay(stored, name, recorded)
-        inbox_id, customer = _conversation_of(conversation_id)
-        context = ToolContext(declared.timeout_seconds, idempotency_key, conversation_id, inbox_id, customer)
+        inbox_id, acting_for = _conversation_of(conversation_id)
+        context = ToolContext(declared.timeout_seconds, idempotency_key, conversation_id, inbox_id,
+                              customer or acting_for)  # fmt: skip
     except _Refused as refusal:
         # Nothing ran, so nothing is recorded: the same key may call again once the cause is fixed.
         return refusal.result

@@ -7,8 +7,9 @@ the same but replies with the tool's whole answer, as a careless model would, `e
 (in that format) with what the customer said, `support` plays a plain support model (intents by
 keyword, the order tools for a message with an order number, otherwise the source sentence sharing
 most words with the question), `refunder` asks for a 500 EUR refund of order 100234 (as a model
-talked into it would), `leaky` refuses with a long error that quotes the key it was sent. `bodies`
-keeps every request body.
+talked into it would), `leaky` refuses with a long error that quotes the key it was sent,
+`analyst` analyses a document's chunk in the workflow's JSON (its first line as the summary and one
+finding) and refuses with 400 a chunk that says UNREADABLE. `bodies` keeps every request body.
 
 `hold(model, when)` makes matching requests wait until `release(model)`; `arrived[model]` is set
 when one starts waiting, so a test can act while a caller is inside a model call. `gate(model)`
@@ -117,7 +118,16 @@ class OpenAIServer:
             return 429, {"Retry-After": "1"}, {"error": {"message": "slow down", "type": "rate_limit_error"}}
         if model == "slow":
             time.sleep(3)
-        message = {"role": "assistant", "content": f"Hello from {model}"}
+        if model == "analyst":
+            text = next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
+            if "UNREADABLE" in text:
+                return 400, {}, {"error": {"message": "cannot read this part", "type": "invalid_request_error"}}
+            first = text.strip().splitlines()[0][:200]
+            analysis = {"summary": first, "findings": [{"text": first, "severity": "medium"}], "risk_flags": [],
+                        "entities": {"people": [], "organisations": [], "dates": [], "amounts": []}}  # fmt: skip
+            message = {"role": "assistant", "content": json.dumps(analysis)}
+        if model != "analyst":
+            message = {"role": "assistant", "content": f"Hello from {model}"}
         if model in ("shopper", "dumper"):
             message = _shopper(body["messages"], dump=model == "dumper")
         if model == "support":

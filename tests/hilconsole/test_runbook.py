@@ -8,14 +8,17 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from rest_framework.test import APIClient
 
 from agents.llm import budgets, gateway
 from agents.llm.keys import encrypt_api_key
 from agents.models import AIAgent, Budget, Deployment, ModelProfile, PipelineRun, Tool
 from agents.pipelines import turns
 from agents.tools.services import tools_for_llm
+from agents.workflows.defaults import workflows_ensure
 from conversations import services
 from conversations.models import AuditEvent, Conversation, Customer, Message
+from conversations.services import inbox_ensure
 from tests.agents.openai_server import OpenAIServer
 from tests.hilconsole.admin_forms import page_form
 
@@ -31,7 +34,7 @@ def sections() -> list[str]:
 def test_every_procedure_of_the_runbook_has_its_test():
     names = {f"test_{re.sub(r'[^a-z0-9]+', '_', title.lower()).strip('_')}" for title in sections()}
 
-    assert len(names) == 10
+    assert len(names) == 11
     assert names <= set(globals()), names - set(globals())
 
 
@@ -218,6 +221,22 @@ def test_forget_a_customer(admin_client, support_inbox, tmp_path):
     admin_client.post("/admin/conversations/customer/", form | {"confirmed": "yes"})
     assert Customer.objects.get(pk=other.pk).email == ""
     assert AuditEvent.objects.filter(action="customer.forgotten").count() == 2
+
+
+def test_switch_off_a_back_office_workflow(admin_client, site_admin):
+    inbox, _ = inbox_ensure(name="Back office", allowed_origins=[], greeting="Hi")
+    workflow = next(w for w in workflows_ensure(inbox) if w.name == "refund_claim")
+    url = f"/admin/agents/workflow/{workflow.pk}/change/"  # 1. Admin → Agents → Workflows → the workflow
+    form = page_form(admin_client.get(url))
+    del form["enabled"]  # 2. untick Enabled
+
+    assert admin_client.post(url, form).status_code == 302  # 3. Save
+
+    api = APIClient()
+    api.force_authenticate(site_admin)
+    refused = api.post("/api/v1/applications", {"kind": "refund_claim", "applicant": {"name": "Cleo"}}, format="json")
+    assert refused.status_code == 400 and "refund_claim" in refused.json()["error"]["message"]
+    assert AuditEvent.objects.get(action="workflow.changed").after == {"enabled": False}
 
 
 def test_read_readyz(client, live_worker):

@@ -65,6 +65,23 @@ def test_seed_demo_lets_rita_decide_refunds_and_address_changes_of_the_demo_inbo
     assert approvable_tool_ids(ana) == set()
 
 
+def test_seed_demo_ships_the_back_office_workflows_on_the_demo_inbox_and_lets_rita_submit_to_them(settings):
+    from agents.models import Workflow
+
+    settings.DEBUG = True
+    printed = seed()
+
+    inbox = Inbox.objects.get()
+    assert {(w.name, w.kind, w.inbox_id) for w in Workflow.objects.all()} == {
+        ("document_analysis", "document_analysis", inbox.pk),
+        ("refund_claim", "application", inbox.pk),
+    }
+    rita, ana = (get_user_model().objects.get(username=name) for name in ("rita", "ana"))
+    assert rita.has_perm("agents.add_documentanalysis") and rita.has_perm("agents.add_application")
+    assert not ana.has_perm("agents.add_application")
+    assert "Back-office workflows: document_analysis, refund_claim" in printed
+
+
 def test_seed_demo_run_twice_changes_nothing_and_keeps_edits(settings):
     settings.DEBUG = True
     seed()

@@ -1,14 +1,7 @@
 """The approvals API (/api/v1/): the tasks a caller may decide, decisions with clear errors, and
 outside agents asking for decisions, with signed callbacks delivered by the real worker."""
 
-import hashlib
-import hmac
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
 
@@ -16,6 +9,7 @@ from agents.models import Tool
 from reviews.models import ReviewTask
 from reviews.review_tasks import tool_approvers_grant
 from reviews.services import inbox_grant
+from tests.callbacks import CallbackReceiver
 from tests.processes import wait_until
 from tests.reviews.test_review_desk import refund_task
 
@@ -196,52 +190,20 @@ def test_an_account_without_the_permission_cannot_ask_nor_read_someone_elses_req
     assert client.get(f"{API}/approvals/{task_id}", **token_of(support_agent)).status_code == 404
 
 
-class CallbackServer:
-    """An outside agent's endpoint: fails the first `failures` deliveries, then records them."""
-
-    def __init__(self, failures: int = 0):
-        self.failures, self.received, self.attempts = failures, [], 0
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                owner.attempts += 1
-                if owner.attempts <= owner.failures:
-                    self.send_response(503)
-                else:
-                    owner.received.append((dict(self.headers), body))
-                    self.send_response(204)
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/decisions"
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_decision_is_posted_to_the_callback_signed_retried_and_once(
     client, live_worker, agent_account, inbox, outside_tool, reviewer
 ):
     inbox_grant(reviewer, inbox)
     tool_approvers_grant(reviewer, "wire_transfer")
-    endpoint = CallbackServer(failures=1)
-    task_id = ask_for_approval(client, agent_account, inbox, callback_url=endpoint.url).json()["id"]
+    with CallbackReceiver(failures=1) as endpoint:
+        task_id = ask_for_approval(client, agent_account, inbox, callback_url=endpoint.url).json()["id"]
 
-    client.post(f"{API}/review-tasks/{task_id}/decision", {"decision": "reject", "comment": "Unknown supplier"},
-                content_type="application/json", **token_of(reviewer))  # fmt: skip
+        client.post(f"{API}/review-tasks/{task_id}/decision", {"decision": "reject", "comment": "Unknown supplier"},
+                    content_type="application/json", **token_of(reviewer))  # fmt: skip
 
-    wait_until(lambda: endpoint.received, "the callback to be delivered", timeout=60)
-    headers, body = endpoint.received[0]
-    expected = hmac.new(settings.APPROVALS_CALLBACK_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    assert headers["X-HIL-Signature"] == f"sha256={expected}"
-    assert json.loads(body) | {"status": "rejected", "comment": "Unknown supplier", "id": task_id} == json.loads(body)
-    wait_until(lambda: ReviewTask.objects.get().callback_delivered_at is not None, "the delivery to be recorded")
-    assert (endpoint.attempts, ReviewTask.objects.get().callback_attempts) == (2, 2)
-    endpoint.server.shutdown()
+        wait_until(lambda: endpoint.calls, "the callback to be delivered", timeout=60)
+        (decision,) = endpoint.decisions()  # signed
+        assert decision | {"status": "rejected", "comment": "Unknown supplier", "id": task_id} == decision
+        wait_until(lambda: ReviewTask.objects.get().callback_delivered_at is not None, "the delivery to be recorded")
+        assert (endpoint.attempts, ReviewTask.objects.get().callback_attempts) == (2, 2)

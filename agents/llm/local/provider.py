@@ -14,8 +14,8 @@ from litellm import CustomLLM
 from litellm.types.utils import ChatCompletionMessageToolCall, Function, Usage
 
 from agents.languages import language_of
-from agents.llm import prompts
-from agents.llm.local import answers, intents, tool_calls, words
+from agents.llm import prompts, workflow_prompts
+from agents.llm.local import answers, documents, intents, tool_calls, words
 from agents.llm.local.tool_results import after_tool
 
 # A question the help articles answer at least this well is answered from them, even when it
@@ -61,6 +61,8 @@ def respond(messages: list[dict], optional_params: dict) -> tuple[str | None, li
         return _classification(messages, text), None
     if task == prompts.SUMMARIZE:
         return answers.extractive_summary(text), None
+    if task in workflow_prompts.TASKS:
+        return documents.respond(task, messages), None
     as_json = (optional_params.get("response_format") or {}).get("type", "").startswith("json")
     tools = optional_params.get("tools") or []
     if messages and messages[-1].get("role") == "tool":

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -8,6 +8,7 @@ from agents.demo_data import intent_examples_ensure
 from agents.demo_shop.services import demo_orders_ensure
 from agents.knowledge.services import knowledge_demo_ensure
 from agents.pipelines.defaults import support_agent_ensure
+from agents.workflows.defaults import workflows_ensure
 from conversations.services import inbox_assign_ai_agent, inbox_ensure
 from reviews.review_tasks import rejection_reason_ensure, tool_approvers_grant
 from reviews.roles import REVIEWER, SUPPORT_AGENT, role_groups_ensure, user_grant_role
@@ -38,6 +39,8 @@ DEMO_REJECTION_REASONS = [
     "We need the item back before we can refund it.",
     "The order has already shipped: the address can no longer change.",
 ]
+# What Rita may submit to the back office's API (documents to analyse, refund claims).
+DEMO_SUBMIT_PERMISSIONS = ["add_documentanalysis", "add_application"]
 
 # (username, first name, last name, role); role None is the superuser.
 DEMO_PEOPLE = [
@@ -77,6 +80,8 @@ class Command(BaseCommand):
             if inbox_created or agent_created:
                 inbox_assign_ai_agent(inbox.pk, agent)
             self._ensure_desk(inbox)
+            # The back office: document analysis and refund claims, reviewed on the demo inbox.
+            workflows = workflows_ensure(inbox)
         self.stdout.write(f"Demo data ready ({len(created)} people and {int(inbox_created)} inbox created).")
         self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
         for username, first, last, role in DEMO_PEOPLE:
@@ -84,6 +89,7 @@ class Command(BaseCommand):
             desk = f", skills {', '.join(skills)}" if skills else ""
             self.stdout.write(f"  {username:<6} {first} {last}, {role or 'admin (superuser, supervisor)'}{desk}")
         self.stdout.write(f"Inbox {inbox.name!r}, widget token {inbox.widget_token}")
+        self.stdout.write(f"Back-office workflows: {', '.join(workflow.name for workflow in workflows)}")
 
     def _ensure_desk(self, inbox) -> None:
         User = get_user_model()
@@ -94,7 +100,9 @@ class Command(BaseCommand):
         for shortcut, title, content in DEMO_CANNED_RESPONSES:
             canned_response_ensure(shortcut, title=title, content=content)
         # Rita reviews the demo inbox's refunds and address changes; the agents do not.
-        inbox_grant(User.objects.get(username="rita"), inbox)
+        rita = User.objects.get(username="rita")
+        inbox_grant(rita, inbox)
+        rita.user_permissions.add(*Permission.objects.filter(codename__in=DEMO_SUBMIT_PERMISSIONS))
         for tool_name in DEMO_APPROVED_TOOLS:
             tool_approvers_grant(Group.objects.get(name=REVIEWER), tool_name)
         for text in DEMO_REJECTION_REASONS:

@@ -1,7 +1,8 @@
-"""The work of each non-sink node type. A node reads the run state and returns what it found;
-the engine records it as a step and merges it into the state. A node that needs a person's
-decision returns a `Pause`: the run waits, and the node runs again with the decision. Sinks live
-with the run's kind (agents.pipelines.turns), since they end the turn in the conversation.
+"""The chat nodes of a turn: guard, classify, retrieve, answer, summarize, condition. A node reads
+the run state and returns what it found; the engine records it as a step and merges it into the
+state. A node that needs a person's decision returns a `Pause`: the run waits, and the node runs
+again with the decision. Sinks live with the run's kind (agents.pipelines.turns), since they end
+the turn in the conversation.
 
 Text goes to a model through `Turn.outgoing()`: redacted of personal data unless every
 deployment of the node's model profile runs on this machine.
@@ -10,7 +11,6 @@ deployment of the node's model profile runs on this machine.
 import json
 import logging
 import re
-from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from agents.guardrails import injection, pii
@@ -18,7 +18,7 @@ from agents.guardrails.human_request import asks_for_a_person
 from agents.knowledge.search import search
 from agents.llm import gateway, prompts
 from agents.llm.local.answers import extractive_summary
-from agents.models import AIAgent, PipelineRun
+from agents.pipelines.nodes import NodeResult, Pause, Turn
 from agents.tools import ToolResult, idempotency_key_for, tool_call, tools_for_llm
 from agents.tools.approvals import approval_needed
 from agents.tools.services import conversation_customer
@@ -27,60 +27,6 @@ logger = logging.getLogger(__name__)
 
 CITATION = re.compile(r"\[(\d+)\]")
 HUMAN_REQUEST = "human_request"
-
-
-@dataclass
-class Turn:
-    """What a node may read: the run, its agent and state, the step it is, and the person's
-    decision when the node paused for one and runs again."""
-
-    run: PipelineRun
-    agent: AIAgent
-    state: dict
-    step_index: int
-    node_id: str = ""
-    decision: dict | None = None
-
-    @property
-    def resumed(self) -> dict | None:
-        """What the node kept when it paused (`Pause.resume`), when it runs again with a decision."""
-        return self.state["paused"]["resume"] if self.decision else None
-
-    def profile(self) -> str:
-        return self.agent.profile_for(self.node_id)
-
-    def links(self) -> gateway.Links:
-        return gateway.Links(
-            conversation_id=self.run.conversation_id, run_id=self.run.pk, step_id=self.step_index,
-            agent_id=self.run.agent_id,
-        )  # fmt: skip
-
-    def outgoing(self, profile: str) -> tuple[str, list[dict]]:
-        """The question and history as the profile's models may see them."""
-        if gateway.profile_is_local(profile) or "redacted" not in self.state:
-            return self.state["question"], self.state["history"]
-        return self.state["redacted"]["question"], self.state["redacted"]["history"]
-
-
-@dataclass
-class Pause:
-    """A person decides before the run goes on: `proposal` is what they see (a tool and its
-    arguments, or a draft reply), `resume` what the node needs to continue exactly where it
-    stopped (kept in the run's state, so a restarted worker can too)."""
-
-    kind: str  # tool_call, reply
-    proposal: dict
-    resume: dict = field(default_factory=dict)
-
-
-@dataclass
-class NodeResult:
-    updates: dict
-    # What the trace shows, when it must differ from the updates (never personal data).
-    output: dict | None = None
-    completions: list = field(default_factory=list)
-    tools: list[dict] = field(default_factory=list)
-    pause: Pause | None = None
 
 
 def guard(turn: Turn, node: dict) -> NodeResult:
