@@ -280,7 +280,9 @@ def test_a_question_is_searched_in_its_language_and_in_english_only():
     document_ingested("Livraison", "La livraison en Allemagne prend 1 à 3 jours ouvrés.", language="fr")
 
     def titles(question):
-        return [passage.document_title for passage in search(question, limit=10)]
+        # Of these three articles: what other tests left in the shared database is not the point.
+        found = [passage.document_title for passage in search(question, limit=10)]
+        return [title for title in found if title in {"Shipping", "Versand", "Livraison"}]
 
     assert set(titles("Wie lange dauert der Versand nach Deutschland?")) == {"Versand", "Shipping"}
     assert titles("How long does shipping to Germany take?") == ["Shipping"]
