@@ -41,7 +41,8 @@ ASKS_REFUND = re.compile(
     r"\b(?:refund|reimburs|money back|my money|erstatt|ruckerstatt|geld zuruck|rembours|reembols|"
     r"devuelv\w* (?:el|mi) dinero|devolucion del dinero)"
 )
-GIVES_BACK = re.compile(r"\b(?:back|zuruck|rendre|devuelv)\b")
+# "20 euros back", "return €15.50 to me".
+GIVES_BACK = re.compile(r"\b(?:back|zuruck|rendre|devuelv)\b|\breturn (?=€|\d)|\bto me\b")
 ASKS_CHANGE = re.compile(
     r"\b(?:chang|updat|new|send|ship|deliver|moved?|redirect|ander|neue|schick|liefer|umzieh|chang|modifi|"
     r"nouvelle|envo|livr|cambi|nueva|envi|entreg)"
