@@ -19,6 +19,12 @@ _MAKER = (
     r"!\b(?:manufacturer|brand|claim|repair|longer|extra|additional|extended|hersteller|marke|garantiefall|repar|"
     r"fabricant|marque|commerciale|demande|fabricante|marca|reclamaci|\d)"
 )
+# Words of something wrong with an item: a product's name then only says "an item".
+_FAULT = (
+    r"\b(?:faulty|broke|broken|died|stopped|quit|defect|work|damaged|cracked|smashed|repair|fix|warranty|guarantee|"
+    r"covered|kaputt|defekt|funktioniert|fehlerhaft|garantie|gew[äa]hrleistung|panne|marche|fonctionne|cass[ée]|"
+    r"d[ée]fectueu|roto|rompi|funciona|averiad|defectuos|garant[íi]a)"
+)
 _DELIVERY = r"\b(?:get|receive|deliver\w*|arrive|order\w*|parcel|package|ship\w*|send|dispatch\w*)\b"
 EN, DE, FR, ES = "en", "de", "fr", "es"
 
@@ -33,6 +39,26 @@ def _condition(pattern: str | None):
 # (customer's phrase, the articles' words, the language it is in or None, and a condition on the
 # whole message: a pattern it must match, or with "!" one it must not)
 WORDING = [
+    # "What can I do?" only asks for help: it names nothing to match.
+    (r"\b(?:what (?:can|should|do) i do(?: now)?|what now|what are my options)\b", "", EN, None),
+    (r"\b(?:was (?:kann|soll) ich (?:jetzt )?tun|was nun|was tun)\b", "", DE, None),
+    (r"\b(?:que (?:dois-je|puis-je|faut-il) faire|que faire|quoi faire)\b", "", FR, None),
+    (r"\b(?:qu[ée] (?:hago|puedo hacer|debo hacer)(?: ahora)?)\b", "", ES, None),
+    # Things the shop sells that the articles do not name are items.
+    (r"\b(?:headphones|earphones|earbuds|kettle|blender|toaster|coffee (?:machine|maker)|laptop|tablet|speaker|"
+     r"charger|lamp|vacuum(?: cleaner)?|hair ?dryer|camera|console|smartwatch|printer|monitor|keyboard|"
+     r"heater|mixer|microwave|radio|tv|television|jacket|dress|shirt|t-shirt|trousers|jeans|"
+     r"sweater|jumper|hoodie|backpack|suitcase|toy|gadget|appliance)s?\b", "item", EN,
+     _FAULT),
+    (r"\b(?:kopfh[öo]rer|wasserkocher|mixer|toaster|kaffeemaschine|laptop|lautsprecher|ladeger[äa]t|lampe|"
+     r"staubsauger|f[öo]hn|kamera|uhr|drucker|jacke|kleid|hemd|hose|pullover|rucksack|tasche|"
+     r"spielzeug)\b", "Artikel", DE, _FAULT),
+    (r"\b(?:casque|bouilloire|mixeur|grille-pain|cafeti[èe]re|ordinateur|enceinte|chargeur|lampe|aspirateur|"
+     r"s[èe]che-cheveux|appareil(?: photo)?|montre|imprimante|veste|robe|chemise|pantalon|pull|sac|"
+     r"jouet)\b", "article", FR, _FAULT),
+    (r"\b(?:auriculares|cascos|hervidor|batidora|tostadora|cafetera|port[áa]til|altavoz|cargador|l[áa]mpara|"
+     r"aspiradora|secador|c[áa]mara|reloj|impresora|chaqueta|vestido|camisa|pantal[óo]n|jersey|"
+     r"mochila|bolso|juguete)\b", "artículo", ES, _FAULT),
     # A faulty item: the legal guarantee.
     (r"\b(?:stopped|quit|stops|quits|ceased) working\b|\b(?:does not|doesn'?t|won'?t|will not|no longer|"
      r"isn'?t) (?:work|working|turn on|switch on|charge|charging)\b(?: any ?more)?|\bbroke down\b|\bfell apart\b|"
@@ -56,14 +82,20 @@ WORDING = [
     # Reaching the shop.
     (r"\b(?:ring|call|telephone)\b(?= (?:you|us|your \w+|the shop|support|customer service)\b)", "phone", EN, None),
     (r"\bhotline\b", "phone number", EN, None),
+    (r"\b(?:fix|mend)(?:ed)?\b", "repair", EN, None),
     (r"\b(?:get in touch|contact|reach)(?: with)? (?:you|us|the shop|(?:your |the )?(?:customer )?(?:service|support|"
      r"care)(?: team)?)\b", "reach us", EN, None),
     (r"\b(?:send|write) (?:a |you a )?letter\b|\b(?:postal|mailing) address\b", "post address", EN, None),
     (r"\be-?mail (?:can|should|do) (?:i|we) (?:write|send|use)\b|\bwrite to you\b", "support email", EN, None),
     (r"\b(?:anrufen|telefonisch|hotline)\b", "Telefon", DE, None),
+    (r"\b(?:erreiche|kontaktiere) ich (?:den |ihren |euren )?(?:kundenservice|kundendienst|support|euch|sie)\b|"
+     r"\bkontakt aufnehmen\b", "erreiche ich Sie", DE, None),
+    (r"\b(?:vous contacter|contacter (?:le|votre) service client|contacter le support)\b", "vous joindre", FR, None),
+    (r"\b(?:contactar con ustedes|contactarles|contactarlos|contactar con (?:el|su) servicio(?: de atenci[óo]n)?"
+     r"(?: al cliente)?)\b", "contactarnos", ES, None),
     (r"\b(?:appeler|par t[ée]l[ée]phone)\b", "téléphone", FR, None),
     (r"\b(?:llamar(?:les)?|por tel[ée]fono)\b", "teléfono", ES, None),
-    (r"\b(?:weekends?|week-end)\b", "Saturday Sunday", EN, f"!{_DELIVERY}"),
+    (r"\b(?:weekends?|week-end)\b", "Saturday and Sunday", EN, f"!{_DELIVERY}"),
     (r"\b(?:on )?(?:weekdays?|working days)\b", "Monday to Friday", EN, f"!{_DELIVERY}"),
     # Paying.
     (r"\b(?:buy now,? pay later|pay (?:it )?later|pay (?:in|by|with) (?:monthly )?install?ments|split (?:the |my )?"
@@ -75,6 +107,17 @@ WORDING = [
      "en 3 fois sans frais avec Klarna", FR, None),
     (r"\b(?:a plazos|en cuotas|pagar (?:m[áa]s tarde|despu[ée]s))\b", "en 3 plazos sin intereses con Klarna", ES, None),
     (r"\bamex\b", "American Express card", None, None),
+    (r"\b(?:kreditkarte|ec-karte|debitkarte|bankkarte|girokarte)n?\b", "Kredit- und Debitkarten", DE, None),
+    (r"\b(?:carte bancaire|carte bleue|carte de cr[ée]dit|carte visa)\b", "carte de crédit", FR, None),
+    # "Can I pay by …?", "Do you take …?": which payment methods there are.
+    (r"\b(?:can|could|may) (?:i|we) pay\b(?= (?:by|with|using|via|on|in|through)\b)", "can I pay with the payment "
+     "methods", EN, None),
+    (r"\b(?:do|does) (?:you|the shop) (?:take|accept)\b(?= (?:amex|american|visa|mastercard|paypal|apple|google|klarna|"
+     r"cash|cheques?|checks?|sepa|bank|credit|debit|cards?|invoice)\b)", "do you accept payment methods", EN, None),
+    (r"\bkann ich (?=(?:mit|per|auf|via|in) )", "Zahlungsarten: kann ich ", DE, r"\bzahl|\bbezahl"),
+    (r"\bpuis-je payer\b|\bpeut-on payer\b|\bje peux payer\b", "moyens de paiement : puis-je payer", FR, None),
+    (r"\bpuedo pagar\b|\bse puede pagar\b", "métodos de pago: puedo pagar", ES, None),
+    (r"\bauf rechnung\b", "auf Rechnung mit 30 Tagen Zahlungsziel", DE, None),
     (r"\bcash\b(?: (?:when|on|at|upon) (?:the |my )?(?:parcel|package|order|delivery|courier|door)(?: (?:arrives|comes|"
      r"is delivered))?)?(?=\W|$)", "cash on delivery", EN, None),
     (r"\b(?:from|with|by) (?:my )?bank account\b", "by SEPA direct debit", EN, None),
@@ -90,14 +133,22 @@ WORDING = [
      None),
     (r"\b(?:sofas?|couch(?:es)?|wardrobes?|mattress(?:es)?|armchairs?|bed frames?|desks?)\b", "furniture", EN, None),
     (r"\bbikes?\b", "bicycle", EN, None),
+    (r"\b(?:in|as) (?:two|2|three|3|several|separate|multiple|different) (?:boxes|parcels|packages|deliveries|"
+     r"shipments)\b", "split deliveries", EN, r"!\b(?:charg|pay|paid|bill)"),
     # Returning.
     (r"\b(?:send|give|bring|take)\b(?: (?:it|them|this|that|something|an? \w+|my \w+))? back\b", "return", EN, None),
-    (r"\bchanged? my mind\b", "want to return", EN, None),
+    (r"\b(?:i )?changed? my mind(?: about)?\b", "", EN, None),
     (r"\b(?:swimsuits?|bikinis?|swimming (?:trunks|costume)|bathing suits?)\b", "swimwear", EN, None),
     (r"\b(?:bras?|panties|knickers|boxers|briefs)\b", "underwear", EN, None),
     (r"\b(?:make-?up|lipsticks?|perfumes?|mascara)\b", "cosmetics", EN, None),
     (r"\b(?:different|other|another|bigger|smaller|larger) (?:size|colou?r)\b", "swap", EN, None),
     (r"\bcall off\b", "cancel", EN, None),
+    # Gift cards.
+    (r"\b(?:expire[sd]?|expiry|expiration|run out)\b", "valid", EN, None),
+    (r"\bhow much (?:money |credit )?(?:is )?(?:left|remaining)\b|\bremaining credit\b", "balance", EN, None),
+    (r"\b(?:verf[äa]llt|verfallen|l[äa]uft ab|ablaufen|ablaufdatum)\b", "gültig", DE, None),
+    (r"\b(?:expire(?:nt)?|p[ée]rim[ée]e?s?|date d'expiration)\b", "valable", FR, None),
+    (r"\b(?:caduca[nr]?|caducidad|vence[nr]?)\b", "válidas", ES, None),
     # Signing in.
     (r"\blocked out\b", "locked", EN, None),
 ]  # fmt: skip

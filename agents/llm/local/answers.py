@@ -31,6 +31,8 @@ REFERS_BACK = re.compile(r"^(?:These|This|Those|That|They|It|Such|Diese|Dies|Ils
 MEANING, COVERAGE, TITLE = 0.4, 0.5, 0.15
 SAME_PLACE, SAME_REGION, OTHER_PLACE = 0.2, 0.1, -0.25
 ONLY = re.compile(r"\b(?:only|nur|uniquement|seulement|solo|sólo|únicamente)\b", re.I)
+# "How do I …?", "Wie erreiche ich …?": a section that lists the ways is its answer.
+ASKS_HOW = re.compile(r"^\W*(?:how|wie|comment|c[oó]mo)\b|\bwhat are the (?:ways|options|steps)\b", re.I)
 OUTSIDE = re.compile(r"\b(?:outside|except|au(?:ss|ß)erhalb|hors|en dehors|fuera|excepto)\b", re.I)
 SAME_KIND, OTHER_KIND = 0.2, -0.15
 NAMED_KIND = 0.25
@@ -479,11 +481,11 @@ def _answer(asked: Question, sources: list[tuple[int, str, str]], strict: bool =
     if not chosen:
         return "", [], False
     articles = {number: title.split(" — ")[0] for number, title, _ in sources}
-    text, cited = _compose(chosen, scored, articles)
+    text, cited = _compose(chosen, scored, articles, bool(ASKS_HOW.search(asked.text)))
     return text, cited, chosen[0].language != asked.language
 
 
-def _compose(chosen: list[Unit], scored: list[Unit], articles: dict[int, str]) -> tuple[str, list[int]]:
+def _compose(chosen: list[Unit], scored: list[Unit], articles: dict[int, str], how: bool) -> tuple[str, list[int]]:
     """The best unit and its close runners-up, each article's in its order and cited after them
     (by the first of its sources said); a list's opening line with the whole list; an item with
     the line that opens its list. Returns the text and the sources cited, the best unit's first."""
@@ -491,13 +493,16 @@ def _compose(chosen: list[Unit], scored: list[Unit], articles: dict[int, str]) -
     # A list's opening line that answers as much as the best unit means the question is about the list.
     close = [unit for unit in chosen if unit.source == best.source and unit.score >= best.score - RUNNER_UP_MARGIN]
     intro = next(
-        (u for u in close if u.kind == "intro" and (not u.heading or u.covers_all and u.group == best.group)), None
+        (u for u in close if u.kind == "intro" and (not u.heading or how and u.covers_all and u.group == best.group)),
+        None,
     )
     if intro and intro.coverage >= best.coverage:
         items = sorted((u for u in scored if u.source == best.source and u.group == intro.group and u.kind == "item"),
                        key=lambda unit: unit.position)[:MAX_LIST_ITEMS]  # fmt: skip
         return f"{intro.text} {'; '.join(unit.text.rstrip('.;') for unit in items)}. [{best.source}]", [best.source]
-    said = [best, *_continuation(best, scored)]
+    follow = _continuation(best, scored)
+    # A sentence that refers back already says the one before it ("… is not. These cannot …").
+    said = follow if follow and best.text in follow[0].text else [best, *follow]
     for unit in chosen[1:]:
         if len(said) >= MAX_UNITS:
             break
