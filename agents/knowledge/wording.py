@@ -125,8 +125,14 @@ WORDING = [
     (r"\b(?:money|amount) (?:leave|leaves|taken from|go out of)\b|\b(?:debit|take the money from) my\b", "charged",
      EN, None),
     # Delivering.
-    (r"(?<!return )\b(?:postage|delivery (?:fee|charge|cost)s?|shipping (?:fee|charge)s?)\b(?= (?:to|in|within|back))",
-     "shipping cost", EN, None),
+    (r"(?<!return )\b(?:postage|delivery (?:fee|charge|cost)s?|shipping (?:fee|charge)s?)\b", "shipping cost", EN,
+     r"!\b(?:warrant|repair|guarantee)"),
+    (r"\b(?:pay|paying) less (?:postage|shipping|for (?:shipping|delivery))\b|"
+     r"\bcheaper (?:shipping|delivery|postage)\b|\bif i (?:spend|order|buy) (?:more|over|above)\b",
+     "shipping free from orders of", EN, None),
+    (r"\b(?:on )?(?:a )?(?:monday|tuesday|wednesday|thursday|friday)\b", "on a business day", EN, _DELIVERY),
+    (r"\b(?:couriers?|delivery (?:companies|company|services?)|shipping (?:companies|company|providers?)|"
+     r"parcel services?)\b", "carriers", EN, None),
     (r"\b(?:tomorrow|overnight|next.day)\b", "next business day express", EN, _DELIVERY),
     (r"\b(?:reach|get to) me\b", "be delivered", EN, None),
     (r"\b(?:basket|cart|shopping cart|order) (?:value|total|amount)\b|\bminimum (?:order|spend)\b", "orders", EN,
@@ -143,6 +149,8 @@ WORDING = [
     (r"\b(?:make-?up|lipsticks?|perfumes?|mascara)\b", "cosmetics", EN, None),
     (r"\b(?:different|other|another|bigger|smaller|larger) (?:size|colou?r)\b", "swap", EN, None),
     (r"\bcall off\b", "cancel", EN, None),
+    (r"\b(?:delivery note|packing (?:list|note)|dispatch note)\b", "packing slip", EN, None),
+    (r"\br[üu]cksendung\b", "zurückschicken", DE, None),
     # Gift cards.
     (r"\b(?:expire[sd]?|expiry|expiration|run out)\b", "valid", EN, None),
     (r"\bhow much (?:money |credit )?(?:is )?(?:left|remaining)\b|\bremaining credit\b", "balance", EN, None),

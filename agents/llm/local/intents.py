@@ -132,6 +132,11 @@ DEMAND = re.compile(
     r"immediatement|tout de suite|inmediatamente|ahora mismo)\b"
 )
 # Letters in capitals shout, unless they are a name for something (DHL, SEPA, VAT, …).
+# Writing for the third time or more is a complaint however calmly it is put.
+REPEATED = re.compile(
+    r"\b(?:(?:third|fourth|fifth|sixth|umpteenth|3rd|4th|5th) time|(?:three|four|five|six|several|many) times|"
+    r"zum (?:dritten|vierten|funften) mal|(?:troisieme|quatrieme|cinquieme) fois|(?:tercera|cuarta|quinta) vez)\b"
+)
 SHOUTING = re.compile(r"\b[A-ZÄÖÜ]{3,}\b")
 ACRONYMS = {"DHL", "DPD", "SEPA", "VAT", "EUR", "USA", "IBAN", "PDF", "FAQ", "GMBH", "CET", "PIN", "SMS", "API"}
 
@@ -144,5 +149,6 @@ def tone(text: str) -> int:
     return (
         sum(min(2, len(set(pattern.findall(plain)))) for pattern in (ANGRY, AGAIN, DEMAND))
         + (bool(shouted) and not text.isupper())
-        + (text.count("!") >= 2)
+        + (text.count("!") >= 2 or "?!" in text or "!?" in text)
+        + bool(REPEATED.search(plain))
     )

@@ -31,7 +31,7 @@ AMOUNT = re.compile(rf"{CURRENCY}\s?{NUMBER}(?![\d.,]*\d)|(?<![\d.,])\b{NUMBER}\
 BARE_AMOUNT = re.compile(r"(?<![\d.,])\b(\d{1,6}[.,]\d{2})\b(?![.,]?\d)")
 EMAIL = EMAIL_ADDRESS
 # An address follows "to", "nach", "à", "a", "an" or a colon, has a number and a place name.
-ADDRESS_CUE = re.compile(r"(?:\bto\b|\bnach\b|\ban\b|(?<!\w)à|\ba\b|:)\s+", re.I)
+ADDRESS_CUE = re.compile(r"(?:\bto\b|\bnach\b|\ban\b|(?<!\w)à|\bau\b|\ba\b|:)\s+", re.I)
 # One character or word at a time: the alternatives never overlap, so nothing is tried twice.
 ADDRESS_END = re.compile(
     r"(?:[\s,.!?]|\binstead\b|\bplease\b|\bpls\b|\bthanks?\b|\bthank you\b|\bbitte\b|\bstattdessen\b|\bmerci\b|"
@@ -145,10 +145,22 @@ def email_in(text: str) -> str | None:
     return found.group(0) if found else None
 
 
+# "I ordered a lamp yesterday" … "has it shipped?": the order the customer spoke of before.
+ORDERED = re.compile(
+    r"\b(?:i (?:ordered|bought|purchased)|my (?:order|purchase|parcel|package)|ich habe \w+ (?:\w+ )?bestellt|"
+    r"j'ai (?:commande|achete)|he (?:pedido|comprado)|compre)\b"
+)
+IT = re.compile(r"\b(?:it|they|es|sie|il|elle|lo|la)\b")
+
+
 def request_of(text: str, earlier: list[str] = (), follows_a_question: bool = False) -> Request:
     """What the latest message asks the shop to do. A message that only answers the AI's question
     ("It's 100903", "20 euros") continues the request of the customer's earlier messages."""
     request = _request(text)
+    plain = folded(text)
+    if not request.tool and ASKS_STATUS.search(plain) and IT.search(plain) and not ASKS_HOW.search(plain):
+        if any(ORDERED.search(folded(previous)) for previous in earlier[-2:]):
+            return Request(STATUS, None, None, None, request.reason)
     if request.tool or not follows_a_question or not earlier:
         return request
     given = request.order_number or request.amount is not None or request.address
