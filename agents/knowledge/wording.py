@@ -60,7 +60,8 @@ WORDING = [
      r"aspiradora|secador|c[áa]mara|reloj|impresora|chaqueta|vestido|camisa|pantal[óo]n|jersey|"
      r"mochila|bolso|juguete)\b", "artículo", ES, _FAULT),
     # A faulty item: the legal guarantee.
-    (r"\b(?:stopped|quit|stops|quits|ceased) working\b|\b(?:does not|doesn'?t|won'?t|will not|no longer|"
+    (r"\b(?:stopped|quit|stops|quits|ceased) (?:working|\w{3,12}ing)\b|\b(?:snapped|tore|ripped|came apart|came loose|"
+     r"fell off)\b|\b(?:does not|doesn'?t|won'?t|will not|no longer|"
      r"isn'?t) (?:work|working|turn on|switch on|charge|charging)\b(?: any ?more)?|\bbroke down\b|\bfell apart\b|"
      r"\bdied\b|\bdefective\b|\bmalfunction\w*|\bbroke (?=after|within|when|while|in|on)", "became faulty", EN,
      _NOT_AN_ITEM),
@@ -77,17 +78,19 @@ WORDING = [
     (r"\bgarant[íi]a\b(?! legal)", "garantía legal", ES, _MAKER),
     # Damaged on arrival: the return policy's damaged items.
     (r"\b(?:arrived|came|come|turned up)\W+(?:\w+\W+){0,2}?(?:broken|smashed|shattered|cracked|dented|scratched|"
-     r"in pieces)\b", "arrived damaged", EN, None),
-    (r"\b(?:smashed|shattered|in pieces)\b", "damaged", EN, None),
+     r"crushed|squashed|torn|leaking|in pieces)\b", "arrived damaged", EN, None),
+    (r"\b(?:smashed|shattered|crushed|squashed|in pieces)\b", "damaged", EN, None),
     # Reaching the shop.
     (r"\b(?:ring|call|telephone)\b(?= (?:you|us|your \w+|the shop|support|customer service)\b)", "phone", EN, None),
-    (r"\bhotline\b", "phone number", EN, None),
+    (r"\bhotline\b", "your phone number", EN, None),
+    (r"\b(?:contact|support|customer service) e-?mail(?: address)?\b", "support email", EN, None),
     (r"\b(?:fix|mend)(?:ed)?\b", "repair", EN, None),
     (r"\b(?:get in touch|contact|reach)(?: with)? (?:you|us|the shop|(?:your |the )?(?:customer )?(?:service|support|"
      r"care)(?: team)?)\b", "reach us", EN, None),
     (r"\b(?:send|write) (?:a |you a )?letter\b|\b(?:postal|mailing) address\b", "post address", EN, None),
     (r"\be-?mail (?:can|should|do) (?:i|we) (?:write|send|use)\b|\bwrite to you\b", "support email", EN, None),
-    (r"\b(?:anrufen|telefonisch|hotline)\b", "Telefon", DE, None),
+    (r"\b(?:anrufen|telefonisch)\b", "Telefon", DE, None),
+    (r"\bhotline\b", "Ihre Telefonnummer", DE, None),
     (r"\b(?:erreiche|kontaktiere) ich (?:den |ihren |euren )?(?:kundenservice|kundendienst|support|euch|sie)\b|"
      r"\bkontakt aufnehmen\b", "erreiche ich Sie", DE, None),
     (r"\b(?:vous contacter|contacter (?:le|votre) service client|contacter le support)\b", "vous joindre", FR, None),
@@ -95,6 +98,8 @@ WORDING = [
      r"(?: al cliente)?)\b", "contactarnos", ES, None),
     (r"\b(?:appeler|par t[ée]l[ée]phone)\b", "téléphone", FR, None),
     (r"\b(?:llamar(?:les)?|por tel[ée]fono)\b", "teléfono", ES, None),
+    (r"\b(?:(?:un |el )?n[úu]mero de )?(?:atenci[óo]n telef[óo]nica|tel[ée]fono de (?:contacto|atenci[óo]n))\b|"
+     r"\bhotline\b", "su teléfono", ES, None),
     (r"\b(?:weekends?|week-end)\b", "Saturday and Sunday", EN, f"!{_DELIVERY}"),
     (r"\b(?:on )?(?:weekdays?|working days)\b", "Monday to Friday", EN, f"!{_DELIVERY}"),
     # Paying.

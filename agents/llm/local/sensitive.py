@@ -32,6 +32,7 @@ LEGAL = (
 SECURITY = (
     r"\b(?:hack(?:ed|er|ers)?|compromised|account (?:was |got |has been )?(?:stolen|taken over)|"
     rf"(?:someone|somebody|stranger)\b\W+{W}(?:logged|signed|got|broke)\W+(?:in|into)\b|"
+    rf"(?:someone|somebody|a stranger)\b\W+{W}(?:changed|reset|used|accessed|got into)\b|it (?:was not|wasn'?t) me\b|"
     r"(?:orders?|purchases?|charges?) (?:that )?i (?:did not|didn'?t|never) (?:make|made|place|placed|order)|"
     r"(?:orders?|purchases?|charges?) i (?:do not|don'?t) recogni[sz]e|(?:aren'?t|are not|weren'?t) my orders|"
     rf"gehackt|konto\W+{W}ubernommen|nicht von mir|pirate|piratage|ne sont pas (?:mes|de moi)|hackead\w*|"

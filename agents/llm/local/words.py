@@ -21,6 +21,7 @@ STOP_WORDS = set(
     shall may might must let lets please pls thanks thank hi hello hey ok okay yes no not any some
     what which who whom whose how get got want wanted like need know tell say go going make u ur im much many
     still already yet anyone anybody someone somebody anything something whats wheres hows thing things
+    gibt gibts hay existe
     welche welcher welches welchen wie was wer quel quelle quels quelles comment combien cual cuales como cuanto cuanta
     ich mich mir mein meine meinen meiner wir uns unser sie ihr ihre ihren es er der die das den dem des
     ein eine einen einem einer und oder aber wenn ob zu im in am an auf bei mit von vom zum zur für aus nach
