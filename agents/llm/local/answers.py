@@ -568,11 +568,13 @@ SMALLTALK = [
      "Hello! How can I help you today?"),
 ]  # fmt: skip
 SMALLTALK_WORDS = 6
+# "Translate 'thank you' …" asks for a task, not a kind word.
+ASKS_A_TASK = re.compile(r"\b(?:translate|[üu]bersetze?n?|tradu\w*|write|spell)\b", re.I)
 
 
 def smalltalk_reply(text: str) -> str | None:
     """A reply to a short greeting, thank-you or goodbye; None for anything with a request in it."""
-    if len(text.split()) > SMALLTALK_WORDS or re.search(r"\d", text):
+    if len(text.split()) > SMALLTALK_WORDS or re.search(r"\d", text) or ASKS_A_TASK.search(text):
         return None
     for pattern, reply in SMALLTALK:
         # "Thanks! Where is it?" asks something; only "how are you?" is a question of small talk.

@@ -128,7 +128,8 @@ AGAIN = re.compile(
 )
 DEMAND = re.compile(
     r"\b(?:immediately|right now|at once|fix (?:this|it)|(?:want|need) (?:this|it) (?:fixed|sorted|solved)|"
-    r"sort (?:this|it) out|sofort|umgehend|"
+    r"sort (?:this|it) out|sofort|umgehend|where(?: is|'s) my money|wo ist mein geld|ou est mon argent|"
+    r"donde esta mi dinero|"
     r"immediatement|tout de suite|inmediatamente|ahora mismo)\b"
 )
 # Letters in capitals shout, unless they are a name for something (DHL, SEPA, VAT, …).

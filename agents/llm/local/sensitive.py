@@ -81,15 +81,31 @@ MANIPULATION = (
     r"without (?:any )?(?:restrictions|filters|limits|rules)|(?:repeat|print|show|reveal) (?:the|your)\b\W+"
     r"(?:\w+\W+){0,2}?(?:above|instructions|prompt|rules)|(?:system|initial|hidden|secret) (?:prompt|instructions)|"
     r"developer (?:mode|message)|new instructions|jailbreak|admin(?:istrator)? password|"
+    r"i(?:'m| am) (?:an? |the )?(?:employee|staff member|admin\w*|store manager|shop owner|owner of the shop|developer|"
+    r"your (?:boss|manager|developer|colleague))|"
     r"tu so als|so tun als|du bist jetzt|ab jetzt bist du|fais comme si|tu es maintenant|fais semblant|"
     r"haz como si|finge (?:que|ser)|ahora eres)\b"
 )
 ESCALATION = (
     r"\b(?:escalat\w*|(?:your|a|the) (?:manager|boss|supervisor|superior)|"
-    r"(?:whoever|someone|somebody|anyone|person)\W+(?:\w+\W+){0,2}?in charge|call me back|ring me back|human being|"
+    r"(?:whoever|someone|somebody|anyone|person)\W+(?:\w+\W+){0,2}?in charge|"
+    r"(?:someone|somebody|a person|your team|an agent|a human)\W+(?:\w+\W+){0,3}?(?:contact|call|email|write to|"
+    r"get back to|reach) me|call me back|ring me back|human being|"
     r"(?:isn'?t|is not|not) a (?:computer|bot|robot|machine)|(?:speak|talk) to (?:someone|somebody)|"
     r"vorgesetzt\w*|chef|eskalier\w*|ruckruf|rufen sie mich (?:zuruck|an)|"
     r"responsable|superieur|rappelez-moi|me rappeler|escalad\w*|supervisor|jefe|llamenme|devuelvan la llamada)\b"
+)
+
+# Advice the shop's articles cannot give ("Which phone should I buy?", "What stocks …?").
+ADVICE = (
+    r"\b(?:(?:which|what) (?:\w+ ){0,2}should i (?:buy|get|choose|invest in)|should i (?:buy|invest)|"
+    r"recommend (?:me )?(?:a|an|some|the best)|invest\w* (?:in|my money))\b"
+)
+
+# Tasks beyond a shop's support ("Translate …", "Write me a poem").
+TASK = (
+    r"\b(?:translate|ubersetze|ubersetzen|traduis|traduire|traduce|traducir|write (?:me )?(?:a|an|my)|poem|essay|"
+    r"homework)\b"
 )
 
 MATTERS = [
@@ -102,6 +118,8 @@ MATTERS = [
     ("abuse", COMPLAINT, ABUSE),
     ("manipulation", UNKNOWN, MANIPULATION),
     ("escalation", HUMAN_REQUEST, ESCALATION),
+    ("advice", UNKNOWN, ADVICE),
+    ("task", UNKNOWN, TASK),
 ]
 _PATTERNS = [(name, intent, re.compile(pattern)) for name, intent, pattern in MATTERS]
 
