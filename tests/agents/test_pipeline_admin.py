@@ -39,7 +39,7 @@ def pipeline_form(graph, **extra) -> dict:
 def test_saving_a_changed_graph_creates_the_next_version(admin_client, support_inbox):
     pipeline = Pipeline.objects.get(name=CUSTOMER_SUPPORT)
     graph = copy.deepcopy(CUSTOMER_SUPPORT_GRAPH)
-    next(node for node in graph["nodes"] if node["type"] == "retrieve")["limit"] = 8
+    next(node for node in graph["nodes"] if node["type"] == "retrieve")["limit"] = 12
     url = reverse("admin:agents_pipeline_change", args=[pipeline.pk])
 
     response = admin_client.post(url, pipeline_form(graph, note="More passages"))
