@@ -14,6 +14,7 @@ from django.db.models import F, Q, QuerySet
 from pgvector.django import CosineDistance
 
 from agents import llm
+from agents.knowledge.wording import in_article_words
 from agents.languages import DEFAULT as DEFAULT_LANGUAGE
 from agents.languages import TEXT_SEARCH, language_of
 from agents.models import KnowledgeChunk, KnowledgeDocument
@@ -49,6 +50,8 @@ def search(query: str, *, inbox_id: int | None = None, limit: int = 5, language:
     if not query.strip():
         return []
     language = language or language_of(query)
+    # Searched in the articles' words: "my kettle quit working" finds the faulty items' passage.
+    query = in_article_words(query, language)
     chunks = searchable_chunks(inbox_id).filter(document__language__in={language, DEFAULT_LANGUAGE})
     vector = llm.embed_texts([query])[0]
     scores = reciprocal_rank_fusion([nearest_chunk_ids(chunks, vector), matching_chunk_ids(chunks, query, language)])

@@ -81,13 +81,13 @@ QUESTION_START = re.compile(
 )
 # "…, and how much does it cost?": a second question joined to the first.
 JOINED_QUESTION = re.compile(
-    r",?\s+(?:and|und|et|y)\s+(?=(?:how|what|when|where|which|can|do|does|is|are|wie|was|wann|wo|kann|comment|"
+    r",?\s{1,5}(?:and|und|et|y)\s{1,5}(?=(?:how|what|when|where|which|can|do|does|is|are|wie|was|wann|wo|kann|comment|"
     r"quand|combien|quel\w*|c[oó]mo|cu[aá]nto|cu[aá]ndo|d[oó]nde|puedo)\b)",
     re.I,
 )
 FILLER = re.compile(
-    r"^\W*(?:ok(?:ay)?|also|and|so|hi|hello|hey|hallo|hola|bonjour|thanks?|thank you|thx|danke|merci|gracias|"
-    r"yes|no|ja|nein|oui|non|s[ií]|please|bitte|hmm+|well)?\W*$",
+    r"^\W*+(?:ok(?:ay)?|also|and|so|hi|hello|hey|hallo|hola|bonjour|thanks?|thank you|thx|danke|merci|gracias|"
+    r"yes|no|ja|nein|oui|non|s[ií]|please|bitte|hmm+|well)?\W*+$",
     re.I,
 )
 MOST_QUESTIONS = 4

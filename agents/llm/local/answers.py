@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agents.knowledge.wording import in_article_words
 from agents.languages import language_of
 from agents.llm import prompts
 from agents.llm.embeddings import embed_texts
@@ -30,6 +31,9 @@ REFERS_BACK = re.compile(r"^(?:These|This|Those|That|They|It|Such|Diese|Dies|Ils
 MEANING, COVERAGE, TITLE = 0.4, 0.5, 0.15
 SAME_PLACE, SAME_REGION, OTHER_PLACE = 0.2, 0.1, -0.25
 ONLY = re.compile(r"\b(?:only|nur|uniquement|seulement|solo|sólo|únicamente)\b", re.I)
+# "How do I …?", "Wie erreiche ich …?": a section that lists the ways is its answer.
+ASKS_HOW = re.compile(r"^\W*(?:how|wie|comment|c[oó]mo)\b|\bwhat are the (?:ways|options|steps)\b", re.I)
+OUTSIDE = re.compile(r"\b(?:outside|except|au(?:ss|ß)erhalb|hors|en dehors|fuera|excepto)\b", re.I)
 SAME_KIND, OTHER_KIND = 0.2, -0.15
 NAMED_KIND = 0.25
 # A list item or table row labelled with something the customer did not ask about ("Express:").
@@ -89,6 +93,10 @@ class Unit:
     stems: frozenset[str] = frozenset()
     title_stems: frozenset[str] = frozenset()
     words: frozenset[str] = frozenset()
+    # A section's heading opening its list: it says the whole list, never answers on its own, and
+    # only when its own words cover the whole question ("How to reach us" for "How can I reach you?").
+    heading: bool = False
+    covers_all: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,14 +108,17 @@ class Question:
     asks: str | None
     # (stem, the word the customer wrote)
     written: tuple[tuple[str, str], ...] = ()
+    # The question in the articles' words ("quit working" → "became faulty"): what is matched.
+    wording: str = ""
 
     @classmethod
     def of(cls, text: str, earlier: list[str] = (), language: str | None = None, alongside: bool = False) -> "Question":
         """`alongside`: the text is one of several questions asked at once, which leans on the one
         before it only when it names nothing of its own ("…, and how much does it cost?")."""
         language = language or language_of(text)
-        places, asks = words.countries(text), facts.asked(text, language)
-        written = _written(text, language, asks)
+        wording = in_article_words(text, language)
+        places, asks = words.countries(text), facts.asked(wording, language)
+        written = _written(wording, language, asks)
         previous = earlier[-1] if earlier else ""
         if previous and len(text.split()) <= FOLLOW_UP_WORDS and not (alongside and written):
             places = places or words.countries(previous)
@@ -115,7 +126,7 @@ class Question:
             # "…, and how much does it cost?": what "it" is was said before.
             written = written or _written(previous, language, asks)
         stems = {stem for stem, _ in written} | {f"@{place}" for place in places}
-        return cls(text, language, frozenset(stems), frozenset(places), asks, tuple(sorted(written)))
+        return cls(text, language, frozenset(stems), frozenset(places), asks, tuple(sorted(written)), wording)
 
 
 def _written(text: str, language: str, asks: str | None = None) -> set[tuple[str, str]]:
@@ -141,6 +152,12 @@ def units_of(number: int, rank: int, title: str, text: str) -> list[Unit]:
                 units.append(Unit(number, rank, len(units), "row", row, language, label=label))
         elif LIST_ITEM.match(lines[0]):
             intro = units[-1] if units and units[-1].text.endswith(":") else None
+            if not units and "›" in title:
+                # A section that is one list ("How to reach us") is opened by its heading.
+                intro = Unit(
+                    number, rank, 0, "sentence", f"{title.rpartition('›')[2].strip()}:", language, heading=True
+                )
+                units.append(intro)
             if intro:
                 intro.kind, intro.group = "intro", intro.position
             for item in _list_items(lines):
@@ -217,11 +234,12 @@ def _scored(question: Question, sources: tuple[tuple[int, str, str], ...]) -> li
     topics = {stem: weight for stem, weight in weights.items() if not stem.startswith("@")}
     # Meaning half from the unit's own words, half with its title: the title tells the sources
     # apart, the words the units of one source.
-    asked = embed_texts([question.text])[0]
+    asked = embed_texts([question.wording or question.text])[0]
     own = vectors_of([f"{unit.intro} {unit.text}" for unit in units]) @ asked
     meaning = (own + vectors_of([unit.context for unit in units]) @ asked) / 2
     for unit, similarity in zip(units, meaning, strict=True):
         unit.coverage = _coverage(weights, unit.stems | unit.title_stems, unit.words)
+        unit.covers_all = unit.heading and _coverage(weights, unit.stems, unit.words) >= 1
         unit.topic = _topic(question, topics, unit)
         by_title = _coverage(weights, unit.title_stems, frozenset())
         place = _place_fit(question, unit)
@@ -332,8 +350,9 @@ def _place_fit(question: Question, unit: Unit) -> float:
     mentioned = words.place_tokens(unit.context)
     if regions & mentioned:
         return SAME_REGION
-    # What is offered in some places only ("Germany and Austria only") answers for the others too.
-    if named and ONLY.search(unit.text):
+    # What is offered in some places only ("Germany and Austria only") answers for the others too,
+    # and so does what holds everywhere but there ("not to PO boxes outside Germany").
+    if named and (ONLY.search(unit.text) or OUTSIDE.search(unit.text)):
         return SAME_REGION
     # A passage about deliveries outside the EU says nothing of Austria, and one about the EU
     # nothing of Norway.
@@ -416,7 +435,7 @@ def best_support(question: str, sources: list[tuple[int, str, str]], earlier: li
 
 
 def _support(asked: Question, sources: list[tuple[int, str, str]]) -> float:
-    relevant = [unit for unit in scored_units(asked, sources) if _relevant(unit)]
+    relevant = [unit for unit in scored_units(asked, sources) if _relevant(unit) and not unit.heading]
     return max((unit.score for unit in relevant), default=0.0)
 
 
@@ -462,23 +481,28 @@ def _answer(asked: Question, sources: list[tuple[int, str, str]], strict: bool =
     if not chosen:
         return "", [], False
     articles = {number: title.split(" — ")[0] for number, title, _ in sources}
-    text, cited = _compose(chosen, scored, articles)
+    text, cited = _compose(chosen, scored, articles, bool(ASKS_HOW.search(asked.text)))
     return text, cited, chosen[0].language != asked.language
 
 
-def _compose(chosen: list[Unit], scored: list[Unit], articles: dict[int, str]) -> tuple[str, list[int]]:
+def _compose(chosen: list[Unit], scored: list[Unit], articles: dict[int, str], how: bool) -> tuple[str, list[int]]:
     """The best unit and its close runners-up, each article's in its order and cited after them
     (by the first of its sources said); a list's opening line with the whole list; an item with
     the line that opens its list. Returns the text and the sources cited, the best unit's first."""
-    best = chosen[0]
+    best = next((unit for unit in chosen if not unit.heading), chosen[0])
     # A list's opening line that answers as much as the best unit means the question is about the list.
     close = [unit for unit in chosen if unit.source == best.source and unit.score >= best.score - RUNNER_UP_MARGIN]
-    intro = next((unit for unit in close if unit.kind == "intro"), None)
+    intro = next(
+        (u for u in close if u.kind == "intro" and (not u.heading or how and u.covers_all and u.group == best.group)),
+        None,
+    )
     if intro and intro.coverage >= best.coverage:
         items = sorted((u for u in scored if u.source == best.source and u.group == intro.group and u.kind == "item"),
                        key=lambda unit: unit.position)[:MAX_LIST_ITEMS]  # fmt: skip
         return f"{intro.text} {'; '.join(unit.text.rstrip('.;') for unit in items)}. [{best.source}]", [best.source]
-    said = [best, *_continuation(best, scored)]
+    follow = _continuation(best, scored)
+    # A sentence that refers back already says the one before it ("… is not. These cannot …").
+    said = follow if follow and best.text in follow[0].text else [best, *follow]
     for unit in chosen[1:]:
         if len(said) >= MAX_UNITS:
             break
@@ -544,11 +568,13 @@ SMALLTALK = [
      "Hello! How can I help you today?"),
 ]  # fmt: skip
 SMALLTALK_WORDS = 6
+# "Translate 'thank you' …" asks for a task, not a kind word.
+ASKS_A_TASK = re.compile(r"\b(?:translate|[üu]bersetze?n?|tradu\w*|write|spell)\b", re.I)
 
 
 def smalltalk_reply(text: str) -> str | None:
     """A reply to a short greeting, thank-you or goodbye; None for anything with a request in it."""
-    if len(text.split()) > SMALLTALK_WORDS or re.search(r"\d", text):
+    if len(text.split()) > SMALLTALK_WORDS or re.search(r"\d", text) or ASKS_A_TASK.search(text):
         return None
     for pattern, reply in SMALLTALK:
         # "Thanks! Where is it?" asks something; only "how are you?" is a question of small talk.

@@ -14,12 +14,16 @@ from agents.llm.local import words
 
 PRICE, DURATION, WHEN, CLOCK, PHONE, EMAIL, COUNT = "price", "duration", "when", "clock", "phone", "email", "count"
 
+# An email address. Its local part starts where a run of its characters starts and is at most 64
+# long (as in RFC 5321), so a long run without an "@" is read once, not once per position.
+EMAIL_ADDRESS = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{1,250}")
+
 # What a unit holding each kind of fact looks like.
 HOLDS = {
-    PRICE: re.compile(r"€\s?\d|\d[\d.,]*\s?€|\b(?:eur|euros?)\b", re.I),
+    PRICE: re.compile(r"€\s?\d|(?<![\d.,])\d[\d.,]{0,15}\s?€|\b(?:eur|euros?)\b", re.I),
     DURATION: re.compile(
-        r"(?:\d+(?:[–-]\d+)?|\b(?:one|two|three|four|five|ten|zwei|drei|vier|deux|trois|quatre|dos|tres|cuatro))"
-        r"[\s-]*(?:\w+\s)?(?:days?|weeks?|hours?|minutes?|months?|years?|tage?n?|werktagen?|wochen?|"
+        r"(?:(?<!\d)\d{1,4}(?:[–-]\d{1,4})?|\b(?:one|two|three|four|five|ten|zwei|drei|vier|deux|trois|quatre|dos|tres|"
+        r"cuatro))[\s-]{0,3}(?:[^\W\d]\w{0,30}\s)?(?:days?|weeks?|hours?|minutes?|months?|years?|tage?n?|werktagen?|wochen?|"
         r"stunden?|minuten|jahren?|jours?|semaines?|heures?|ans?|días?|semanas?|horas?|años?)\b"
         r"|next business day|nächsten werktag|jour ouvré suivant|siguiente día hábil"
         r"|\b(?:one|eine|une|una) (?:hour|stunde|heure|hora)\b",
@@ -29,8 +33,8 @@ HOLDS = {
     CLOCK: re.compile(
         r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s?(?:am|pm|uhr|h)\b|\b(?:closed|geschlossen|ferm[ée]e?s?|cerrados?)\b", re.I
     ),
-    PHONE: re.compile(r"\+\d[\d ()/-]{6,}\d"),
-    EMAIL: re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
+    PHONE: re.compile(r"\+\d[\d ()/-]{6,24}\d"),
+    EMAIL: EMAIL_ADDRESS,
     COUNT: re.compile(
         r"\b\d+\b|\b(?:one|two|three|four|five|six|ten|zwei|drei|vier|fünf|deux|trois|quatre|cinq|"
         r"dos|tres|cuatro|cinco)\b",
@@ -82,7 +86,10 @@ ASKS_BY_PHRASE = [
         r"\b(?:your|ihre|votre|vos|su|sus|support|kundenservice)\b\W+(?:\w+\W+){0,2}?"
         r"(?:phone|telephone|telefon\w*|hotline|numero)|\b(?:call|ring|phone) you\b|\banrufen\b|\bappeler\b|"
         r"\bllamar\b|\bhotline\b|^\W*(?:what|which|wie|welche|quel|quelle|cual)\b\W+(?:\w+\W+){0,3}?"
-        r"(?:phone|telephone|telefon\w*)\b|^\W*(?:phone|telephone) number\b|^\W*telefonnummer\b"
+        r"(?:phone|telephone|telefon\w*)\b|^\W*(?:phone|telephone) number\b|^\W*telefonnummer\b|"
+        r"\b(?:call|ring|phone|telephone)\b\W+(?:\w+\W+){0,2}?(?:support|team|service)\b|"
+        r"\bis there a (?:phone|hotline)|"
+        r"\b(?:par|por|per) tel\w*|\b(?:contact\w*|joindre|erreich\w*|reach)\b\W+(?:\w+\W+){0,3}?(?:phone|tel\w*)\b"
     )),
     (EMAIL, re.compile(
         r"\b(?:your|ihre|votre|vos|su|sus|support|kundenservice)\b\W+(?:\w+\W+){0,2}?(?:e-?mail|courriel|correo)\b|"

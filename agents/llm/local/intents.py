@@ -26,10 +26,10 @@ PERSON_SURE_FROM = 0.55
 # Knowledge-base support (the best passage unit's score) from which a question counts as
 # answerable whatever the examples say, and the confidence it then gets at that support.
 SUPPORTED_FROM, SUPPORTED_CONFIDENCE = 0.4, 0.6
-# A calm question for help: "how do I …?", "what can I do?", "can I …?".
-QUESTION = re.compile(
-    r"\b(?:how|what|can|could|where|wie|was|kann|ou|comment|que|puis|como|que|donde|puedo)\b[^.!]*\?", re.I
-)
+# A calm question for help: "how do I …?", "what can I do?", "can I …?": a sentence ending in a
+# question mark with one of these words.
+QUESTION_WORD = re.compile(r"\b(?:how|what|can|could|where|wie|was|kann|ou|comment|que|puis|como|donde|puedo)\b", re.I)
+SENTENCE_END = re.compile(r"([.!?])")
 # Tone: this many signals make a complaint, whatever the words are about.
 COMPLAINT_FROM = 2
 
@@ -80,12 +80,19 @@ def classify(text: str, examples: list[tuple[str, str]], support: float = 0.0) -
     unsure_person = intent == HUMAN_REQUEST and confidence < PERSON_SURE_FROM
     if support >= SUPPORTED_FROM and (intent in OPEN or unsure_person or (intent == COMPLAINT and not signals)):
         intent = FAQ
-    elif intent == COMPLAINT and not signals and support and QUESTION.search(text):
+    elif intent == COMPLAINT and not signals and support and asks_calmly(text):
         # "I received the wrong size, how do I exchange it?" asks for help the articles give.
         intent, confidence = FAQ, max(confidence, SUPPORTED_CONFIDENCE)
     if intent in ANSWERABLE and support >= SUPPORTED_FROM:
         confidence = max(confidence, min(0.95, SUPPORTED_CONFIDENCE + (support - SUPPORTED_FROM)))
     return intent, round(confidence, 3)
+
+
+def asks_calmly(text: str) -> bool:
+    """Whether a sentence of the text asks a question for help. Split, not searched for, so it
+    takes linear time on any message."""
+    parts = SENTENCE_END.split(text)
+    return any(end == "?" and QUESTION_WORD.search(piece) for piece, end in zip(parts[::2], parts[1::2], strict=False))
 
 
 def _nearest(text: str, examples: list[tuple[str, str]]) -> tuple[str, float]:
@@ -121,10 +128,16 @@ AGAIN = re.compile(
 )
 DEMAND = re.compile(
     r"\b(?:immediately|right now|at once|fix (?:this|it)|(?:want|need) (?:this|it) (?:fixed|sorted|solved)|"
-    r"sort (?:this|it) out|sofort|umgehend|"
+    r"sort (?:this|it) out|sofort|umgehend|where(?: is|'s) my money|wo ist mein geld|ou est mon argent|"
+    r"donde esta mi dinero|"
     r"immediatement|tout de suite|inmediatamente|ahora mismo)\b"
 )
 # Letters in capitals shout, unless they are a name for something (DHL, SEPA, VAT, …).
+# Writing for the third time or more is a complaint however calmly it is put.
+REPEATED = re.compile(
+    r"\b(?:(?:third|fourth|fifth|sixth|umpteenth|3rd|4th|5th) time|(?:three|four|five|six|several|many) times|"
+    r"zum (?:dritten|vierten|funften) mal|(?:troisieme|quatrieme|cinquieme) fois|(?:tercera|cuarta|quinta) vez)\b"
+)
 SHOUTING = re.compile(r"\b[A-ZÄÖÜ]{3,}\b")
 ACRONYMS = {"DHL", "DPD", "SEPA", "VAT", "EUR", "USA", "IBAN", "PDF", "FAQ", "GMBH", "CET", "PIN", "SMS", "API"}
 
@@ -137,5 +150,6 @@ def tone(text: str) -> int:
     return (
         sum(min(2, len(set(pattern.findall(plain)))) for pattern in (ANGRY, AGAIN, DEMAND))
         + (bool(shouted) and not text.isupper())
-        + (text.count("!") >= 2)
+        + (text.count("!") >= 2 or "?!" in text or "!?" in text)
+        + bool(REPEATED.search(plain))
     )

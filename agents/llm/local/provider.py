@@ -15,7 +15,7 @@ from litellm.types.utils import ChatCompletionMessageToolCall, Function, Usage
 
 from agents.languages import language_of
 from agents.llm import prompts, workflow_prompts
-from agents.llm.local import answers, documents, intents, tool_calls, words
+from agents.llm.local import answers, documents, intents, sensitive, tool_calls, words
 from agents.llm.local.tool_results import after_tool
 
 # A question the help articles answer at least this well is answered from them, even when it
@@ -143,8 +143,12 @@ CLEAR = 0.9
 def _classification(messages: list[dict], text: str) -> str:
     """Small talk and requests that name an order are recognised by their form; everything else
     by its nearest examples, the help articles' support and its tone."""
-    request = tool_calls.request_of(text)
-    if answers.smalltalk_reply(text):
+    request, matter = tool_calls.request_of(text), sensitive.matter_of(text)
+    if matter:
+        # A legal threat, a hacked account, someone's safety…: a person's to handle, as a
+        # complaint or a request for a person, or (an attempt on the AI's rules) with no trust.
+        intent, confidence = matter.intent, 0.0 if matter.intent == sensitive.UNKNOWN else 1.0
+    elif answers.smalltalk_reply(text):
         intent, confidence = "smalltalk", CLEAR
     elif request.tool in INTENT_OF_REQUEST and tool_calls.bypasses_safeguards(text):
         # Asked to act without a reviewer, on someone's say-so: not the AI's to decide.

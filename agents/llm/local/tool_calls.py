@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from agents.guardrails.language import folded
+from agents.llm.local.facts import EMAIL_ADDRESS
 from agents.llm.local.intents import similarities
 from agents.llm.local.phrases import say
 
@@ -15,8 +16,10 @@ ORDERS_BY_EMAIL = "list_recent_orders"
 ORDER_WORD = (
     r"(?:order|orders|ord|parcel|package|bestellung|bestellnummer|auftrag|commande|pedido|numero|number|nummer|nr|no)"
 )
+# Spaces are bounded: a run of them after "order" is tried a few times, not once per space.
 ORDER_NUMBER = re.compile(
-    rf"(?:\b{ORDER_WORD}\b\.?\s*(?:(?:no|nr|number|nummer|numero)\.?\s*)?(?:is\s+|:\s*)?#?\s*|#\s?)"
+    rf"(?:\b{ORDER_WORD}\b\.?\s{{0,3}}(?:(?:no|nr|number|nummer|numero)\.?\s{{0,3}})?(?:is\s{{1,3}}|:\s{{0,3}})?#?"
+    r"\s{0,3}|#\s?)"
     r"(\d{3} \d{3}\b|\d{4,12}\b)",
     re.I,
 )
@@ -26,14 +29,17 @@ NUMBER = r"(\d{1,6}(?:[.,]\d{1,2})?)"
 AMOUNT = re.compile(rf"{CURRENCY}\s?{NUMBER}(?![\d.,]*\d)|(?<![\d.,])\b{NUMBER}\s?{CURRENCY}", re.I)
 # "a refund of 19.90": two decimals say money even without a currency (but not a date, 12.03.1985).
 BARE_AMOUNT = re.compile(r"(?<![\d.,])\b(\d{1,6}[.,]\d{2})\b(?![.,]?\d)")
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+EMAIL = EMAIL_ADDRESS
 # An address follows "to", "nach", "à", "a", "an" or a colon, has a number and a place name.
-ADDRESS_CUE = re.compile(r"(?:\bto\b|\bnach\b|\ban\b|(?<!\w)à|\ba\b|:)\s+", re.I)
+ADDRESS_CUE = re.compile(r"(?:\bto\b|\bnach\b|\ban\b|(?<!\w)à|\bau\b|\ba\b|:)\s+", re.I)
+# One character or word at a time: the alternatives never overlap, so nothing is tried twice.
 ADDRESS_END = re.compile(
-    r"[\s,]*(?:\binstead\b|\bplease\b|\bpls\b|\bthanks?\b|\bthank you\b|\bbitte\b|\bstattdessen\b|\bmerci\b|"
-    r"\bsvp\b|\bpor favor\b|\bgracias\b|[.!?])*\s*$",
+    r"(?:[\s,.!?]|\binstead\b|\bplease\b|\bpls\b|\bthanks?\b|\bthank you\b|\bbitte\b|\bstattdessen\b|\bmerci\b|"
+    r"\bsvp\b|\bpor favor\b|\bgracias\b)*$",
     re.I,
 )
+# An address is written at the end of a message: only this much of it is looked at.
+ADDRESS_WITHIN = 300
 ADDRESS_SHAPE = re.compile(r"(?=.*\d)(?=.*[^\W\d_]{3,}).{10,}")
 
 # What is asked, by its words (accent-free, lower case; a prefix matches its inflections).
@@ -41,9 +47,10 @@ ASKS_REFUND = re.compile(
     r"\b(?:refund|reimburs|money back|my money|erstatt|ruckerstatt|geld zuruck|rembours|reembols|"
     r"devuelv\w* (?:el|mi) dinero|devolucion del dinero)"
 )
-GIVES_BACK = re.compile(r"\b(?:back|zuruck|rendre|devuelv)\b")
+# "20 euros back", "return €15.50 to me".
+GIVES_BACK = re.compile(r"\b(?:back|zuruck|rendre|devuelv)\b|\breturn (?=€|\d)|\bto me\b")
 ASKS_CHANGE = re.compile(
-    r"\b(?:chang|updat|new|send|ship|deliver|moved?|redirect|ander|neue|schick|liefer|umzieh|chang|modifi|"
+    r"\b(?:chang|updat|new|send|ship|deliver|moved?|redirect|go to|instead|ander|neue|schick|liefer|umzieh|modifi|"
     r"nouvelle|envo|livr|cambi|nueva|envi|entreg)"
 )
 STATUS_WORDS = (
@@ -124,6 +131,7 @@ def amount_in(text: str) -> float | None:
 
 def address_in(text: str) -> str | None:
     """The last stretch after a cue that looks like a postal address (a number and a place)."""
+    text = text[-ADDRESS_WITHIN:]
     for cue in reversed(list(ADDRESS_CUE.finditer(text))):
         candidate = ADDRESS_END.sub("", text[cue.end() :]).strip(" ,")
         number = order_number_in(candidate)
@@ -137,10 +145,22 @@ def email_in(text: str) -> str | None:
     return found.group(0) if found else None
 
 
+# "I ordered a lamp yesterday" … "has it shipped?": the order the customer spoke of before.
+ORDERED = re.compile(
+    r"\b(?:i (?:ordered|bought|purchased)|my (?:order|purchase|parcel|package)|ich habe \w+ (?:\w+ )?bestellt|"
+    r"j'ai (?:commande|achete)|he (?:pedido|comprado)|compre)\b"
+)
+IT = re.compile(r"\b(?:it|they|es|sie|il|elle|lo|la)\b")
+
+
 def request_of(text: str, earlier: list[str] = (), follows_a_question: bool = False) -> Request:
     """What the latest message asks the shop to do. A message that only answers the AI's question
     ("It's 100903", "20 euros") continues the request of the customer's earlier messages."""
     request = _request(text)
+    plain = folded(text)
+    if not request.tool and ASKS_STATUS.search(plain) and IT.search(plain) and not ASKS_HOW.search(plain):
+        if any(ORDERED.search(folded(previous)) for previous in earlier[-2:]):
+            return Request(STATUS, None, None, None, request.reason)
     if request.tool or not follows_a_question or not earlier:
         return request
     given = request.order_number or request.amount is not None or request.address

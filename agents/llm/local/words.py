@@ -20,7 +20,8 @@ STOP_WORDS = set(
     is are was were be been being am do does did done have has had having can could would should will
     shall may might must let lets please pls thanks thank hi hello hey ok okay yes no not any some
     what which who whom whose how get got want wanted like need know tell say go going make u ur im much many
-    still already yet
+    still already yet anyone anybody someone somebody anything something whats wheres hows thing things
+    gibt gibts hay existe
     welche welcher welches welchen wie was wer quel quelle quels quelles comment combien cual cuales como cuanto cuanta
     ich mich mir mein meine meinen meiner wir uns unser sie ihr ihre ihren es er der die das den dem des
     ein eine einen einem einer und oder aber wenn ob zu im in am an auf bei mit von vom zum zur für aus nach
@@ -110,18 +111,19 @@ def _same_word(known: str, word_stem: str) -> bool:
 EU, EUROPE, WORLD = "eu", "europe", "world"
 # country: (region, names in English, German, French and Spanish, folded)
 COUNTRIES = {
-    "germany": (EU, "germany|deutschland|allemagne|alemania"),
-    "austria": (EU, "austria|osterreich|autriche"),
-    "netherlands": (EU, "netherlands|holland|niederlande|pays-bas|paises bajos|holanda"),
-    "belgium": (EU, "belgium|belgien|belgique|belgica"),
+    "germany": (EU, "germany|deutschland|allemagne|alemania|berlin|hamburg|munich|munchen|cologne|koln|frankfurt|"
+                 "stuttgart|dusseldorf|dresden|bremen|hannover"),
+    "austria": (EU, "austria|osterreich|autriche|vienna|wien|vienne|viena|salzburg|graz|innsbruck|linz"),
+    "netherlands": (EU, "netherlands|holland|niederlande|pays-bas|paises bajos|holanda|amsterdam|rotterdam|utrecht"),
+    "belgium": (EU, "belgium|belgien|belgique|belgica|brussels|bruxelles|brussel|bruselas|antwerp|antwerpen|ghent"),
     "luxembourg": (EU, "luxembourg|luxemburg|luxemburgo"),
-    "denmark": (EU, "denmark|danemark|dinamarca|danmark"),
-    "france": (EU, "france|frankreich|francia"),
-    "italy": (EU, "italy|italien|italie|italia"),
-    "spain": (EU, "spain|spanien|espagne|espana"),
-    "portugal": (EU, "portugal"),
-    "poland": (EU, "poland|polen|pologne|polonia"),
-    "sweden": (EU, "sweden|schweden|suede|suecia"),
+    "denmark": (EU, "denmark|danemark|dinamarca|danmark|copenhagen|kopenhagen|copenhague|kobenhavn"),
+    "france": (EU, "france|frankreich|francia|paris|lyon|marseille|toulouse|bordeaux|strasbourg|lille"),
+    "italy": (EU, "italy|italien|italie|italia|rome|roma|rom|milan|milano|mailand|turin|torino|naples|napoli"),
+    "spain": (EU, "spain|spanien|espagne|espana|madrid|barcelona|seville|sevilla|valencia|bilbao"),
+    "portugal": (EU, "portugal|lisbon|lisboa|lissabon|lisbonne|porto"),
+    "poland": (EU, "poland|polen|pologne|polonia|warsaw|warschau|varsovie|varsovia|krakow|cracow"),
+    "sweden": (EU, "sweden|schweden|suede|suecia|stockholm|estocolmo|gothenburg|goteborg"),
     "finland": (EU, "finland|finnland|finlande|finlandia"),
     "ireland": (EU, "ireland|irland|irlande|irlanda"),
     "greece": (EU, "greece|griechenland|grece|grecia"),
@@ -137,12 +139,13 @@ COUNTRIES = {
     "lithuania": (EU, "lithuania|litauen|lituanie|lituania"),
     "malta": (EU, "malta|malte"),
     "cyprus": (EU, "cyprus|zypern|chypre|chipre"),
-    "switzerland": (EUROPE, "switzerland|schweiz|suisse|suiza"),
-    "norway": (EUROPE, "norway|norwegen|norvege|noruega"),
+    "switzerland": (EUROPE, "switzerland|schweiz|suisse|suiza|zurich|geneva|geneve|genf|ginebra|bern|berne|basel|bale"),
+    "norway": (EUROPE, "norway|norwegen|norvege|noruega|oslo|bergen"),
     "iceland": (EUROPE, "iceland|island|islande|islandia"),
     "liechtenstein": (EUROPE, "liechtenstein"),
     "united kingdom": (EUROPE, "united kingdom|uk|great britain|britain|england|scotland|wales|grossbritannien|"
-                       "vereinigte konigreich|vereinigtes konigreich|royaume-uni|angleterre|reino unido|inglaterra"),
+                       "vereinigte konigreich|vereinigtes konigreich|royaume-uni|angleterre|reino unido|inglaterra|"
+                       "london|londres|manchester|birmingham|edinburgh|glasgow|leeds|liverpool"),
     "united states": (WORLD, "united states|usa|america|vereinigte staaten|amerika|etats-unis|estados unidos"),
     "canada": (WORLD, "canada|kanada"),
     "australia": (WORLD, "australia|australien|australie"),
