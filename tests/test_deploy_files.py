@@ -13,6 +13,7 @@ from django.conf import settings
 from honcho.environ import parse_procfile
 
 from hilconsole.celery import app as celery_app
+from tests.conftest import worker_answers_ping
 from tests.hilconsole.test_console import readiness
 from tests.processes import BASE_DIR, free_port, wait_until
 
@@ -70,13 +71,9 @@ def test_the_procfile_starts_a_console_that_is_ready_with_both_worker_nodes_and_
     try:
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: (readiness(url) or {}).get("status") == "ready", "the web process to be ready", 120)
-        wait_until(lambda: len(celery_app.control.ping(destination=nodes, timeout=1)) == 2, "both nodes", 120)
+        wait_until(lambda: all(worker_answers_ping(node) for node in nodes), "both worker nodes", 120)
         wait_until(lambda: "beat: Starting" in log.read_text(errors="replace"), "beat to start", 60)
-        consuming = celery_app.control.inspect(destination=nodes, timeout=10).active_queues()
-        assert {node: {queue["name"] for queue in queues} for node, queues in consuming.items()} == {
-            nodes[0]: {"turns"},
-            nodes[1]: {"celery", "ingestion", "sweeps"},
-        }
+        assert active_queues(nodes) == {nodes[0]: {"turns"}, nodes[1]: {"celery", "ingestion", "sweeps"}}
     finally:
         honcho.send_signal(signal.SIGINT)  # as Ctrl-C: honcho stops every process
         try:
@@ -85,3 +82,11 @@ def test_the_procfile_starts_a_console_that_is_ready_with_both_worker_nodes_and_
             honcho.kill()
             raise
     assert "web.1" in log.read_text() and "beat.1" in log.read_text()
+
+
+def active_queues(nodes: list[str]) -> dict[str, set[str]]:
+    """The queues each node consumes."""
+    # A fresh broker connection: a test may have restarted Redis under the pooled ones.
+    with celery_app.connection_for_write() as broker:
+        consuming = celery_app.control.inspect(destination=nodes, timeout=10, connection=broker).active_queues()
+    return {node: {queue["name"] for queue in queues} for node, queues in (consuming or {}).items()}
