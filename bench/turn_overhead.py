@@ -103,7 +103,9 @@ async def sequential_turns(base: str, inbox) -> dict[int, tuple[float, float]]:
     return timings
 
 
-async def throughput(base: str, inbox) -> tuple[int, float]:
+async def throughput(bases: list[str], inbox) -> tuple[int, float]:
+    """Turns answered in SECONDS by CUSTOMERS customers chatting back to back, spread over the
+    web servers at `bases` as a load balancer would spread them; and the seconds it took."""
     answered = 0
 
     async def chat(widget, stop_at):
@@ -115,7 +117,7 @@ async def throughput(base: str, inbox) -> tuple[int, float]:
             number += 1
 
     async with ClientSession(connector=TCPConnector(limit=CUSTOMERS * 2)) as session:
-        widgets = [await Widget(session, base, inbox).open() for _ in range(CUSTOMERS)]
+        widgets = [await Widget(session, bases[number % len(bases)], inbox).open() for number in range(CUSTOMERS)]
         started = time.perf_counter()
         await asyncio.gather(*(chat(widget, started + SECONDS) for widget in widgets))
         elapsed = time.perf_counter() - started
@@ -166,7 +168,7 @@ def main() -> None:
     try:
         asyncio.run(sequential_turns_warmup(base, inbox))
         timings = asyncio.run(sequential_turns(base, inbox))
-        answered, elapsed = asyncio.run(throughput(base, inbox))
+        answered, elapsed = asyncio.run(throughput([base], inbox))
         found = stages(timings)
     finally:
         infra_floor.stop(server, worker)

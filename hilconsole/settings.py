@@ -226,6 +226,26 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # whole pool, around each task: a new PostgreSQL backend per task (about 6 ms). Tasks instead
 # return their connection to the pool and health-check it like requests (hilconsole/celery.py).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=10_000)
+# Queues, so that a deployment can give customers' turns workers of their own: a re-embedding
+# of the whole knowledge base or a long sweep then never delays an AI reply (docs/deploy.md).
+# A worker started without -Q consumes all of them, as `make run` and the tests do; every
+# other task (assignment, callbacks, workflows) goes to the default queue.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = {name: {} for name in ("celery", "turns", "ingestion", "sweeps")}
+CELERY_TASK_ROUTES = {
+    "agents.run_turn": {"queue": "turns"},
+    "agents.resume_run": {"queue": "turns"},
+    "agents.ingest_document": {"queue": "ingestion"},
+    "agents.reembed_all": {"queue": "ingestion"},
+    # What beat sends (hilconsole/schedules.py and each app's schedules.py).
+    "agents.resume_stalled_turns": {"queue": "sweeps"},
+    "reviews.presence_sweep": {"queue": "sweeps"},
+    "reviews.sla_sweep": {"queue": "sweeps"},
+    "reviews.assignment_sweep": {"queue": "sweeps"},
+    "reviews.review_deadline_sweep": {"queue": "sweeps"},
+    "hilconsole.rollups_refresh": {"queue": "sweeps"},
+    "hilconsole.retention_sweep": {"queue": "sweeps"},
+}
 
 # The LLM gateway (agents/llm): LiteLLM Router retries, failures before a deployment cools
 # down, how long it stays cooled down, and the Fernet key for provider keys stored in the admin.

@@ -233,7 +233,7 @@ def worker_process(console_env):
     argv = python_command(
         "-m", "celery", "-A", "hilconsole", "worker", "--pool=prefork", "--concurrency=1",
         "--include=tests.celery_tasks", f"--hostname={hostname}", "--loglevel=INFO",
-        "--without-mingle", "--without-gossip", f"--queues={QUEUE}",
+        "--without-mingle", "--without-gossip", f"--queues={','.join(QUEUES)}",
     )  # fmt: skip
     worker = ConsoleProcess("worker", argv, console_env, lambda: worker_answers_ping(hostname), LOG_DIR)
     worker.hostname = hostname
@@ -252,15 +252,17 @@ def live_worker(worker_process):
     _consume(worker_process, False)
 
 
-QUEUE = "celery"
+# Every queue tasks are routed to (settings.CELERY_TASK_QUEUES): the test worker does all the work.
+QUEUES = list(settings.CELERY_TASK_QUEUES)
 
 
 def _consume(worker: ConsoleProcess, on: bool) -> None:
     control = celery_app.control.add_consumer if on else celery_app.control.cancel_consumer
     # A fresh broker connection: a test may have restarted Redis under the pooled ones.
     with celery_app.connection_for_write() as broker:
-        replies = control(QUEUE, destination=[worker.hostname], reply=True, timeout=10, connection=broker)
-    assert replies, f"the test worker did not answer {control.__name__}"
+        for queue in QUEUES:
+            replies = control(queue, destination=[worker.hostname], reply=True, timeout=10, connection=broker)
+            assert replies, f"the test worker did not answer {control.__name__}"
 
 
 def worker_children(worker: ConsoleProcess) -> list[int]:

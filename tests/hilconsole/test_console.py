@@ -74,6 +74,10 @@ def test_console_serves_every_part_and_stops_all_of_it_on_ctrl_c(console):
     process, url = console
     running = children(process)
     assert set(running) == {"uvicorn", "worker", "beat"}
+    # Its one worker does all the work: every queue a task may be routed to.
+    consuming = celery_app.control.inspect(timeout=5).active_queues() or {}
+    (queues,) = [{queue["name"] for queue in found} for name, found in consuming.items() if name.startswith("celery@")]
+    assert queues == {"celery", "turns", "ingestion", "sweeps"}
 
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=60)
