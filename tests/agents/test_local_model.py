@@ -539,6 +539,8 @@ def test_free_asks_an_amount_only_when_the_question_asks_when_or_which(question,
         ("Ich werde einen Anwalt einschalten", "complaint"),
         ("Quelqu'un a piraté mon compte", "human_request"),
         ("Quiero que eliminen mi cuenta y mis datos", "human_request"),
+        ("Kann mich bitte jemand zurückrufen?", "human_request"),
+        ("¿Me puede llamar alguien?", "human_request"),
     ],
 )
 def test_matters_only_a_person_may_handle_are_handed_over_whatever_the_articles_say(message, intent):
@@ -562,6 +564,12 @@ def test_matters_only_a_person_may_handle_are_handed_over_whatever_the_articles_
 )
 def test_ordinary_questions_near_those_matters_are_still_the_articles_to_answer(message):
     assert sensitive.matter_of(message) is None
+
+
+def test_being_charged_twice_is_a_complaint_when_told_with_a_demand_and_a_question_when_asked():
+    assert intents.tone("I was charged twice for the same order and I want it fixed now") >= intents.COMPLAINT_FROM
+    assert intents.tone("I was charged twice for one order, what should I do?") < intents.COMPLAINT_FROM
+    assert intents.tone("My order ships in two parcels, am I charged twice?") == 0
 
 
 @pytest.mark.parametrize(

@@ -138,6 +138,13 @@ REPEATED = re.compile(
     r"\b(?:(?:third|fourth|fifth|sixth|umpteenth|3rd|4th|5th) time|(?:three|four|five|six|several|many) times|"
     r"zum (?:dritten|vierten|funften) mal|(?:troisieme|quatrieme|cinquieme) fois|(?:tercera|cuarta|quinta) vez)\b"
 )
+# Being charged twice is a question when asked ("am I charged twice?", "I was charged twice, is
+# that normal?"), one signal when told.
+CHARGED_TWICE = re.compile(
+    r"\b(?:(?:was|been|got|were|have been) charged (?:twice|two times|double)|double(?:-| )charged|"
+    r"charged me twice|(?:zweimal|doppelt) (?:abgebucht|belastet|berechnet)|(?:debite|preleve|facture) deux fois|"
+    r"(?:cobrado|cobraron) dos veces)\b"
+)
 SHOUTING = re.compile(r"\b[A-ZÄÖÜ]{3,}\b")
 ACRONYMS = {"DHL", "DPD", "SEPA", "VAT", "EUR", "USA", "IBAN", "PDF", "FAQ", "GMBH", "CET", "PIN", "SMS", "API"}
 
@@ -152,4 +159,5 @@ def tone(text: str) -> int:
         + (bool(shouted) and not text.isupper())
         + (text.count("!") >= 2 or "?!" in text or "!?" in text)
         + bool(REPEATED.search(plain))
+        + (bool(CHARGED_TWICE.search(plain)) and not asks_calmly(text))
     )

@@ -92,8 +92,9 @@ ESCALATION = (
     r"(?:someone|somebody|a person|your team|an agent|a human)\W+(?:\w+\W+){0,3}?(?:contact|call|email|write to|"
     r"get back to|reach) me|call me back|ring me back|human being|"
     r"(?:isn'?t|is not|not) a (?:computer|bot|robot|machine)|(?:speak|talk) to (?:someone|somebody)|"
-    r"vorgesetzt\w*|chef|eskalier\w*|ruckruf|rufen sie mich (?:zuruck|an)|"
-    r"responsable|superieur|rappelez-moi|me rappeler|escalad\w*|supervisor|jefe|llamenme|devuelvan la llamada)\b"
+    r"vorgesetzt\w*|chef|eskalier\w*|ruckruf\w*|zuruckruf\w*|rufen sie mich (?:zuruck|an)|"
+    r"responsable|superieur|rappelez-moi|me rappeler|escalad\w*|supervisor|jefe|llamenme|devuelvan la llamada|"
+    r"llamarme|llameme|me (?:puede|pueden|podria|podrian|puedes) llamar|devolverme la llamada)\b"
 )
 
 # Advice the shop's articles cannot give ("Which phone should I buy?", "What stocks …?").
