@@ -4,7 +4,7 @@ from django.utils.safestring import mark_safe
 
 from agents.llm import budgets
 from agents.models import Budget
-from hilconsole.admin import AuditedAdmin
+from conversations.admin_audit import AuditedAdmin
 
 
 @admin.register(Budget)

@@ -4,7 +4,7 @@ from django.contrib import admin
 from agents.llm import gateway
 from agents.llm.keys import encrypt_api_key
 from agents.models import Deployment, IntentExample, LLMCall, ModelProfile
-from hilconsole.admin import AuditedAdmin, ReadOnlyAdmin
+from conversations.admin_audit import AuditedAdmin, ReadOnlyAdmin
 
 
 class DeploymentForm(forms.ModelForm):

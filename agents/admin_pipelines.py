@@ -27,7 +27,7 @@ from agents.pipelines import services
 from agents.pipelines.graph import graph_problems
 from agents.pipelines.trace import run_trace
 from agents.tools.approvals import condition_problem
-from hilconsole.admin import AuditedAdmin, ReadOnlyAdmin, audit_admin_change, snapshot
+from conversations.admin_audit import AuditedAdmin, ReadOnlyAdmin, audit_admin_change, snapshot
 
 GRAPH_WIDGET = forms.Textarea(attrs={"rows": 30, "cols": 100, "class": "vLargeTextField", "spellcheck": "false"})
 

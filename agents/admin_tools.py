@@ -3,7 +3,7 @@ from django import forms
 from django.contrib import admin
 
 from agents.models import DemoOrder, Tool, ToolCall
-from hilconsole.admin import AuditedGuardedAdmin, ReadOnlyAdmin
+from conversations.admin_audit import AuditedGuardedAdmin, ReadOnlyAdmin
 
 
 class ToolForm(forms.ModelForm):

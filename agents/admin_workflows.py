@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 from agents.admin_pipelines import pretty_json
 from agents.models import Application, DocumentAnalysis, Workflow
 from agents.workflows import selectors
-from hilconsole.admin import AuditedAdmin, ReadOnlyAdmin
+from conversations.admin_audit import AuditedAdmin, ReadOnlyAdmin
 
 # While an analysis runs its admin pages reload this often, so its progress moves.
 RELOAD_SECONDS = 3

@@ -13,8 +13,8 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from conversations import services
+from conversations.admin_audit import AuditedAdmin, AuditedGuardedAdmin, ReadOnlyAdmin
 from conversations.models import AuditEvent, Conversation, Customer, Inbox, Message
-from hilconsole.admin import AuditedAdmin, AuditedGuardedAdmin, ReadOnlyAdmin
 
 
 @admin.register(Inbox)

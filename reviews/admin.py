@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db import models
 
-from hilconsole.admin import AuditedAdmin, ReadOnlyAdmin
+from conversations.admin_audit import AuditedAdmin, ReadOnlyAdmin
 from reviews.models import CannedResponse, HumanAgent, RejectionReason, ReviewTask
 
 
