@@ -407,7 +407,9 @@ def unsafe_production_settings() -> list[str]:
 
 
 # Fail closed: with DEBUG off the console does not start on settings that would make it unsafe.
-if not DEBUG and (_problems := unsafe_production_settings()):
+# Writing migrations serves no one and acts on nothing: a contributor runs it without secrets.
+WRITES_CODE_ONLY = sys.argv[1:2] == ["makemigrations"]
+if not DEBUG and not WRITES_CODE_ONLY and (_problems := unsafe_production_settings()):
     sys.exit(
         "HIL Console refuses to start: DEBUG is off (the default) and\n"
         + "".join(f"  - {problem}\n" for problem in _problems)

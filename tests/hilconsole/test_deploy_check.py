@@ -78,6 +78,16 @@ def test_with_debug_off_the_console_refuses_to_start_on_unsafe_settings(settings
     assert complaint in result.stderr and "Traceback" not in result.stderr
 
 
+def test_migrations_are_checked_without_the_production_settings(settings):
+    bare = {"DATABASE_URL": settings.DATABASE_URL, "REDIS_URL": settings.REDIS_URL}
+
+    written = manage(bare, "makemigrations", "--check", "--dry-run")
+    served = manage(bare, "migrate", "--check")
+
+    assert written.returncode == 0 and "No changes detected" in written.stdout, written.stderr
+    assert served.returncode == 1 and "HIL Console refuses to start" in served.stderr
+
+
 def test_the_refusal_names_every_problem_at_once(settings):
     result = manage(
         {**production(settings), "SECRET_KEY": None, "ALLOWED_HOSTS": None, "DEMO_SHOP_API_KEY": None}, "check"
