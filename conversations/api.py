@@ -24,6 +24,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from conversations import services
+from conversations.errors import ConversationNotFound, NotYourConversation
 from conversations.events import assignee_name, message_payload
 from conversations.models import Conversation, Inbox, Message
 from hilconsole.api import error_responses, validated
@@ -134,7 +135,7 @@ class WidgetThrottle(SimpleRateThrottle):
             return True
         window_started = int(time.time()) // self.duration * self.duration
         self.wait_seconds = window_started + self.duration - time.time()
-        pipeline = throttle_redis().pipeline()
+        pipeline = throttle_redis().pipeline(transaction=False)  # one round trip; INCR alone decides
         pipeline.incr(f"hil:throttle:{key}:{window_started}")
         pipeline.expire(f"hil:throttle:{key}:{window_started}", self.duration + 1)
         count, _ = pipeline.execute()
@@ -302,9 +303,9 @@ class CustomerConversationView(WidgetView):
     def conversation(self, conversation_id: int) -> Conversation:
         conversation = Conversation.objects.select_related("assignee").filter(pk=conversation_id).first()
         if conversation is None:
-            raise exceptions.NotFound("No such conversation.")
+            raise ConversationNotFound()
         if conversation.customer_id != self.request.auth.pk:
-            raise exceptions.PermissionDenied("This conversation belongs to another customer.", code="not_yours")
+            raise NotYourConversation()
         return conversation
 
 
@@ -351,13 +352,13 @@ class ConversationMessages(CustomerConversationView):
         },
     )
     def post(self, request, conversation_id):
-        conversation = self.conversation(conversation_id)
         data = validated(MessageIn, request.data)
         limit = settings.WIDGET_MAX_MESSAGE_CHARS
         if len(data["content"]) > limit:
             raise ContentTooLong(f"A message can be at most {limit} characters long ({len(data['content'])} sent).")
+        # The service checks that the conversation is this customer's, on the row it locks.
         message, created = services.message_post_from_customer(
-            conversation.pk, content=data["content"], client_message_id=data["client_message_id"]
+            conversation_id, content=data["content"], client_message_id=data["client_message_id"], customer=request.auth
         )
         return Response(message_payload(message), status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
 

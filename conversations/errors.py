@@ -19,3 +19,21 @@ class AlreadyClaimed(IllegalTransition):
     def __init__(self, owner_name: str, *, by_self: bool = False):
         self.owner_name = owner_name
         super().__init__("You already have this conversation." if by_self else f"Already claimed by {owner_name}.")
+
+
+class ConversationNotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+    def __init__(self):
+        super().__init__("No such conversation.")
+
+
+class NotYourConversation(DomainError):
+    """A customer's token used on another customer's conversation."""
+
+    status = 403
+    code = "not_yours"
+
+    def __init__(self):
+        super().__init__("This conversation belongs to another customer.")

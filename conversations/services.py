@@ -14,7 +14,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from conversations.audit import audit_record
-from conversations.errors import AlreadyClaimed, IdentityRefused, IllegalTransition
+from conversations.errors import (
+    AlreadyClaimed,
+    ConversationNotFound,
+    IdentityRefused,
+    IllegalTransition,
+    NotYourConversation,
+)
 from conversations.events import (
     assignee_name,
     conversation_group,
@@ -36,7 +42,7 @@ from conversations.models import (
     token_digest,
 )
 from hilconsole.broadcast import broadcast_all_on_commit, broadcast_on_commit
-from hilconsole.celery import app as celery_app
+from hilconsole.celery import send_unawaited
 
 S = Conversation.Status
 # The states in which the AI answers the customer's next message.
@@ -147,12 +153,11 @@ def customer_for_token(token: str) -> Customer | None:
     """The customer whose widget session this is, unless it expired (unused too long)."""
     now = timezone.now()
     fresh = now - timedelta(days=settings.WIDGET_TOKEN_IDLE_DAYS)
-    found = (
-        CustomerToken.objects.select_related("customer__inbox")
-        .filter(digest=token_digest(token), last_used_at__gt=fresh)
-        .first()
-    )
-    if found is None:
+    try:  # the digest is unique: get() spares first()'s ordering
+        found = CustomerToken.objects.select_related("customer__inbox").get(
+            digest=token_digest(token), last_used_at__gt=fresh
+        )
+    except CustomerToken.DoesNotExist:
         return None
     if found.last_used_at < now - TOKEN_USE_RECORDED_EVERY:
         CustomerToken.objects.filter(pk=found.pk).update(last_used_at=now)
@@ -192,19 +197,25 @@ def conversation_delete(conversation_id: int, *, actor) -> None:
 
 
 def message_post_from_customer(
-    conversation_id: int, *, content: str, client_message_id: str, request_ai_turn: bool = True
+    conversation_id: int,
+    *,
+    content: str,
+    client_message_id: str,
+    customer: Customer | None = None,
+    request_ai_turn: bool = True,
 ) -> tuple[Message, bool]:
     """Store a customer's message once per client id; returns (message, created).
 
-    A new message reopens a finished or resolved conversation and asks the AI for a turn
-    (unless `request_ai_turn` is off: the caller runs the turn itself, as the evaluation does).
+    With `customer` (the widget's signed-in customer) the conversation must be theirs:
+    ConversationNotFound or NotYourConversation otherwise. A new message reopens a finished or
+    resolved conversation and asks the AI for a turn (unless `request_ai_turn` is off: the
+    caller runs the turn itself, as the evaluation does).
     """
     with transaction.atomic():
         # The row lock orders concurrent posts to one conversation, so the duplicate check
-        # below cannot race with an insert of the same client id.
-        conversation = (
-            Conversation.objects.select_for_update(of=("self",)).select_related("customer").get(pk=conversation_id)
-        )
+        # below cannot race with an insert of the same client id. The ownership check reads the
+        # same locked row: one query for both.
+        conversation = _locked_customer_conversation(conversation_id, customer)
         existing = conversation.messages.filter(sender=Message.Sender.CUSTOMER, client_message_id=client_message_id)
         if existing := existing.first():
             return existing, False
@@ -216,6 +227,20 @@ def message_post_from_customer(
         if request_ai_turn and conversation.status in AI_STATES:
             _request_ai_turn(conversation.pk)
     return message, True
+
+
+def _locked_customer_conversation(conversation_id: int, customer: Customer | None) -> Conversation:
+    locked = Conversation.objects.select_for_update(of=("self",))
+    if customer is None:
+        return locked.select_related("customer").get(pk=conversation_id)
+    try:
+        conversation = locked.get(pk=conversation_id)
+    except Conversation.DoesNotExist:
+        raise ConversationNotFound() from None
+    if conversation.customer_id != customer.pk:
+        raise NotYourConversation()
+    conversation.customer = customer
+    return conversation
 
 
 def message_post_from_ai(
@@ -328,9 +353,7 @@ def _request_ai_turn(conversation_id: int) -> None:
     # Nobody waits for a turn's result: asking for none spares the request a subscription to
     # its result channel, and the worker a write.
     transaction.on_commit(
-        lambda: celery_app.send_task(
-            "agents.run_turn", args=[conversation_id], kwargs={"requested_at": time.time()}, ignore_result=True
-        ),
+        lambda: send_unawaited("agents.run_turn", args=[conversation_id], kwargs={"requested_at": time.time()}),
         robust=True,
     )
 
@@ -471,9 +494,7 @@ def _request_assignment(conversation: Conversation) -> None:
     # Assignment is the desk's (reviews app's) work, sent by name once the queueing is committed.
     # Robust: a broker error must not undo the committed queueing nor skip other callbacks; the
     # desk's assignment sweep hands out whatever waited too long.
-    transaction.on_commit(
-        lambda: celery_app.send_task("reviews.assign_handover", args=[conversation.pk], ignore_result=True), robust=True
-    )
+    transaction.on_commit(lambda: send_unawaited("reviews.assign_handover", args=[conversation.pk]), robust=True)
 
 
 def conversation_claim(conversation_id: int, *, agent, assigned_by=None) -> Conversation:

@@ -20,3 +20,23 @@ def _connections_like_a_request(**kwargs):
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+class SentTask:
+    """A sent task nobody waits for: its id, and no result backend.
+
+    Celery's own result object binds the app's result backend, which Celery keeps per thread.
+    Under ASGI every request runs its sync code in a thread of its own, so each request that sent
+    a task built a new Redis result backend (with its connection pool) only to throw it away.
+    """
+
+    ignored = True
+
+    def __init__(self, task_id: str):
+        self.id = task_id
+
+
+def send_unawaited(name: str, *, args=(), kwargs=None) -> SentTask:
+    """Send task `name` by name, asking for no result: nobody waits for it, and the worker
+    writes none."""
+    return app.send_task(name, args=args, kwargs=kwargs, ignore_result=True, result_cls=SentTask, add_to_parent=False)

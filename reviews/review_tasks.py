@@ -22,7 +22,7 @@ from conversations.audit import audit_record
 from conversations.errors import IllegalTransition
 from conversations.models import person_name
 from hilconsole.broadcast import broadcast_all_on_commit
-from hilconsole.celery import app as celery_app
+from hilconsole.celery import send_unawaited
 from hilconsole.errors import DomainError
 from reviews import events, selectors
 from reviews.arguments import ArgumentsInvalid, checked_arguments
@@ -195,7 +195,7 @@ def _go_on(task: ReviewTask) -> None:
     if task.kind == K.EXTERNAL:
         if task.callback_url:
             transaction.on_commit(
-                lambda: celery_app.send_task("reviews.deliver_review_callback", args=[task.pk], ignore_result=True),
+                lambda: send_unawaited("reviews.deliver_review_callback", args=[task.pk]),
                 robust=True,
             )
         return

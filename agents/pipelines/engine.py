@@ -36,6 +36,7 @@ from agents.models import PipelineRun, PipelineVersion, RunItem, RunStep
 from agents.pipelines.graph import Graph
 from agents.pipelines.nodes import ITEM_WORK, NODES, NodeResult, Pause, Turn
 from hilconsole.celery import app as celery_app
+from hilconsole.celery import send_unawaited
 
 logger = logging.getLogger(__name__)
 
@@ -276,9 +277,7 @@ def run_end_waiting(run_id: int, reason: str) -> PipelineRun | None:
 
 def _resume_on_commit(run: PipelineRun) -> None:
     # Robust: a broker error must not undo the committed decision; the sweep resumes the run.
-    transaction.on_commit(
-        lambda: celery_app.send_task("agents.resume_run", args=[run.pk], ignore_result=True), robust=True
-    )
+    transaction.on_commit(lambda: send_unawaited("agents.resume_run", args=[run.pk]), robust=True)
 
 
 # Where each kind's sinks live: they build on the engine, so they are imported when first needed.

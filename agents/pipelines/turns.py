@@ -27,7 +27,7 @@ from agents.pipelines.locks import _connection_for_locks  # noqa: F401  (tests r
 from agents.pipelines.nodes import Pause, transcript_text
 from conversations import services as conversations
 from conversations.models import Conversation, Message
-from hilconsole.celery import app as celery_app
+from hilconsole.celery import send_unawaited
 
 logger = logging.getLogger(__name__)
 
@@ -112,9 +112,7 @@ def turn_run(conversation_id: int, *, requested_at: float | None = None) -> list
                 return advanced  # the run saw no later message when it ended, and later ones request a turn
     # The customer kept writing through several turns: the rest is answered by a new task, so
     # other conversations' turns are not held up behind this one.
-    celery_app.send_task(
-        "agents.run_turn", args=[conversation_id], kwargs={"requested_at": time.time()}, ignore_result=True
-    )
+    send_unawaited("agents.run_turn", args=[conversation_id], kwargs={"requested_at": time.time()})
     return advanced
 
 
