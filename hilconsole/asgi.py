@@ -2,11 +2,34 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hilconsole.settings")
+
+
+class SyncStackHandler(ASGIHandler):
+    """Django's ASGI handler, with the middleware and the view run in one worker thread.
+
+    The console's views are synchronous (the ORM), and so is one of its middleware. Django's own
+    handler runs the stack in async mode around them, hopping between the event loop and the
+    request's thread for each synchronous middleware hook and for the view: fifteen hops for a
+    desk action, more CPU than the action itself in a claim rush (bench/claim_race.py). Here the
+    stack is one hop, as under WSGI. The body is still read and the response sent on the event
+    loop, WebSockets are untouched, and an async view (there is none) would run via async_to_sync.
+    """
+
+    def load_middleware(self, is_async=False):
+        super().load_middleware(is_async=False)
+
+    async def get_response_async(self, request):
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+
 # Django must be set up before the consumers (and the models they import) are loaded.
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+django_asgi_app = SyncStackHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

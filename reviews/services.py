@@ -174,23 +174,30 @@ def handover_claim(user, conversation_id: int) -> Conversation:
     if handover.status == S.HUMAN_ACTIVE and handover.assignee_id:
         # Tell the loser who won before anything else; the locked claim below re-checks it.
         raise AlreadyClaimed(handover.assignee_name, by_self=handover.assignee_id == user.pk)
-    agent = human_agent_ensure(user)
-    if not agent.has_skills(handover.required_skills) and not user_is_supervisor(user):
-        needed = ", ".join(sorted(set(handover.required_skills) - set(agent.skills)))
-        raise MissingSkills(f"This handover needs the skills {needed}, which your profile does not list.")
-    return _assign(agent, conversation_id)
+    with transaction.atomic():
+        agent, _ = HumanAgent.objects.select_for_update().get_or_create(user=user)
+        agent.user = user
+        if not agent.has_skills(handover.required_skills) and not user_is_supervisor(user):
+            needed = ", ".join(sorted(set(handover.required_skills) - set(agent.skills)))
+            raise MissingSkills(f"This handover needs the skills {needed}, which your profile does not list.")
+        return _assign_locked(agent, conversation_id)
 
 
 def _assign(agent: HumanAgent, conversation_id: int, *, assigned_by=None) -> Conversation:
     with transaction.atomic():
-        # The agent's row lock queues their concurrent claims (two tabs, auto-assignment), so
-        # two of them cannot both pass the capacity check below.
         agent = HumanAgent.objects.select_for_update().select_related("user").get(pk=agent.pk)
-        if selectors.open_count(agent.user) >= agent.max_concurrent:
-            raise AtCapacity(_capacity_message(agent, assigned_by))
-        conversation = conversations.conversation_claim(conversation_id, agent=agent.user, assigned_by=assigned_by)
-        agent.last_assigned_at = timezone.now()
-        agent.save(update_fields=["last_assigned_at"])
+        return _assign_locked(agent, conversation_id, assigned_by=assigned_by)
+
+
+def _assign_locked(agent: HumanAgent, conversation_id: int, *, assigned_by=None) -> Conversation:
+    """Call holding the agent's row lock, inside the transaction. The lock queues the agent's
+    concurrent claims (two tabs, auto-assignment), so two of them cannot both pass the capacity
+    check below."""
+    if selectors.open_count(agent.user) >= agent.max_concurrent:
+        raise AtCapacity(_capacity_message(agent, assigned_by))
+    conversation = conversations.conversation_claim(conversation_id, agent=agent.user, assigned_by=assigned_by)
+    agent.last_assigned_at = timezone.now()
+    agent.save(update_fields=["last_assigned_at"])
     return conversation
 
 

@@ -35,7 +35,9 @@ def desk_view(view):
         try:
             return view(request, *args, **kwargs)
         except DomainError as refusal:
-            return notice(request, refusal.message, status=refusal.status, back=page_of(kwargs))
+            # An htmx notice stays in place: no page to go back to (every loser of a claim rush).
+            back = None if request.htmx else page_of(kwargs)
+            return notice(request, refusal.message, status=refusal.status, back=back)
 
     return wrapped
 

@@ -5,7 +5,10 @@ import threading
 from collections import Counter
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection
+from django.http import Http404
+from django.urls import reverse
 
 from conversations.errors import AlreadyClaimed, IllegalTransition
 from conversations.models import AuditEvent, Conversation
@@ -151,6 +154,87 @@ def test_transfer_to_a_skill_requeues_it_for_that_skill(ana, ben, handover):
     with pytest.raises(services.MissingSkills):
         services.handover_claim(ana, handover.pk)
     services.handover_claim(ben, handover.pk)
+
+
+# Who may claim, and what a claim costs ------------------------------------------------------
+
+
+def test_a_team_granted_the_inbox_may_claim_its_handovers(django_user_model, inbox, handover):
+    dan = person(django_user_model, "dan", SUPPORT_AGENT)
+    team = Group.objects.create(name="Shop team")
+    dan.groups.add(team)
+    services.inbox_grant(team, inbox)
+
+    services.handover_claim(dan, handover.pk)
+
+    assert Conversation.objects.get(pk=handover.pk).assignee == dan
+
+
+def test_a_grant_on_another_inbox_opens_nothing_here(sam, other_inbox, handover):
+    services.inbox_grant(sam, other_inbox)
+
+    with pytest.raises(Http404):
+        services.handover_claim(sam, handover.pk)
+    assert Conversation.objects.get(pk=handover.pk).status == S.PENDING_HUMAN
+
+
+def test_an_agent_whose_account_was_deactivated_claims_nothing(ana, handover):
+    ana.is_active = False
+    ana.save()
+
+    with pytest.raises(Http404):
+        services.handover_claim(ana, handover.pk)
+
+
+def test_a_superuser_may_claim_in_any_inbox_without_a_grant(site_admin, handover):
+    services.handover_claim(site_admin, handover.pk)
+
+    assert Conversation.objects.get(pk=handover.pk).assignee == site_admin
+
+
+def test_claiming_a_conversation_that_does_not_exist_is_not_found(ana):
+    with pytest.raises(Http404):
+        services.handover_claim(ana, 999_999)
+
+
+@pytest.mark.parametrize(
+    "display_name, first_name, told",
+    [("Ana at the shop", "Ana", "Ana at the shop"), ("", "Ana", "Ana"), ("", "", "ana")],
+)
+def test_the_loser_is_told_the_winners_desk_name_else_first_name_else_username(
+    ana, ben, handover, display_name, first_name, told
+):
+    HumanAgent.objects.filter(user=ana).update(display_name=display_name)
+    type(ana).objects.filter(pk=ana.pk).update(first_name=first_name)
+    services.handover_claim(ana, handover.pk)
+
+    with pytest.raises(AlreadyClaimed, match=f"Already claimed by {told}[.]"):
+        services.handover_claim(ben, handover.pk)
+
+
+def test_a_handover_needing_skills_names_them_when_read_back_from_the_database(ben, inbox):
+    waiting = hand_over(inbox, required_skills=["returns", "billing"])
+
+    with pytest.raises(services.MissingSkills, match="needs the skills billing, returns,"):
+        services.handover_claim(ben, waiting.pk)
+
+
+def test_a_lost_claim_reads_four_rows_and_a_won_claim_writes_in_one_transaction(
+    client, ana, ben, handover, django_assert_num_queries
+):
+    """Session, user, desk roles, then the handover with the inbox grant: every loser of a rush
+    asks this much and no more. The winner then locks their profile, counts their open
+    conversations, locks, moves and audits the conversation (in its own savepoint) and stamps
+    their last assignment: 14 with BEGIN, SAVEPOINT, RELEASE and COMMIT. A browser's POST
+    carries its Origin, which costs nothing outside the widget API. Each count has one more
+    read here, as the tests read guardian's content type afresh (tests/content_types.py)."""
+    browser = {"HTTP_HX_REQUEST": "true", "HTTP_ORIGIN": "http://testserver"}
+    client.force_login(ana)
+    with django_assert_num_queries(14 + 1):
+        assert client.post(reverse("desk:claim", args=[handover.pk]), **browser).status_code == 200
+    client.force_login(ben)
+    with django_assert_num_queries(4 + 1):
+        assert client.post(reverse("desk:claim", args=[handover.pk]), **browser).status_code == 409
 
 
 # The race ----------------------------------------------------------------------------------

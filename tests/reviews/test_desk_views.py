@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from conversations import services as conversations
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Inbox, Message
 from reviews import services
 from reviews.models import CannedResponse, HumanAgent
 from reviews.roles import SUPPORT_AGENT
@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 
 S = Conversation.Status
 HTMX = {"HTTP_HX_REQUEST": "true"}
+SHOP = "https://shop.example"
 
 
 def url(name, conversation):
@@ -185,6 +186,18 @@ def test_an_unknown_conversation_is_a_404(client, ana):
 
     assert client.get(reverse("desk:conversation", args=[999999])).status_code == 404
     assert client.post(reverse("desk:claim", args=[999999])).status_code == 404
+
+
+def test_the_desk_answers_no_other_site_not_even_a_shop_an_inbox_allows(client, ana, inbox, handover):
+    """CORS is for the widget API: a desk action never tells a shop's page it may read it."""
+    Inbox.objects.filter(pk=inbox.pk).update(allowed_origins=[SHOP])
+    client.force_login(ana)
+
+    page = client.get(reverse("desk:home"), HTTP_ORIGIN=SHOP)
+    claim = client.post(url("claim", handover), HTTP_ORIGIN="http://testserver", **HTMX)
+
+    assert page.status_code == 200 and "Access-Control-Allow-Origin" not in page
+    assert claim.status_code == 200 and "Access-Control-Allow-Origin" not in claim
 
 
 # Workspace ---------------------------------------------------------------------------------
