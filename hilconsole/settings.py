@@ -113,11 +113,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # Last but for the pass-through below, as django-axes asks: it turns a refused sign-in into
-    # the lockout page.
+    # Last, as django-axes asks: it turns a refused sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
-    # Keeps the chain above in sync mode: one thread hop a request instead of about ten.
-    "hilconsole.middleware.SyncRequestChain",
 ]
 
 ROOT_URLCONF = "hilconsole.urls"
