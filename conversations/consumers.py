@@ -23,13 +23,13 @@ from conversations import services
 from conversations.api import origin_allowed
 from conversations.events import conversation_group, desk_conversation_group
 from conversations.models import Conversation
-from hilconsole.sockets import FRAME_TOO_LONG, FrameThrottle, frame_too_long, group_join
+from hilconsole.sockets import FRAME_TOO_LONG, FrameThrottle, WithoutConnectionHop, frame_too_long, group_join
 
 # How long a connected socket may take to send its token.
 AUTH_TIMEOUT_SECONDS = 10
 
 
-class WidgetConsumer(AsyncJsonWebsocketConsumer):
+class WidgetConsumer(WithoutConnectionHop, AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
         self.group = None

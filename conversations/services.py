@@ -7,6 +7,7 @@ broadcasts to the conversation's socket group once the transaction commits.
 
 import secrets
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -250,14 +251,16 @@ def message_post_from_ai(
     metadata: dict | None = None,
     client_message_id: str | None = None,
     answers_earlier: bool = False,
+    locked: Conversation | None = None,
 ) -> Message:
     """The AI's message. With a `client_message_id` (a run's reply key) a repeat stores nothing.
 
     A run's messages answer what its run covered. One written outside any run (a conversation's
     history brought in from elsewhere) says `answers_earlier`: it deals with what came before it.
+    `locked`: see `_under_lock`.
     """
-    with transaction.atomic():
-        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+    with _under_lock(locked):
+        conversation = locked or _lock(conversation_id)
         if client_message_id:
             existing = conversation.messages.filter(sender=Message.Sender.AI, client_message_id=client_message_id)
             if existing := existing.first():
@@ -294,11 +297,14 @@ def message_post_from_human(
         return message
 
 
-def message_post_on_behalf(conversation_id: int, *, author_id: int, content: str, client_message_id: str) -> Message:
+def message_post_on_behalf(
+    conversation_id: int, *, author_id: int, content: str, client_message_id: str, locked: Conversation | None = None
+) -> Message:
     """A person's words sent within an AI turn: a reviewer who answers the customer instead of
-    letting the AI act. Keyed like the AI's replies, so a repeated turn sends it once."""
-    with transaction.atomic():
-        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+    letting the AI act. Keyed like the AI's replies, so a repeated turn sends it once.
+    `locked`: see `_under_lock`."""
+    with _under_lock(locked):
+        conversation = locked or _lock(conversation_id)
         existing = conversation.messages.filter(sender=Message.Sender.HUMAN, client_message_id=client_message_id)
         if existing := existing.first():
             return existing
@@ -382,9 +388,29 @@ def conversation_rate(conversation_id: int, *, rating: int, comment: str = "") -
 # State transitions -----------------------------------------------------------------------
 
 
-def _transition(conversation_id: int, to: str, *, actor, action: str, **changes) -> Conversation:
-    with transaction.atomic():
-        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+def _lock(conversation_id: int) -> Conversation:
+    """Call inside a transaction: the conversation's row, locked until it ends."""
+    return Conversation.objects.select_for_update().get(pk=conversation_id)
+
+
+@contextmanager
+def _under_lock(locked: Conversation | None):
+    """Where a change runs: in a transaction of its own, which locks the row; or, given the row
+    the caller locked (`locked`), in the caller's transaction. An AI turn locks its conversation
+    once and hands the row on to each change, which would otherwise lock it again inside a
+    savepoint of its own: three round trips more per change, on the path of every reply."""
+    if locked is None:
+        with transaction.atomic():
+            yield
+        return
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError("A row is locked only inside the transaction that locked it.")
+    yield
+
+
+def _transition(conversation_id: int, to: str, *, actor, action: str, locked=None, **changes) -> Conversation:
+    with _under_lock(locked):
+        conversation = locked or _lock(conversation_id)
         _move(conversation, to, actor=actor, action=action, **changes)
     return conversation
 
@@ -423,15 +449,18 @@ def _plain(value):
     return getattr(value, "pk", value)
 
 
-def conversation_start_ai(conversation_id: int) -> Conversation:
-    conversation = _transition(conversation_id, S.AI_PROCESSING, actor="ai", action="conversation.ai_started")
+def conversation_start_ai(conversation_id: int, *, locked: Conversation | None = None) -> Conversation:
+    """`locked`: see `_under_lock`."""
+    conversation = _transition(
+        conversation_id, S.AI_PROCESSING, actor="ai", action="conversation.ai_started", locked=locked
+    )
     conversation_typing(conversation_id, sender="ai", author_name="AI assistant", active=True)
     return conversation
 
 
-def conversation_finish(conversation_id: int) -> Conversation:
-    """The AI answered alone."""
-    return _transition(conversation_id, S.FINISHED, actor="ai", action="conversation.finished")
+def conversation_finish(conversation_id: int, *, locked: Conversation | None = None) -> Conversation:
+    """The AI answered alone. `locked`: see `_under_lock`."""
+    return _transition(conversation_id, S.FINISHED, actor="ai", action="conversation.finished", locked=locked)
 
 
 def conversation_hand_over(
@@ -444,10 +473,12 @@ def conversation_hand_over(
     required_skills: list[str] | None = None,
     priority: int | None = None,
     queue: bool = True,
+    locked: Conversation | None = None,
 ) -> Conversation:
     """The AI should not answer alone: the conversation goes to the humans' queue, with a brief.
 
-    `queue=False` stops at `handover`, for a caller that queues it later itself.
+    `queue=False` stops at `handover`, for a caller that queues it later itself. `locked`: see
+    `_under_lock`.
     """
     changes = {
         "handover_reason": reason,
@@ -465,22 +496,22 @@ def conversation_hand_over(
     }
     if priority is not None:
         changes["priority"] = priority
-    with transaction.atomic():
-        conversation = _transition(
-            conversation_id, S.HANDOVER, actor="ai", action="conversation.handed_over", **changes
-        )
+    with _under_lock(locked):
+        conversation = locked or _lock(conversation_id)
+        _move(conversation, S.HANDOVER, actor="ai", action="conversation.handed_over", **changes)
         if queue:
-            conversation = conversation_queue_for_human(conversation_id)
+            conversation_queue_for_human(conversation_id, locked=conversation)
     return conversation
 
 
-def conversation_queue_for_human(conversation_id: int) -> Conversation:
+def conversation_queue_for_human(conversation_id: int, *, locked: Conversation | None = None) -> Conversation:
     """Put the conversation in the humans' queue (from `handover`, or back from an agent).
 
-    Already queued is not an error: the caller wanted it queued and it is.
+    Already queued is not an error: the caller wanted it queued and it is. `locked`: see
+    `_under_lock`.
     """
-    with transaction.atomic():
-        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+    with _under_lock(locked):
+        conversation = locked or _lock(conversation_id)
         if conversation.status != S.PENDING_HUMAN:
             _move(conversation, S.PENDING_HUMAN, actor="system", action="conversation.queued", assignee=None)
             _request_assignment(conversation)

@@ -19,7 +19,6 @@ from importlib import import_module
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -29,7 +28,7 @@ from django.template.loader import render_to_string
 
 from conversations.events import conversation_group, desk_conversation_group
 from conversations.models import Conversation
-from hilconsole.sockets import FRAME_TOO_LONG, FrameThrottle, frame_too_long, group_join
+from hilconsole.sockets import FRAME_TOO_LONG, FrameThrottle, WithoutConnectionHop, frame_too_long, group_join
 from reviews import events, selectors, services
 from reviews.roles import user_is_supervisor, user_may_use_desk
 from reviews.views import workspace_state_context
@@ -69,7 +68,7 @@ class AccessGone(Exception):
         self.code = code
 
 
-class DeskSocket(AsyncWebsocketConsumer):
+class DeskSocket(WithoutConnectionHop, AsyncWebsocketConsumer):
     """Shared by both desk sockets: refusal, access checks, heartbeats (presence) and JSON frames."""
 
     async def connect(self):
@@ -156,15 +155,6 @@ class DeskSocket(AsyncWebsocketConsumer):
         await self.refuse(4401)
 
     # Plumbing ------------------------------------------------------------------------------
-
-    async def dispatch(self, message):
-        # Channels would first close stale database connections in a thread: a thread hop per
-        # message per socket, the desk's main cost when 200 desks get every handover. These
-        # handlers reach the database only through database_sync_to_async, which does it itself.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
 
     async def join(self, groups: set[str]) -> None:
         for group in groups - self.joined:

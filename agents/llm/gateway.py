@@ -256,7 +256,7 @@ def _fingerprint(deployments: list[Deployment]) -> str:
 def _build_router(profile_name: str, deployments: list[Deployment]) -> tuple[Router, list[str]]:
     names = [f"{profile_name}#{index}" for index in range(len(deployments))]
     model_list = [
-        {"model_name": name, "litellm_params": _litellm_params(deployment), "model_info": {"id": str(deployment.pk)}}
+        {"model_name": name, "litellm_params": _litellm_params(deployment), "model_info": _model_info(deployment)}
         for name, deployment in zip(names, deployments, strict=True)
     ]
     router = Router(
@@ -268,6 +268,22 @@ def _build_router(profile_name: str, deployments: list[Deployment]) -> tuple[Rou
         cooldown_time=settings.LLM_COOLDOWN_SECONDS,
     )
     return router, names
+
+
+# What the local model costs, told to LiteLLM: otherwise, after every call that cost $0, it
+# searches the model's price entry for a rate it failed to apply (twice a call, about a fifth of
+# its own work on a call). Told once, as the deployment's model_info: prices given per call
+# (litellm_params) are registered again on every call.
+FREE = {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0, "cache_creation_input_token_cost": 0.0,
+        "cache_read_input_token_cost": 0.0}  # fmt: skip
+
+
+def _model_info(deployment: Deployment) -> dict:
+    info = {"id": str(deployment.pk)}
+    priced = deployment.input_price_per_1k is not None or deployment.output_price_per_1k is not None
+    if deployment.model.startswith(LOCAL_PREFIX) and not priced:
+        info |= FREE
+    return info
 
 
 def _litellm_params(deployment: Deployment) -> dict:

@@ -143,15 +143,16 @@ def _open_run(conversation_id: int, timing: dict) -> PipelineRun | None:
         if not waiting:
             if conversation.status == S.AI_PROCESSING:
                 # Nothing runs and nothing waits: the customer must not see the AI "typing" forever.
-                conversations.conversation_finish(conversation.pk)
+                conversations.conversation_finish(conversation.pk, locked=conversation)
             return None
         agent = conversation.inbox.ai_agent
         if agent is None:
             _hand_over_without_ai(conversation)
             return None
-        if conversation.status != S.AI_PROCESSING:
-            conversations.conversation_start_ai(conversation.pk)
+        # The run reads the status the conversation had (handed back by a person?) before it moves.
         run = _new_run(conversation, agent, waiting, timing)
+        if conversation.status != S.AI_PROCESSING:
+            conversations.conversation_start_ai(conversation.pk, locked=conversation)
         run.agent, run.version = agent, agent.pipeline_version
         return run
 
@@ -266,8 +267,8 @@ def _ai_replies_in_a_row(earlier: list[Message]) -> int:
 def _hand_over_without_ai(conversation: Conversation) -> None:
     """Call holding the conversation row lock."""
     # No message to the customer: the widget shows that a person will answer.
-    conversations.conversation_start_ai(conversation.pk)
-    conversations.conversation_hand_over(conversation.pk, reason=REASONS["no_ai_agent"])
+    conversations.conversation_start_ai(conversation.pk, locked=conversation)
+    conversations.conversation_hand_over(conversation.pk, reason=REASONS["no_ai_agent"], locked=conversation)
 
 
 # Sinks -------------------------------------------------------------------------------------
@@ -306,7 +307,7 @@ def _finish(run: PipelineRun, graph: Graph, node_id: str) -> None:
         engine.divert(run, graph, "draft_rejected")
         return
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update().get(pk=run.conversation_id)
+        conversation = _locked_conversation(run)
         newer = list(
             conversation.messages.filter(sender=Message.Sender.CUSTOMER, id__gt=run.last_message_id).order_by("id")
         )
@@ -317,17 +318,23 @@ def _finish(run: PipelineRun, graph: Graph, node_id: str) -> None:
             _absorb(run, graph, newer)
             close_step(run, node_id, "finish", started, clock, {"absorbed": [m.pk for m in newer]})
             return
-        reply = _send_reply(run, reviewed)
+        reply = _send_reply(run, reviewed, conversation)
         if newer:
             # With messages still waiting the conversation stays with the AI for the next run.
             run.state["more_waiting"] = True
         else:
-            conversations.conversation_finish(conversation.pk)
+            conversations.conversation_finish(conversation.pk, locked=conversation)
         close_step(run, node_id, "finish", started, clock, {"message_id": reply.pk}, status=R.FINISHED)
 
 
-def _send_reply(run: PipelineRun, reviewed: dict | None) -> Message:
-    """Call holding the conversation row lock: the AI's reply, or a reviewer's own words."""
+def _locked_conversation(run: PipelineRun) -> Conversation:
+    """Call inside the sink's transaction: the run's conversation, locked. The sink's writes to it
+    take this row, so it is locked once, not once per write."""
+    return Conversation.objects.select_for_update().get(pk=run.conversation_id)
+
+
+def _send_reply(run: PipelineRun, reviewed: dict | None, conversation: Conversation) -> Message:
+    """Call holding the conversation row lock (`conversation`): the AI's reply, or a reviewer's own words."""
     state, key = run.state, f"run-{run.pk}-reply"
     if reviewed and reviewed["status"] == "edited":
         state["reply"] = reviewed["message"]
@@ -335,13 +342,14 @@ def _send_reply(run: PipelineRun, reviewed: dict | None) -> Message:
         state["reply"], state["reviewer_id"] = reviewed["message"], reviewed["decided_by_id"]
     if state.get("reviewer_id"):
         return conversations.message_post_on_behalf(
-            run.conversation_id, author_id=state["reviewer_id"], content=state["reply"], client_message_id=key
-        )
+            run.conversation_id, author_id=state["reviewer_id"], content=state["reply"], client_message_id=key,
+            locked=conversation,
+        )  # fmt: skip
     metadata = {"citations": state.get("citations", []), "run_id": run.pk, "trace_id": run.trace_id}
     if reviewed:
         metadata["reviewed_by"] = reviewed["decided_by"]
     return conversations.message_post_from_ai(
-        run.conversation_id, content=state["reply"], metadata=metadata, client_message_id=key
+        run.conversation_id, content=state["reply"], metadata=metadata, client_message_id=key, locked=conversation
     )
 
 
@@ -402,12 +410,12 @@ def _hand_over(run: PipelineRun, node: dict) -> None:
     else:
         notice = agent.apology_message if reason in APOLOGY_REASONS else agent.handover_message
     with transaction.atomic():
-        Conversation.objects.select_for_update().get(pk=run.conversation_id)
+        conversation = _locked_conversation(run)
         conversations.message_post_from_ai(
             run.conversation_id, content=notice, metadata={"handover": True, "run_id": run.pk},
-            client_message_id=f"run-{run.pk}-handover",
+            client_message_id=f"run-{run.pk}-handover", locked=conversation,
         )  # fmt: skip
-        conversations.conversation_hand_over(run.conversation_id, **brief)
+        conversations.conversation_hand_over(run.conversation_id, **brief, locked=conversation)
         run.reason = reason
         close_step(run, node["id"], "handover", started, clock, {"code": reason, **brief}, status=R.HANDED_OVER)
 

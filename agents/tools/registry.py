@@ -6,6 +6,8 @@ failure the AI should read by raising `ToolError`, and a failure worth another a
 raising `TransientToolError` (httpx timeouts and connection errors count as transient too).
 """
 
+import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -68,10 +70,17 @@ class DeclaredTool:
     review_context: Callable[[dict], dict] | None = None
 
     def argument_schema(self) -> dict:
-        schema = self.arguments.model_json_schema()
-        # The model's class name says nothing to an LLM; the tool's name and description do.
-        schema.pop("title", None)
-        return schema
+        # Every turn offers the tools, and pydantic builds a schema in about a millisecond: it
+        # is built once per process (it is the code's), and each caller gets a copy of its own.
+        return json.loads(_schema_text(self.arguments))
+
+
+@functools.cache
+def _schema_text(arguments: type[BaseModel]) -> str:
+    schema = arguments.model_json_schema()
+    # The model's class name says nothing to an LLM; the tool's name and description do.
+    schema.pop("title", None)
+    return json.dumps(schema)
 
 
 class ToolError(Exception):

@@ -156,6 +156,21 @@ def test_default_profiles_answer_offline_with_the_local_model():
         assert completion.prompt_tokens > 0 and completion.completion_tokens > 0
 
 
+def test_the_local_model_is_free_unless_an_admin_prices_it():
+    free = gateway.complete(HELLO, profile="fast")
+    [deployment] = gateway.router_for("fast").router.model_list
+    # Told to LiteLLM once with the deployment, so it does not look for a price it failed to apply.
+    assert deployment["model_info"] | gateway.FREE == deployment["model_info"]
+    profile = ModelProfile.objects.create(name="priced-local")
+    Deployment.objects.create(profile=profile, model="local/hil-small", input_price_per_1k=Decimal("1"))
+
+    priced = gateway.complete(HELLO, profile="priced-local")
+
+    assert LLMCall.objects.get(pk=free.llm_call_id).cost_usd == 0
+    assert priced.cost_usd == Decimal(priced.prompt_tokens) / 1000
+    assert LLMCall.objects.get(pk=priced.llm_call_id).cost_usd == priced.cost_usd
+
+
 def _order_tool():
     return {
         "type": "function",

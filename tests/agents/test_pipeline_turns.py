@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from agents.llm import gateway
 from agents.llm.keys import encrypt_api_key
@@ -45,6 +47,26 @@ def test_a_faq_is_answered_with_the_cited_article(support_conversation):
     run = PipelineRun.objects.get(conversation=conversation)
     assert run.status == PipelineRun.Status.FINISHED
     assert [step.node for step in run.steps.all()] == ["guard", "retrieve", "classify", "answer", "reply"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_turn_locks_its_conversation_once_per_transaction_and_opens_no_savepoint(live_support_inbox):
+    conversation, _, _ = services.conversation_open(live_support_inbox)
+    services.message_post_from_customer(
+        conversation.pk, content="How long does shipping take?", client_message_id="c-1", request_ai_turn=False
+    )
+
+    with CaptureQueriesContext(connection) as turn:
+        turns.turn_run(conversation.pk)
+
+    statements = [query["sql"] for query in turn.captured_queries]
+    locks = [sql for sql in statements if sql.startswith('SELECT "conversations_conversation"') and "FOR UPDATE" in sql]
+    # One to open the run, one to send the reply: every write to the conversation takes that row.
+    assert len(locks) == 2
+    assert not [sql for sql in statements if "SAVEPOINT" in sql]
+    conversation.refresh_from_db()
+    assert conversation.status == Conversation.Status.FINISHED
+    assert len(replies(conversation)) == 1
 
 
 def post(conversation, *texts):

@@ -139,6 +139,18 @@ def test_tools_for_llm_describes_enabled_tools_in_openai_format_and_leaves_out_s
     assert "request_refund" not in {spec["function"]["name"] for spec in tools_for_llm()}
 
 
+@pytest.mark.django_db
+def test_a_tool_spec_changed_by_one_caller_is_whole_for_the_next():
+    [first] = tools_for_llm(["get_order_status"])
+    first["function"]["parameters"]["properties"].clear()
+    first["function"]["parameters"]["required"].append("shipping_address")
+
+    [second] = tools_for_llm(["get_order_status"])
+
+    assert list(second["function"]["parameters"]["properties"]) == ["order_number"]
+    assert second["function"]["parameters"]["required"] == ["order_number"]
+
+
 def test_idempotency_keys_are_derived_from_the_run_step_and_the_tool():
     assert idempotency_key_for(7, 42, "request_refund") == idempotency_key_for(7, 42, "request_refund")
     assert len({key(1), key(2), key(1, "request_refund"), idempotency_key_for(1, 1, "get_order_status", 1)}) == 4

@@ -4,7 +4,9 @@ import threading
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connection
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
 
 from conversations import services
 from conversations.errors import IllegalTransition
@@ -260,6 +262,55 @@ def test_the_ai_starting_work_shows_the_customer_a_typing_indicator(inbox, djang
 
     assert {"type": "widget.typing", "sender": "ai", "author_name": "AI assistant", "active": True} in events
     assert {"type": "widget.status", "status": "ai_processing", "assignee_name": None} in events
+
+
+def test_changes_under_a_lock_the_caller_holds_take_no_second_lock_and_no_savepoint(inbox):
+    conversation = make_conversation(inbox)
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        services.conversation_start_ai(conversation.pk, locked=locked)
+        services.message_post_from_ai(conversation.pk, content="Hi!", client_message_id="run-1-reply", locked=locked)
+        services.message_post_from_ai(conversation.pk, content="Hi!", client_message_id="run-1-reply", locked=locked)
+        services.conversation_finish(conversation.pk, locked=locked)
+
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert [sql for sql in statements if sql.endswith("FOR UPDATE")] == [statements[0]]
+    assert not [sql for sql in statements if "SAVEPOINT" in sql]
+    conversation.refresh_from_db()
+    assert conversation.status == S.FINISHED and conversation.finished_at is not None
+    assert list(conversation.messages.values_list("content", flat=True)) == ["Hi!"]  # the repeat stored nothing
+    assert audited_actions(conversation) == ["conversation.ai_started", "conversation.finished"]
+
+
+def test_a_handover_under_the_callers_lock_is_queued_and_audited_like_any_other(inbox):
+    conversation = make_conversation(inbox, S.AI_PROCESSING)
+
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        services.conversation_hand_over(conversation.pk, reason="low_confidence", summary="Refund?", locked=locked)
+
+    conversation.refresh_from_db()
+    assert conversation.status == S.PENDING_HUMAN and conversation.handover_summary == "Refund?"
+    assert audited_actions(conversation) == ["conversation.handed_over", "conversation.queued"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_row_passed_outside_any_transaction_is_refused_and_changes_nothing(inbox):
+    conversation = make_conversation(inbox, S.AI_PROCESSING)
+    row = Conversation.objects.get(pk=conversation.pk)  # not locked: no transaction holds it
+
+    with pytest.raises(TransactionManagementError):
+        services.conversation_finish(conversation.pk, locked=row)
+
+    conversation.refresh_from_db()
+    assert conversation.status == S.AI_PROCESSING
+    assert audited_actions(conversation) == []
+
+
+def audited_actions(conversation) -> list[str]:
+    events = AuditEvent.objects.filter(target_type="conversations.conversation", target_id=str(conversation.pk))
+    return list(events.order_by("pk").values_list("action", flat=True))
 
 
 # Races -------------------------------------------------------------------------------------
