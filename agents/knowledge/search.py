@@ -5,12 +5,16 @@ catches what the other misses. Their two rankings are fused by reciprocal rank (
 needs no calibration between cosine distances and ts_rank scores.
 """
 
+import functools
+import itertools
+import math
 import re
 from dataclasses import dataclass
+from operator import or_
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Subquery
 from pgvector.django import CosineDistance
 
 from agents import llm
@@ -26,6 +30,14 @@ CANDIDATES = 40
 # 100k chunks on 2 cores: recall@10 0.90 at 40, 0.93 at 80, 0.97 at 200 with a p95 of 5.5 ms.
 # It must also stay >= CANDIDATES, or the index returns fewer.
 HNSW_EF_SEARCH = 200
+# Matching chunks ranked by full text at most (see matching_chunk_ids).
+FULL_TEXT_CANDIDATES = 1000
+# The tier of the chunks with k of a question's n words (see matching_chunk_ids) is left out when
+# there are more combinations of k words than this.
+TIER_COMBINATIONS = 16
+
+
+PASSAGE_FIELDS = ("document_id", "heading", "text", "document__title", "document__embedding_model")
 
 
 @dataclass(frozen=True)
@@ -56,18 +68,7 @@ def search(query: str, *, inbox_id: int | None = None, limit: int = 5, language:
     vector = llm.embed_texts([query])[0]
     scores = reciprocal_rank_fusion([nearest_chunk_ids(chunks, vector), matching_chunk_ids(chunks, query, language)])
     best = sorted(scores, key=scores.__getitem__, reverse=True)[:limit]
-    return _passages(_with_opening(chunks, best, limit), scores, vector)
-
-
-def _with_opening(chunks: QuerySet, best: list[int], limit: int) -> list[int]:
-    """The best chunks, with the opening chunk of the best one's document in the last place when
-    it is not among them: a general question ("What is your return policy?") is answered by the
-    article's opening, which a search for its words may rank below the article's sections."""
-    if len(best) < 2:
-        return best
-    openings = chunks.filter(document__chunks__pk=best[0], position=0).exclude(pk__in=best)
-    opening = openings.values_list("pk", flat=True).first()
-    return best if opening is None else [*best[: limit - 1], opening]
+    return _passages(chunks, best, limit, scores, vector)
 
 
 def searchable_chunks(inbox_id: int | None = None) -> QuerySet:
@@ -92,18 +93,96 @@ def nearest_chunk_ids(chunks: QuerySet, vector, limit: int = CANDIDATES, ef_sear
 def matching_chunk_ids(
     chunks: QuerySet, query: str, language: str = DEFAULT_LANGUAGE, limit: int = CANDIDATES
 ) -> list[int]:
-    """Chunk ids by full-text rank, headings weighing more than body text."""
+    """Chunk ids by full-text rank, headings weighing more than body text.
+
+    At most `FULL_TEXT_CANDIDATES` matching chunks are ranked, taken in tiers: those with every
+    word of the question, then those with all but one, all but two (while that makes few
+    combinations of words), then those with each word, the rarest in the knowledge base first.
+    """
     # Any of the question's words, not all: a customer's sentence rarely has every word in one
     # passage. websearch_to_tsquery drops the stop words and stems the rest, in the question's
     # language for its documents and in English for the English ones.
     words = [word for word in re.findall(r"\w+", query.lower()) if word != "or"]
-    if not words:
+    configs = list(
+        dict.fromkeys([TEXT_SEARCH.get(language, TEXT_SEARCH[DEFAULT_LANGUAGE]), TEXT_SEARCH[DEFAULT_LANGUAGE]])
+    )
+    lexemes = _lexemes_rarest_first(" ".join(words), configs) if words else []
+    if not lexemes:
         return []
-    configs = dict.fromkeys([TEXT_SEARCH.get(language, TEXT_SEARCH[DEFAULT_LANGUAGE]), TEXT_SEARCH[DEFAULT_LANGUAGE]])
-    tsqueries = [SearchQuery(" or ".join(words), search_type="websearch", config=config) for config in configs]
-    tsquery = tsqueries[0] if len(tsqueries) == 1 else tsqueries[0] | tsqueries[1]
-    matching = chunks.filter(search=tsquery).annotate(rank=SearchRank(F("search"), tsquery))
-    return list(matching.order_by("-rank", "pk").values_list("pk", flat=True)[:limit])
+    queries = [SearchQuery(" or ".join(words), search_type="websearch", config=config) for config in configs]
+    any_word = functools.reduce(or_, queries)
+    # Ranking reads each matching chunk's row, and at 100k chunks a common word ("pay", "order")
+    # matches thousands: more than a search can afford. The tiers are read in order until the
+    # cap, so the chunks ranked are those with most of the question's words, and those with its
+    # rare words, the ones that tell passages apart, before those with only its common ones.
+    ranked = chunks.order_by().annotate(rank=SearchRank(F("search"), any_word)).values_list("pk", "rank")
+    by_tier = [ranked.filter(search=tier)[:FULL_TEXT_CANDIDATES] for tier in _tiers(lexemes)]
+    # A chunk found by several tiers has the same rank in each.
+    ranks = dict(by_tier[0].union(*by_tier[1:], all=True)[:FULL_TEXT_CANDIDATES])
+    return sorted(ranks, key=lambda chunk_id: (-ranks[chunk_id], chunk_id))[:limit]
+
+
+def _tiers(lexemes: list[tuple[str, str]]) -> list[SearchQuery]:
+    """The tsqueries of the tiers of matching_chunk_ids, for the (configuration, lexeme) pairs of
+    the question, rarest first."""
+    by_config: dict[str, list[str]] = {}
+    for config, lexeme in lexemes:
+        by_config.setdefault(config, []).append(lexeme)
+    tiers = []
+    for missing in range(max(map(len, by_config.values())) - 1):
+        with_most = [
+            _with_any(words, len(words) - missing)
+            for words in by_config.values()
+            if len(words) - missing >= 2 and math.comb(len(words), missing) <= TIER_COMBINATIONS
+        ]
+        if with_most:
+            tiers.append(Lexemes(" | ".join(with_most)))
+    return tiers + [Lexemes(_quoted(lexeme)) for lexeme in dict.fromkeys(lexeme for _, lexeme in lexemes)]
+
+
+def _with_any(words: list[str], count: int) -> str:
+    """The tsquery of having `count` of the lexemes `words`, any of them."""
+    return " | ".join(f"({' & '.join(map(_quoted, chosen))})" for chosen in itertools.combinations(words, count))
+
+
+def _quoted(lexeme: str) -> str:
+    """A lexeme as a tsquery operand (as PostgreSQL writes one out)."""
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+class Lexemes(SearchQuery):
+    """A tsquery written out, its lexemes taken as they are: they are stems already."""
+
+    template = "%(expressions)s::tsquery"
+
+
+def _lexemes_rarest_first(text: str, configs: list[str]) -> list[tuple[str, str]]:
+    """The text's lexemes in each of the configurations, as (configuration, lexeme) pairs, the
+    rarest in the knowledge base first.
+
+    How many chunks have a lexeme comes from the statistics ANALYZE keeps for the planner (the
+    most common lexemes of the column and their share of rows), so it costs no scan; a lexeme
+    they do not list is rarer than all of them. Ties keep the text's order.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(RAREST_FIRST, {"configs": configs, "text": text, "table": KnowledgeChunk._meta.db_table})
+        return [(configs[number - 1], lexeme) for number, lexeme in cursor.fetchall()]
+
+
+RAREST_FIRST = """
+    SELECT words.number, words.lexeme
+    FROM (
+        SELECT configs.number, word.lexeme, word.positions[1] AS position
+        FROM unnest(%(configs)s::regconfig[]) WITH ORDINALITY AS configs(config, number),
+            unnest(to_tsvector(configs.config, %(text)s)) AS word
+    ) AS words
+    LEFT JOIN (
+        SELECT common.lexeme, common.frequency
+        FROM pg_stats, unnest(most_common_elems::text::text[], most_common_elem_freqs) AS common(lexeme, frequency)
+        WHERE schemaname = current_schema() AND tablename = %(table)s AND attname = 'search'
+    ) AS common ON common.lexeme = words.lexeme
+    ORDER BY coalesce(common.frequency, 0), words.position, words.lexeme, words.number
+"""
 
 
 def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
@@ -114,9 +193,20 @@ def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> dict[in
     return scores
 
 
-def _passages(chunk_ids: list[int], scores: dict[int, float], vector) -> list[Passage]:
-    rows = KnowledgeChunk.objects.filter(pk__in=chunk_ids).select_related("document")
+def _passages(chunks: QuerySet, best: list[int], limit: int, scores: dict[int, float], vector) -> list[Passage]:
+    """The best chunks as passages, with the opening chunk of the best one's document in the last
+    place when it is not among them: a general question ("What is your return policy?") is
+    answered by the article's opening, which a search for its words may rank below the article's
+    sections. One query fetches both."""
+    wanted = Q(pk__in=best)
+    if len(best) >= 2:
+        opening = chunks.filter(document__chunks__pk=best[0], position=0).order_by().values("pk")[:1]
+        wanted |= Q(pk=Subquery(opening))
+    # Neither the embedding nor the full-text vector: they are most of a row and not shown.
+    rows = KnowledgeChunk.objects.filter(wanted).order_by().select_related("document").only(*PASSAGE_FIELDS)
     by_id = {row.pk: row for row in rows.annotate(distance=CosineDistance("embedding", vector))}
+    opening = next((chunk_id for chunk_id in by_id if chunk_id not in best), None)
+    chunk_ids = best if opening is None else [*best[: limit - 1], opening]
     return [
         Passage(
             chunk_id=row.pk,

@@ -4,12 +4,14 @@ from collections import Counter
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import reverse
 
 from agents import llm
+from agents.knowledge import search as knowledge_search
 from agents.knowledge.chunking import chunk_text
 from agents.knowledge.extraction import KnowledgeFileRefused, extract_text, read_upload
-from agents.knowledge.search import search
+from agents.knowledge.search import matching_chunk_ids, search, searchable_chunks
 from agents.knowledge.services import (
     knowledge_demo_ensure,
     knowledge_document_delete,
@@ -312,6 +314,47 @@ def test_search_sees_ready_documents_only():
     KnowledgeDocument.objects.filter(pk=pending.pk).update(status=Status.PENDING)
 
     assert {passage.document_title for passage in search("parcels to Norway")} == {"Ready"}
+
+
+def sections(heading: str, sentence: str, count: int) -> str:
+    return "\n\n".join(f"## {heading} {number}\n\n{sentence}" for number in range(count))
+
+
+def matching_titles(question: str) -> list[str]:
+    found = matching_chunk_ids(searchable_chunks(), question)
+    titles = dict(KnowledgeChunk.objects.filter(pk__in=found).values_list("pk", "document__title"))
+    return [titles[chunk_id] for chunk_id in found]
+
+
+@pytest.mark.django_db
+def test_full_text_ranks_the_chunks_with_every_word_of_the_question_when_each_word_matches_too_many(monkeypatch):
+    monkeypatch.setattr(knowledge_search, "FULL_TEXT_CANDIDATES", 4)
+    document_ingested("Express", sections("Express", "Express lanes are quick.", 6))
+    document_ingested("Orders", sections("Orders", "Your order number is on the receipt.", 6))
+    document_ingested("Express orders", "An express order leaves the warehouse the same day.")
+
+    assert matching_titles("express order")[0] == "Express orders"
+
+
+@pytest.mark.django_db
+def test_full_text_ranks_the_chunks_with_the_rare_word_of_the_question_before_those_with_its_common_one(monkeypatch):
+    monkeypatch.setattr(knowledge_search, "FULL_TEXT_CANDIDATES", 4)
+    document_ingested("Orders", sections("Orders", "Your order number is on the receipt.", 8))
+    document_ingested("Airships", "Zeppelin rides leave from Friedrichshafen.")
+    with connection.cursor() as cursor:
+        # What autovacuum does after a change: the statistics tell a common word from a rare one.
+        cursor.execute("ANALYZE agents_knowledgechunk")
+
+    assert "Airships" in matching_titles("order zeppelin")
+
+
+@pytest.mark.django_db
+def test_quotes_and_operators_in_a_question_are_searched_as_words():
+    document_ingested()
+
+    passages = search("Print the 'label' & (parcel) | !DHL <-> o'clock \\ 5:90*")
+
+    assert passages[0].heading == "Returns › How to return"
 
 
 @pytest.mark.django_db
