@@ -1,7 +1,8 @@
 """Matters the AI must not handle, whatever the help articles say about them: a legal threat, a
-hacked account, a request about the customer's personal data, a disputed or fraudulent payment,
-someone's health or safety, a customer in crisis, abuse, an attempt to make the AI drop its rules,
-and a request to escalate. Each goes to a person.
+complaint said in so many words (or a claim for compensation), a hacked account, a request about
+the customer's personal data, a disputed or fraudulent payment, someone's health or safety, a
+customer in crisis, abuse, an attempt to make the AI drop its rules, and a request to escalate or
+to be called back. Each goes to a person.
 
 Patterns are matched on the folded text (lower case, accents removed) in the four widget
 languages; a prefix matches its inflections. Every repetition is bounded, so each runs in
@@ -22,12 +23,16 @@ W5 = r"(?:\w+\W+){0,5}?"
 
 LEGAL = (
     r"\b(?:lawyers?|solicitors?|attorneys?|lawsuit|sue|suing|court|legal (?:action|steps|proceedings)|"
-    r"small claims|consumer (?:protection|rights (?:agency|office))|ombudsman|trading standards|"
-    r"report(?:ed|ing)? you\b|"
+    r"small claims|consumer (?:protection|rights (?:agency|office)|association|organi[sz]ation)|ombudsman|"
+    r"trading standards|better business bureau|police|"
+    r"report(?:ed|ing)? (?:you|your \w+)\b|report(?:ed|ing)? (?:this|it) to\b|"
     r"anwalt|anwaltin|rechtsanwalt\w*|verklag\w*|gericht\w*|rechtliche schritte|verbraucherzentrale|"
-    r"anzeige erstatt\w*|zeige (?:sie|euch) an|"
-    r"avocat\w*|porter plainte|plainte contre|tribunal|poursuites?|en justice|"
-    r"abogad\w*|demandar\w*|denunci\w*|juicio|oficina del consumidor)\b"
+    r"verbraucherschutz\w*|schlichtungsstelle|polizei|anzeige erstatt\w*|erstatte\w* anzeige|anzeige gegen|"
+    r"zeige (?:sie|euch) an|"
+    r"avocat\w*|porter plainte|plainte contre|tribunal|poursuites?|en justice|associations? de (?:defense des )?"
+    r"consommateurs|dgccrf|mediateur de la consommation|la police|gendarmerie|"
+    r"abogad\w*|demandar\w*|denunci\w*|juicio|oficina del consumidor|ocu|facua|consumo|defensa del consumidor|"
+    r"asociacion de consumidores|policia)\b"
 )
 SECURITY = (
     r"\b(?:hack(?:ed|er|ers)?|compromised|account (?:was |got |has been )?(?:stolen|taken over)|"
@@ -35,8 +40,16 @@ SECURITY = (
     rf"(?:someone|somebody|a stranger)\b\W+{W}(?:changed|reset|used|accessed|got into)\b|it (?:was not|wasn'?t) me\b|"
     r"(?:orders?|purchases?|charges?) (?:that )?i (?:did not|didn'?t|never) (?:make|made|place|placed|order)|"
     r"(?:orders?|purchases?|charges?) i (?:do not|don'?t) recogni[sz]e|(?:aren'?t|are not|weren'?t) my orders|"
-    rf"gehackt|konto\W+{W}ubernommen|nicht von mir|pirate|piratage|ne sont pas (?:mes|de moi)|hackead\w*|"
-    r"(?:robado|robaron) (?:la|mi) cuenta|no son mios)\b"
+    r"(?:aren'?t|are not|weren'?t|were not|is not|isn'?t) mine|"
+    rf"(?:someone|somebody|jemand|quelqu'?un|alguien)\b\W+{W5}(?:is using|using|used|benutzt|verwendet|utilise|"
+    r"utilisait|usando|usado|utilizado|utilizando|accessed|entered|eingeloggt|angemeldet|zugegriffen|connecte|"
+    r"entrado|accedido|entro)\b|"
+    r"without my (?:knowledge|permission|consent|authori[sz]ation)|ohne mein\w* (?:wissen|zustimmung|erlaubnis)|"
+    r"sans (?:mon|ma) (?:accord|autorisation|permission|consentement)|"
+    r"sin mi (?:permiso|autorizacion|consentimiento|conocimiento)|"
+    r"(?:changed|geandert|modifie|cambiad\w*)\W+(?:\w+\W+){0,8}?(?:i didn'?t|i did not|i never|not me)\b|"
+    rf"gehackt|\w*konto\W+{W}ubernommen|nicht von mir|pirate|piratage|ne sont pas (?:mes|de moi)|hackead\w*|"
+    r"(?:robado|robaron) (?:la|mi) cuenta|no son mios|no son mias|pas moi)\b"
 )
 PERSONAL_DATA = (
     r"\b(?:gdpr|dsgvo|rgpd|data protection|datenschutz|"
@@ -44,36 +57,64 @@ PERSONAL_DATA = (
     r"e-?mail|records?|everything)|"
     r"(?:copy|access|all|export)\b\W+(?:\w+\W+){0,4}?data (?:you|that you) (?:hold|have|store|keep)|"
     r"data (?:you|that you) (?:hold|have|store|keep)|everything you (?:store|hold|have|keep) about me|"
-    rf"(?:losch\w*|entfern\w*)\b\W+{W5}(?:daten|konto|account)|(?:daten|konto)\b\W+{W5}(?:losch\w*|entfern\w*)|"
-    rf"(?:supprim\w*|effac\w*|retir\w*)\b\W+{W5}(?:donnees|compte)|"
-    rf"(?:borr\w*|elimin\w*|suprim\w*)\b\W+{W5}(?:datos|cuenta))\b"
+    r"(?:data|information) (?:\w+ ){0,2}?(?:about|on) me\b|personal (?:data|information)|"
+    r"(?:close|cancel|deactivate|terminate|delete|remove)\b\W+(?:my|the) (?:\w+ )?account|"
+    r"(?:remove|delete|erase|take) me (?:off|from)\b|"
+    rf"(?:losch\w*|entfern\w*)\b\W+{W5}\w*(?:daten|konto|account)|\w*(?:daten|konto)\b\W+{W5}(?:losch\w*|entfern\w*)|"
+    rf"\w*konto\b\W+{W}(?:schliess\w*|kundig\w*|deaktivier\w*|auflos\w*)|"
+    rf"(?:schliess\w*|kundig\w*|deaktivier\w*|auflos\w*)\b\W+{W}\w*konto|"
+    r"(?:welche|alle) (?:\w+ )?(?:daten|informationen)\b\W+(?:\w+\W+){0,4}?(?:gespeichert|speichern|haben sie)|"
+    r"auskunft\b\W+(?:\w+\W+){0,5}?\w*daten|personenbezogen\w*|personliche\w* daten|"
+    r"recht auf (?:vergessen|loschung|auskunft)|"
+    rf"(?:supprim\w*|effac\w*|retir\w*|suppression|effacement)\b\W+{W5}(?:donnees|compte)|"
+    rf"(?:ferm\w*|clotur\w*|desactiv\w*)\b\W+{W}compte|donnees personnelles|"
+    r"(?:quelles|toutes les) (?:\w+ )?(?:donnees|informations)\b\W+(?:\w+\W+){0,4}?(?:avez|conservez|stockez|detenez)|"
+    r"droit (?:d'acces|a l'oubli|a l'effacement|de suppression)|"
+    rf"(?:borr\w*|elimin\w*|suprim\w*|supresion)\b\W+{W5}(?:datos|cuenta)|"
+    rf"(?:cerrar|cierren|cancelar|dar de baja|darme de baja|desactivar)\b\W+{W}cuenta|darme de baja|datos personales|"
+    r"que datos\b\W+(?:\w+\W+){0,4}?(?:tienen|guardan|almacenan)|derecho (?:de|al) (?:acceso|supresion|olvido))\b"
 )
 PAYMENT_DISPUTE = (
     r"\b(?:charge ?backs?|disput\w*|fraud\w*|unauthori[sz]ed|stolen card|someone (?:is )?using my card|"
-    r"somebody (?:is )?using my card|identity theft|"
-    r"ruckbuchung|betrug\w*|gestohlen\w*|fraude\w*|frauduleu\w*|vol de carte|usurpation|contracargo)\b"
+    r"somebody (?:is )?using my card|identity theft|(?:never|not|didn'?t|did not) authori[sz]\w*|"
+    r"(?:don'?t|do not|can'?t|cannot) recogni[sz]e (?:this|the|a|that|these) (?:payment|charge|transaction|debit)|"
+    rf"(?:card|karte|carte|tarjeta)\b\W+{W}(?:stolen|gestohlen|volee|robada)|"
+    rf"(?:someone|somebody|jemand|quelqu'?un|alguien)\b\W+{W}(?:using|used|benutzt|verwendet|utilise|usado|"
+    r"usando|utilizado)\W+(?:\w+\W+){0,2}?(?:card|karte|kreditkarte|carte|tarjeta)|"
+    r"ruckbuchung|zuruckbuch\w*|zuruckgebucht|lastschrift\W+(?:\w+\W+){0,3}?(?:zuruck(?:buch|geb|geh|hol)\w*|widerruf\w*)|"
+    r"nicht autorisiert|nicht genehmigt|erkenne (?:diese|die) (?:zahlung|abbuchung|buchung) nicht|"
+    r"betrug\w*|gestohlen\w*|fraude\w*|frauduleu\w*|vol de carte|usurpation|opposition|pas autorise\w*|"
+    r"ne reconnais pas (?:ce|cette) (?:paiement|prelevement|debit|transaction)|"
+    r"contracargo|no reconozco (?:este|el|esta|ese) (?:cargo|pago|cobro)|no autorice|sin autoriz\w*|"
+    r"(?:reclamar|disputar|impugnar|contestar|anular) (?:el|este|ese) (?:cargo|cobro|pago))\b"
 )
 SAFETY = (
     r"\b(?:caught fire|on fire|fire hazard|smoking|smoked|smoke came|overheat\w*|explod\w*|exploded|burn(?:ed|t|s)? "
     r"(?:my|me|him|her|his|our|the child|the baby)|injur\w*|hurt|electric shock|electrocut\w*|allergic|poison\w*|"
-    r"hospital|ambulance|choking|"
-    r"verletz\w*|verbrannt|feuer|rauch\w*|stromschlag|uberhitzt|krankenhaus|vergift\w*|"
-    r"blesse\w*|brule\w*|incendie|feu|fumee|decharge electrique|hopital|intoxi\w*|"
-    r"herid\w*|quemad\w*|quemo|incendio|fuego|humo|descarga electrica|hospital|intoxic\w*)\b"
+    r"hospital|ambulance|choking|spark\w*|melted|(?:gave|got|get|getting) (?:me |him |her |us |them )?(?:an? )?"
+    r"(?:electric )?shock\w*|cut (?:himself|herself|myself|themselves|his|her|my)|sharp edges?|"
+    r"(?:battery|akku|batterie|bateria)\b\W+(?:\w+\W+){0,4}?(?:swell\w*|swollen|bulg\w*|hiss\w*|leak\w*|"
+    r"aufgeblah\w*|ausgelaufen|gonfl\w*|fuit\w*|hinch\w*)|"
+    r"verletz\w*|verbrannt|gebrannt|feuer|rauch\w*|stromschlag|schlag bekommen|uberhitzt|krankenhaus|vergift\w*|"
+    r"geschmolzen|funken|geschnitten|"
+    r"blesse\w*|brule\w*|incendie|feu|fumee|decharge electrique|hopital|intoxi\w*|fondu|etincel\w*|"
+    r"(?:s'est|me suis) coupe\w*|"
+    r"herid\w*|quemad\w*|quemo|incendio|fuego|humo|descarga electrica|hospital|intoxic\w*|derretid\w*|chispa\w*|"
+    r"(?:hizo|hecho|hace|hacerse) dano|lastim\w*|se corto|me corte)\b"
 )
 CRISIS = (
     r"\b(?:kill myself|killing myself|end(?:ing)? (?:it all|my life)|suicid\w*|self.?harm|hurt myself|"
-    r"(?:do not|don'?t) want to (?:live|be alive)|want to die|no reason to live|"
-    r"mich umbringen|nicht mehr leben|selbstmord|suizid\w*|"
-    r"me suicider|envie de mourir|plus envie de vivre|mettre fin a mes jours|"
-    r"quitarme la vida|no quiero vivir|quiero morir(?:me)?|suicidarme)\b"
+    r"(?:do not|don'?t) want to (?:live|be alive)|want to die|no reason to live|point in living|better off dead|"
+    r"mich umbringen|nicht mehr leben|selbstmord|suizid\w*|(?:mir|mich) (?:etwas|was) an(?:zu)?tun|"
+    r"me suicider|envie de mourir|plus envie de vivre|mettre fin a mes jours|en finir avec la vie|"
+    r"quitarme la vida|no quiero vivir|quiero morir(?:me)?|suicidarme|seguir viviendo|acabar con mi vida)\b"
 )
 ABUSE = (
     r"\b(?:idiots?|stupid|moron\w*|dumb|shut up|f\*+k?|f\W?u\W?c\W?k\w*|fck\w*|shit\w*|crap|garbage|bastard\w*|"
-    r"screw you|damn you|piece of (?:junk|garbage|shit|crap)|"
-    r"arschloch|idiot\w*|scheiss\w*|vollidiot\w*|halt die klappe|depp\w*|"
-    r"connard\w*|putain|merde|ta gueule|cretin\w*|abruti\w*|"
-    r"idiota\w*|imbecil\w*|mierda|callate|gilipollas|estupid\w*)"
+    r"screw you|damn you|piece of (?:junk|garbage|shit|crap)|piss off|go to hell|"
+    r"arschloch|idiot\w*|scheiss\w*|vollidiot\w*|halt die klappe|depp\w*|verpiss|leck mich|wichser|"
+    r"connard\w*|putain|merde|ta gueule|cretin\w*|abruti\w*|allez vous faire|va te faire|encule\w*|salaud\w*|"
+    r"idiota\w*|imbecil\w*|mierda|callate|gilipollas|estupid\w*|cabron\w*|joder|inutiles de)"
 )
 MANIPULATION = (
     r"\b(?:pretend (?:you|to be|that)|act as (?:if|the|my|an? (?:admin|developer|ai|assistant|bot|different|"
@@ -82,6 +123,7 @@ MANIPULATION = (
     r"(?:\w+\W+){0,2}?(?:above|instructions|prompt|rules)|(?:system|initial|hidden|secret) (?:prompt|instructions)|"
     r"developer (?:mode|message)|new instructions|jailbreak|admin(?:istrator)? password|"
     r"i(?:'m| am) (?:an? |the )?(?:employee|staff member|admin\w*|store manager|shop owner|owner of the shop|developer|"
+    r"ceo|founder|director|"
     r"your (?:boss|manager|developer|colleague))|"
     r"tu so als|so tun als|du bist jetzt|ab jetzt bist du|fais comme si|tu es maintenant|fais semblant|"
     r"haz como si|finge (?:que|ser)|ahora eres)\b"
@@ -90,27 +132,50 @@ ESCALATION = (
     r"\b(?:escalat\w*|(?:your|a|the) (?:manager|boss|supervisor|superior)|"
     r"(?:whoever|someone|somebody|anyone|person)\W+(?:\w+\W+){0,2}?in charge|"
     r"(?:someone|somebody|a person|your team|an agent|a human)\W+(?:\w+\W+){0,3}?(?:contact|call|email|write to|"
-    r"get back to|reach) me|call me back|ring me back|human being|"
+    r"get back to|reach) me|call me back|ring me back|call ?-?backs?|"
+    r"(?:can|could|would|please|pls|plz)\W+(?:(?:you|someone|somebody|anyone|one of you|a person|your team)\W+)?"
+    r"(?:please\W+)?(?:phone|call|ring|telephone) me\b|(?:phone|call|ring) me (?:pls|please|plz|asap|today|tomorrow)\b|"
+    r"(?:phone )?call from (?:you|your|someone|somebody|a person|the team)|human being|encargad\w*|gerente|"
     r"(?:isn'?t|is not|not) a (?:computer|bot|robot|machine)|(?:speak|talk) to (?:someone|somebody)|"
-    r"vorgesetzt\w*|chef|eskalier\w*|ruckruf\w*|zuruckruf\w*|rufen sie mich (?:zuruck|an)|"
-    r"responsable|superieur|rappelez-moi|me rappeler|escalad\w*|supervisor|jefe|llamenme|devuelvan la llamada|"
+    r"vorgesetzt\w*|chef|eskalier\w*|ruckruf\w*|zuruckruf\w*|rufen sie mich (?:zuruck|an)|teamleit\w*|"
+    r"(?:ruf|ruft|rufen sie) mich (?:\w+ )?an|mich (?:\w+ ){0,3}?(?:zuruck)?anrufen|anruf von (?:ihnen|einem|einer)|"
+    r"responsable|superieur|rappelez-moi|me rappeler|rappele\w*|appelez-moi|m'appeler|me telephoner|"
+    r"escalad\w*|supervisor|jefe|llamenme|devuelvan la llamada|llamadme|me llamen|"
     r"llamarme|llameme|me (?:puede|pueden|podria|podrian|puedes) llamar|devolverme la llamada)\b"
+)
+
+# A complaint said in so many words, a claim for compensation, a threat to go public, "never again":
+# a person's to answer, however politely put. (Not the German "Reklamation" or "a warranty claim":
+# those are claims the articles explain.)
+GRIEVANCE = (
+    r"\b(?:complain\w*|compensat\w*|goodwill gesture|bad review|negative review|(?:1|one)-? ?star|trustpilot|"
+    r"social media|(?:go|going|went) to the (?:press|media|newspapers)|telling everyone|"
+    r"never (?:order\w*|buy\w*|shop\w*) (?:\w+ ){0,2}?again|"
+    r"beschwer\w*|entschadigung|schadens?ersatz|kulanz\w*|nie wieder|(?:zur|an die) presse|"
+    r"(?:faire|deposer|envoyer|formuler|adresser) une reclamation|reclamation officielle|me plaindre|je me plains|"
+    r"dedommag\w*|indemnis\w*|geste commercial|plus jamais|reseaux sociaux|"
+    r"queja\w*|quejarme|me quejo|hoja de reclamaciones|(?:poner|presentar|hacer) una reclamacion|"
+    r"reclamacion (?:formal|oficial)|compensacion|indemniz\w*|nunca mas|redes sociales)\b"
 )
 
 # Advice the shop's articles cannot give ("Which phone should I buy?", "What stocks …?").
 ADVICE = (
     r"\b(?:(?:which|what) (?:\w+ ){0,2}should i (?:buy|get|choose|invest in)|should i (?:buy|invest)|"
-    r"recommend (?:me )?(?:a|an|some|the best)|invest\w* (?:in|my money))\b"
+    r"recommend (?:me )?(?:a|an|some|the best)|invest\w* (?:in|my money)|soll ich (?:mir )?(?:\w+ )?(?:kaufen|nehmen)|"
+    r"empfehl\w* (?:sie |du )?mir|(?:que|quel\w*) (?:\w+ )?(?:dois-je|devrais-je|je dois) acheter|"
+    r"me recomiendas|recomiendame|que (?:\w+ )?(?:deberia|debo) comprar)\b"
 )
 
 # Tasks beyond a shop's support ("Translate …", "Write me a poem").
 TASK = (
     r"\b(?:translate|ubersetze|ubersetzen|traduis|traduire|traduce|traducir|write (?:me )?(?:a|an|my)|poem|essay|"
-    r"homework)\b"
+    r"homework|recipe|rezept|recette|receta|cover letter|lettre de motivation|bewerbungsschreiben|"
+    r"carta de presentacion)\b"
 )
 
 MATTERS = [
     ("legal", COMPLAINT, LEGAL),
+    ("grievance", COMPLAINT, GRIEVANCE),
     ("crisis", HUMAN_REQUEST, CRISIS),
     ("safety", HUMAN_REQUEST, SAFETY),
     ("security", HUMAN_REQUEST, SECURITY),
