@@ -23,15 +23,21 @@ PHRASES = re.compile(
     "|".join(
         [
             # English
-            rf"\b(?:talk|speak|chat|connect|transfer|put|pass|hand|forward)\w*\b.{{0,25}}\b(?:to|with|through to)\b"
+            rf"\b(?:talk|speak|chat|connect|transfer|put|pass|hand|forward|word)\w*\b.{{0,25}}"
+            rf"\b(?:to|with|through to)\b"
             rf".{{0,15}}\b(?:an? |real |live |actual |one of )*{PERSON_EN}\b",
             r"\b(?:real|live|actual) (?:human|person|agent|people)\b",
             r"\b(?:human|person|agent|operator),? (?:please|pls|now)\b",
             r"^(?:human|agent|operator|representative)[.!]*$",
             rf"\b(?:no|not|stop|don'?t want|hate)(?: talking to| chatting with| the| a| an| this)* {BOT}\b",
             r"\bget me (?:an? )?(?:real )?(?:human|person|agent|manager|someone|somebody)\b",
+            r"\bget (?:an? )?(?:real )?(?:human|person|agent)\b",
+            r"\b(?:is|are) (?:there )?(?:a |any )?(?:real )?(?:human|person|people|agent|staff|someone|anyone|somebody)"
+            r" (?:available|around|online|here)\b(?!\W+(?:on|at|during|over|in|this|after|before|until|till)\b)",
             r"\bget (?:someone|somebody) (?:to help|who can|from your)\b",
             r"\b(?:i|we) (?:want|need) (?:an? )?(?:real |actual |live )?(?:human|person)\b",
+            r"\b(?:someone|somebody|anyone|a person|a human)\b.{0,20}\b(?:i|we) (?:can|could) (?:talk|speak|chat)\b",
+            r"\b(?:jemand\w*|einen menschen|eine person|einen mitarbeiter)\b.{0,25}\b(?:sprechen|reden)\b",
             rf"\b(?:(?:do not|don'?t) want|refuse) to (?:talk|chat|speak|deal)\w* (?:to|with) (?:an? |the |this )?"
             rf"{BOT}\b",
             r"\b(?:someone|somebody|anyone) (?:from|of|in) (?:your |the )?"
@@ -50,12 +56,16 @@ PHRASES = re.compile(
             r"\bkein\w* (?:chat)?bot\w*\b",
             r"\b(?:mensch|mitarbeiter),? bitte\b",
             rf"\b(?:verbinde|leite|stelle|weiter)\w*\b.{{0,20}}\b(?:an|zu|mit)\b.{{0,20}}\b{PERSON_DE}\b",
-            r"\b(?:echte[nmr]?|richtige[nmr]?|menschliche[nmr]?) ansprechpartner\w*\b",
+            r"\b(?:echte[nmr]?|richtige[nmr]?|menschliche[nmr]?|personliche[nmr]?) ansprechpartner\w*\b",
+            r"\bist (?:ein|eine|jemand) (?:\w+ )?(?:mitarbeiter\w*|mensch|person|da)\b.{0,15}\b(?:da|erreichbar|"
+            r"verfugbar|online)\b",
             # French
             r"\b(?:parler|discuter|echanger)\b.{0,12}\b(?:a|avec)\b.{0,12}"
             rf"(?:\bquelqu'?un\b|\b(?:un|une|le|la|l')\s?(?:vrai |vraie |veritable )?{PERSON_FR}\b)",
             r"\b(?:un|une) (?:vrai |vraie )?(?:humain|personne reelle|vraie personne)\b",
-            rf"\bpas (?:un|de|avec un) {BOT}\b",
+            rf"\bpas (?:un|une|de|avec un|avec une) {BOT}\b",
+            r"\b(?:un|une) (?:vrai|vraie|veritable) (?:conseill\w*|agent|personne|employe|humain|interlocut\w*)\b",
+            r"\bavoir quelqu'?un (?:au telephone|en ligne|au bout du fil)\b",
             rf"\bpasse[rz]?\W+moi\b.{{0,15}}(?:\bquelqu'?un\b|\b(?:un|une|le|la|l')\s?(?:vrai |vraie )?{PERSON_FR}\b)",
             rf"\b(?:mettre|mettez|mets)\b.{{0,10}}\ben (?:relation|contact)\b.{{0,10}}\bavec\b.{{0,15}}{PERSON_FR}\b",
             r"\bqu'(?:un|une) (?:vrai |vraie )?(?:agent|conseill\w*|humain|employe|operat\w*)\b",
@@ -71,13 +81,16 @@ PHRASES = re.compile(
             r"\b(?:hablar|chatear)\b.{0,12}\bcon\b.{0,12}\b(?:atencion al cliente|servicio al cliente|soporte)\b",
             r"\bque me atienda (?:una persona|alguien|un humano|un agente)\b",
             r"\balguien\b.{0,20}\bme (?:atienda|atendiera|atiendan)\b",
+            r"\balguien (?:del|de su|de vuestro) (?:equipo|personal|servicio)\b",
+            r"\b(?:alguna persona|alguien|algun agente|algun humano) (?:disponible|real)\b",
             r"\b(?:lo vea|lo revise|lo mire) (?:una persona|alguien|un humano)\b",
             # Italian, Portuguese, Dutch
             r"\bparlare con (?:un|una|qualcuno|un operatore|una persona|un umano|l'assistenza)\b",
+            r"\b(?:voglio|vorrei) (?:un|una|parlare con) (?:operatore|persona|umano|essere umano)\b",
             r"\b(?:operatore umano|una persona (?:vera|reale)|un essere umano|passami un operatore)\b",
             r"\bfalar com (?:um|uma|alguem|um atendente|uma pessoa|um humano|o atendimento)\b",
             r"\b(?:atendimento humano|pessoa real|uma pessoa de verdade|um atendente humano)\b",
-            r"\bmet (?:een )?(?:mens|medewerker|persoon|iemand)\b.{0,15}\b(?:spreken|praten)\b",
+            r"\bmet (?:een )?(?:mens|medewerker|persoon|iemand)\b.{0,15}\b(?:spreken|praten|chatten|bellen)\b",
             r"\b(?:een (?:echt(?:e)? )?(?:mens|persoon|medewerker)|iemand)\b.{0,15}\b(?:spreken|praten)\b",
             r"\bmedewerker\W+(?:alstublieft|aub|graag|a\.u\.b)",
         ]

@@ -168,6 +168,8 @@ def test_the_screen_names_what_it_found():
         "passez moi le service client", "Je voudrais qu'un agent s'occupe de mon dossier",
         "¿Me pasas con alguien de atención al cliente?", "pasame con un asesor",
         "vorrei un operatore umano", "Quero atendimento humano", "Ik wil graag iemand spreken",
+        "Is a human available right now?", "Gibt es jemanden, mit dem ich direkt sprechen kann?",
+        "Je veux un vrai conseiller, pas une machine", "¿Hay alguna persona disponible?",
     ],
 )  # fmt: skip
 def test_a_request_for_a_person_is_recognised_however_it_is_written(text):
@@ -177,7 +179,8 @@ def test_a_request_for_a_person_is_recognised_however_it_is_written(text):
 @pytest.mark.parametrize(
     "text",
     ["Can I call you?", "How do I contact customer service?", "Is your customer service open on Saturday?",
-     "Can someone else use my gift card?", "What's the phone number of your support team?"],
+     "Can someone else use my gift card?", "What's the phone number of your support team?",
+     "Is anyone available on Saturday?"],
 )  # fmt: skip
 def test_a_question_about_reaching_the_shop_is_not_a_request_for_a_person(text):
     assert not asks_for_a_person(text)

@@ -557,6 +557,13 @@ def test_free_asks_an_amount_only_when_the_question_asks_when_or_which(question,
         ("The battery of the scooter swelled up and started hissing", "human_request"),
         ("Mi hija se hizo daño con el producto", "human_request"),
         ("Ich denke daran, mir etwas anzutun", "human_request"),
+        ("Please have a staff member contact me by email", "human_request"),
+        ("Ich möchte zurückgerufen werden", "human_request"),
+        ("I'd like to raise a concern about the way my refund was handled", "complaint"),
+        ("Das wird rechtliche Konsequenzen haben", "complaint"),
+        ("Someone placed an order with my account without permission", "human_request"),
+        ("I'm reversing the charge with my bank", "complaint"),
+        ("The power bank got really hot and burst", "human_request"),
     ],
 )
 def test_matters_only_a_person_may_handle_are_handed_over_whatever_the_articles_say(message, intent):
@@ -605,6 +612,12 @@ def test_ordinary_questions_near_those_matters_are_still_the_articles_to_answer(
         "Es la tercera vez que les escribo por lo mismo",
         # Charged twice, told with a demand.
         "charged twice I want this fixed now", "Me han cobrado dos veces, quiero que lo arreglen ya",
+        # Dissatisfaction said politely, and "how often must I write?".
+        "I must say I'm quite unhappy with the service I received.",
+        "Je ne suis pas du tout satisfait de cette commande.",
+        "Ich bin mit Ihrem Service leider überhaupt nicht zufrieden.",
+        "No estoy nada contento con el servicio recibido.",
+        "Wie oft muss ich noch schreiben?", "¿Cuántas veces tengo que escribirles?", "REFUND ME NOW",
     ],
 )  # fmt: skip
 def test_an_upset_customer_is_recognised_in_every_language_and_way_of_writing(message):
@@ -621,6 +634,7 @@ def test_an_upset_customer_is_recognised_in_every_language_and_way_of_writing(me
         "I'm still waiting for my delivery", "Is this a scam?", "Can I use my gift card several times?",
         "I was charged two times", "Ich wurde doppelt belastet, ist das normal?",
         "I'm disappointed the jacket doesn't fit, how do I return it?", "My IKEA lamp broke, can I return it?",
+        "I'm not happy with the colour, can I send it back?",
     ],
 )  # fmt: skip
 def test_a_calm_question_about_a_problem_is_not_taken_for_anger(message):

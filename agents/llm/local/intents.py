@@ -120,8 +120,10 @@ def _nearest(text: str, examples: list[tuple[str, str]]) -> tuple[str, float]:
 ANGRY = re.compile(
     r"\b(?:unacceptabl|ridiculous|disgrac|disgust|outrag|useless|hopeless|joke|scam|worst|terribl|horribl|awful|"
     r"pathetic|furious|angry|fed up|sick of|incompeten|unprofessional|shame|unbelievabl|rip.?off|rude|appall|"
-    r"disappoint|infuriat|livid|"
+    r"kidding me|are you serious|you must be joking|"
+    r"disappoint|infuriat|livid|unhappy|dissatisfied|frustrat|upset|"
     r"frechheit|unverschamt|verargert|wutend|sauer|stinksauer|katastroph|unmoglich|skandal|betrug|enttausch|"
+    r"unzufrieden|lacherlich|insatisfait|mecontent|insatisfech|"
     r"unzumutbar|"
     r"inadmissibl|scandal|honte|furieux|furieuse|inacceptabl|nul(?:s|le|les)?\b(?! part)|lamentabl|arnaque|decu|decue|"
     r"decevant|en colere|"
@@ -131,6 +133,10 @@ ANGRY = re.compile(
 # complaint ("Worst customer service ever", "You people are a disgrace").
 STRONG = re.compile(
     r"\b(?:worst|disgrac|disgust|outrag|useless|hopeless|scam|pathetic|furious|angry|fed up|sick of|incompeten|"
+    r"unhappy|(?:not|never) (?:\w+ ){0,2}?(?:happy|pleased|satisfied)|dissatisfied|frustrat|upset|ruined|"
+    r"unzufrieden|nicht (?:\w+ ){0,2}?zufrieden|lacherlich|pas (?:\w+ ){0,2}?(?:satisfait|content)|insatisfait|"
+    r"mecontent|(?:no|nada) (?:\w+ ){0,2}?(?:contento|contenta|satisfecho|satisfecha)|insatisfech|tomadura de pelo|"
+    r"(?:what a|such a|total|complete|absolute) joke|joke of a|worthless|"
     r"unprofessional|rip.?off|appall|unacceptabl|ridiculous|disappoint|infuriat|livid|"
     r"frechheit|unverschamt|verargert|wutend|stinksauer|skandal|enttausch|unzumutbar|"
     r"inadmissibl|scandal|honte|furieux|furieuse|inacceptabl|lamentabl|arnaque|decu|decue|en colere|"
@@ -141,7 +147,8 @@ STRONG = re.compile(
 AGAIN = re.compile(
     r"\b(?:again|(?:second|2nd) (?:time|email|e-mail|message|mail|request)|still nobody|"
     r"still (?:not|no|nothing|waiting|hasn'?t|haven'?t|isn'?t|don'?t|didn'?t)|"
-    r"already (?:asked|written|wrote|contacted|called|emailed|told|complained)|"
+    r"already (?:asked|written|wrote|contacted|called|emailed|told|complained|explained)|"
+    r"nothing (?:has )?(?:happened|changed)|"
     r"(?:written|wrote|called|contacted|asked|emailed) (?:you )?(?:twice|two times)|"
     r"nobody (?:answers|replies|helps)|no one (?:answers|replies)|schon wieder|zum (?:zweiten|dritten) mal|"
     r"(?:immer noch|noch immer) (?:nicht|kein\w*|nichts)|niemand|"
@@ -165,7 +172,8 @@ WHERE_IS = re.compile(
     r"reembolso)\b"
 )
 GRIEVANCE = re.compile(
-    r"\b(?:(?:\d+|two|three|four|five|six|several|a few|many) (?:days|weeks|months) ago|for (?:weeks|months)|"
+    r"\b(?:(?:\d+|two|three|four|five|six|several|a few|many) (?:days|weeks|months) "
+    r"(?:ago|and (?:still )?(?:nothing|no))|for (?:weeks|months)|"
     r"(?:waiting|waited) (?:for )?(?:\d+|two|three|four|five|six|several|weeks|months|days|ages)|"
     r"seit (?:\w+ )?(?:tagen|wochen|monaten)|depuis (?:\w+ )?(?:jours|semaines|mois)|"
     r"(?:hace|llevo) (?:\w+ )?(?:dias|semanas|meses)|llevo un mes|"
@@ -174,14 +182,15 @@ GRIEVANCE = re.compile(
     r"nobody|no one|kaputt|beschadigt|(?:ist|sind) verloren|verloren gegangen|fehlt|niemand|nie angekommen|"
     r"nicht angekommen|zu spat|casse\w*|abime\w*|(?:colis|commande|paquet) (?:\w+ )?perdu|est perdu|en retard|"
     r"il manque|personne|roto|rota|danad\w*|(?:paquete|pedido) perdido|(?:se ha|esta) perdido|con retraso|nadie|"
-    r"(?:want|need) (?:my )?(?:money|refund)|will (?:mein|meine) (?:geld|erstattung)|"
+    r"(?:want|need) (?:my )?(?:money|refund)|refund me|give me my money|my money back|mein geld zuruck|"
+    r"remboursez-moi|(?:devuelvan|devolvedme|devuelveme) (?:el|mi) dinero|will (?:mein|meine) (?:geld|erstattung)|"
     r"veux (?:mon|etre) (?:argent|rembours\w*)|quiero (?:mi )?(?:dinero|reembolso))\b"
 )
 # What makes a message written all in capitals a shout: a problem, a "no", an exclamation. A
 # question in capitals that says none of these ("WHAT ARE YOUR OPENING HOURS") is only a way of
 # writing, and is answered.
 NEGATIVE = re.compile(
-    r"\b(?:not|no|never|nobody|nothing|none|stop|still|(?:is|are|was|were|has|have|had|do|does|did|wo|ca|could)n'?t|"
+    r"\b(?:not|no|never|nobody|nothing|none|stop|still|now|jetzt|maintenant|ahora|ya|(?:is|are|was|were|has|have|had|do|does|did|wo|ca|could)n'?t|"
     r"nicht|kein\w*|nie|niemand|nichts|immer noch|"
     r"pas|jamais|personne|rien|toujours|nunca|nadie|nada|todavia|aun)\b|!|\?\?"
 )
@@ -200,6 +209,7 @@ REPEATED = re.compile(
     r"(?:(?:drei|vier|funf)mal|mehrmals|mehrfach|x-mal|zigmal|immer wieder|(?:plusieurs|trois|quatre) fois|"
     rf"(?:varias|muchas|tres|cuatro) veces)\W+(?:\w+\W+){{0,4}}?{CONTACTED}|"
     r"keep (?:writing|asking|calling|emailing|chasing|contacting)|"
+    rf"(?:how many times|how often|wie oft|combien de fois|cuantas veces) (?:[\w'-]+ ){{0,4}}?{CONTACTED}|"
     r"zum (?:dritten|vierten|funften|x-ten|zigsten) mal|(?:troisieme|quatrieme|cinquieme|enieme) fois|"
     r"(?:tercera|cuarta|quinta|enesima) vez)\b"
 )
@@ -227,7 +237,7 @@ def tone(text: str) -> int:
         + (bool(shouted) and not text.isupper())
         + (text.count("!") >= 2 or "?!" in text or "!?" in text)
         + (2 if shouts(text, plain) else 0)
-        + (bool(STRONG.search(plain)) and not asks_calmly(text))
+        + (2 if STRONG.search(plain) and not asks_calmly(text) else 0)
     )
     return (
         upset
