@@ -24,18 +24,24 @@ PHRASES = re.compile(
         [
             # English
             rf"\b(?:talk|speak|chat|connect|transfer|put|pass|hand|forward|word)\w*\b.{{0,25}}"
-            rf"\b(?:to|with|through to)\b"
+            rf"\b(?:to|with|through to|w/)(?!\w)"
             rf".{{0,15}}\b(?:an? |real |live |actual |one of )*{PERSON_EN}\b",
             r"\b(?:real|live|actual) (?:human|person|agent|people)\b",
             r"\b(?:human|person|agent|operator),? (?:please|pls|now)\b",
             r"^(?:human|agent|operator|representative)[.!]*$",
             rf"\b(?:no|not|stop|don'?t want|hate)(?: talking to| chatting with| the| a| an| this)* {BOT}\b",
             r"\bget me (?:an? )?(?:real )?(?:human|person|agent|manager|someone|somebody)\b",
-            r"\bget (?:an? )?(?:real )?(?:human|person|agent)\b",
+            r"\bget (?:an? )?(?:real )?(?:human|person|agent)(?![\w-])",
             r"\b(?:is|are) (?:there )?(?:a |any )?(?:real )?(?:human|person|people|agent|staff|someone|anyone|somebody)"
             r" (?:available|around|online|here)\b(?!\W+(?:on|at|during|over|in|this|after|before|until|till)\b)",
             r"\bget (?:someone|somebody) (?:to help|who can|from your)\b",
             r"\b(?:i|we) (?:want|need) (?:an? )?(?:real |actual |live )?(?:human|person)\b",
+            r"\b(?:anybody|anyone|somebody|someone) (?:human|real)\b",
+            r"\b(?:real|human|live) (?:support|help|assistance)\b|\bnot (?:an? )?(?:automated|automatic)\b|"
+            r"\bno (?:more )?(?:automated|automatic) (?:replies|answers|responses|messages)\b",
+            r"\bno more (?:chat)?bots?\b|\b(?:human|person|agent)\s*!",
+            r"\b(?:menschliche\w*) (?:hilfe|unterstutzung|beratung)\b|\baide humaine\b|\b(?:atencion|ayuda|asistencia) "
+            r"humana\b|\bassistenza umana\b",
             r"\b(?:someone|somebody|anyone|a person|a human)\b.{0,20}\b(?:i|we) (?:can|could) (?:talk|speak|chat)\b",
             r"\b(?:jemand\w*|einen menschen|eine person|einen mitarbeiter)\b.{0,25}\b(?:sprechen|reden)\b",
             rf"\b(?:(?:do not|don'?t) want|refuse) to (?:talk|chat|speak|deal)\w* (?:to|with) (?:an? |the |this )?"
@@ -55,7 +61,8 @@ PHRASES = re.compile(
             rf"\bkein\w* {BOT}\b",
             r"\bkein\w* (?:chat)?bot\w*\b",
             r"\b(?:mensch|mitarbeiter),? bitte\b",
-            rf"\b(?:verbinde|leite|stelle|weiter)\w*\b.{{0,20}}\b(?:an|zu|mit)\b.{{0,20}}\b{PERSON_DE}\b",
+            r"\bbitte (?:einen|eine|ein) (?:mitarbeiter\w*|menschen|person|berater\w*)\b",
+            rf"\b(?:verbinde|leite|stelle|weiter|durchstell)\w*\b.{{0,20}}\b(?:an|zu|mit)\b.{{0,20}}\b{PERSON_DE}\b",
             r"\b(?:echte[nmr]?|richtige[nmr]?|menschliche[nmr]?|personliche[nmr]?) ansprechpartner\w*\b",
             r"\bist (?:ein|eine|jemand) (?:\w+ )?(?:mitarbeiter\w*|mensch|person|da)\b.{0,15}\b(?:da|erreichbar|"
             r"verfugbar|online)\b",
@@ -66,6 +73,7 @@ PHRASES = re.compile(
             rf"\bpas (?:un|une|de|avec un|avec une) {BOT}\b",
             r"\b(?:un|une) (?:vrai|vraie|veritable) (?:conseill\w*|agent|personne|employe|humain|interlocut\w*)\b",
             r"\bavoir quelqu'?un (?:au telephone|en ligne|au bout du fil)\b",
+            rf"\b(?:pas|plus) (?:parler|discuter|echanger) (?:a|avec) (?:un|une|le|la|ce) {BOT}\b",
             rf"\bpasse[rz]?\W+moi\b.{{0,15}}(?:\bquelqu'?un\b|\b(?:un|une|le|la|l')\s?(?:vrai |vraie )?{PERSON_FR}\b)",
             rf"\b(?:mettre|mettez|mets)\b.{{0,10}}\ben (?:relation|contact)\b.{{0,10}}\bavec\b.{{0,15}}{PERSON_FR}\b",
             r"\bqu'(?:un|une) (?:vrai |vraie )?(?:agent|conseill\w*|humain|employe|operat\w*)\b",
@@ -82,11 +90,15 @@ PHRASES = re.compile(
             r"\bque me atienda (?:una persona|alguien|un humano|un agente)\b",
             r"\balguien\b.{0,20}\bme (?:atienda|atendiera|atiendan)\b",
             r"\balguien (?:del|de su|de vuestro) (?:equipo|personal|servicio)\b",
+            r"\b(?:un|una) (?:agente|persona|humano|asesor\w*|operador\w*)\W+por favor\b",
             r"\b(?:alguna persona|alguien|algun agente|algun humano) (?:disponible|real)\b",
             r"\b(?:lo vea|lo revise|lo mire) (?:una persona|alguien|un humano)\b",
             # Italian, Portuguese, Dutch
             r"\bparlare con (?:un|una|qualcuno|un operatore|una persona|un umano|l'assistenza)\b",
             r"\b(?:voglio|vorrei) (?:un|una|parlare con) (?:operatore|persona|umano|essere umano)\b",
+            r"\bqualcuno (?:con cui|a cui)\b.{0,15}\bparlare\b|\boperatore\b",
+            r"\balguem\b.{0,15}\b(?:me atender|para atender|falar comigo)\b",
+            r"\bgeen (?:chat)?bot\b",
             r"\b(?:operatore umano|una persona (?:vera|reale)|un essere umano|passami un operatore)\b",
             r"\bfalar com (?:um|uma|alguem|um atendente|uma pessoa|um humano|o atendimento)\b",
             r"\b(?:atendimento humano|pessoa real|uma pessoa de verdade|um atendente humano)\b",

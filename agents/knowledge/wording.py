@@ -89,7 +89,8 @@ WORDING = [
      r"\b(?:your|the shop'?s) e-?mail(?: address)?\b|"
      r"\be-?mail (?:address )?(?:of|for) (?:your |the )?(?:support|customer service|shop)\b", "email to reach us", EN,
      None),
-    (r"\bpress (?:requests?|inquir\w+|enquir\w+|questions?|contact)\b", "press enquiries", EN, None),
+    (r"\b(?:press|business|wholesale|partnership) (?:requests?|inquir\w+|enquir\w+|questions?|contact)\b",
+     "press and business enquiries", EN, None),
     (r"\b(?:fix|mend)(?:ed)?\b", "repair", EN, None),
     (r"\b(?:get in touch|contact|reach)(?: with)? (?:you|us|the shop|(?:your |the )?(?:customer )?(?:service|support|"
      r"care)(?: team)?)\b", "reach us", EN, None),

@@ -170,6 +170,8 @@ def test_the_screen_names_what_it_found():
         "vorrei un operatore umano", "Quero atendimento humano", "Ik wil graag iemand spreken",
         "Is a human available right now?", "Gibt es jemanden, mit dem ich direkt sprechen kann?",
         "Je veux un vrai conseiller, pas une machine", "¿Hay alguna persona disponible?",
+        "Pls let me speak w/ an agent", "Real support please, not automated replies", "Atención humana, por favor",
+        "C'è qualcuno con cui posso parlare?", "Kan iemand mij helpen, geen bot alstublieft",
     ],
 )  # fmt: skip
 def test_a_request_for_a_person_is_recognised_however_it_is_written(text):
@@ -180,7 +182,7 @@ def test_a_request_for_a_person_is_recognised_however_it_is_written(text):
     "text",
     ["Can I call you?", "How do I contact customer service?", "Is your customer service open on Saturday?",
      "Can someone else use my gift card?", "What's the phone number of your support team?",
-     "Is anyone available on Saturday?"],
+     "Is anyone available on Saturday?", "Can I get a human-readable invoice?"],
 )  # fmt: skip
 def test_a_question_about_reaching_the_shop_is_not_a_request_for_a_person(text):
     assert not asks_for_a_person(text)

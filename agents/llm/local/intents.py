@@ -23,6 +23,8 @@ ANSWERABLE = {FAQ, "account", "refund", "order_status"}
 OPEN = {UNKNOWN, "smalltalk"}
 HUMAN_REQUEST = "human_request"
 PERSON_SURE_FROM = 0.55
+# "Can I talk to you about a return?" asks the chat itself, not for a person.
+TO_YOU = re.compile(r"\b(?:talk|speak|chat)\w* (?:to|with) you\b")
 # Knowledge-base support (the best passage unit's score) from which a question counts as
 # answerable whatever the examples say, and the confidence it then gets at that support.
 SUPPORTED_FROM, SUPPORTED_CONFIDENCE = 0.4, 0.6
@@ -81,7 +83,7 @@ def classify(text: str, examples: list[tuple[str, str]], support: float = 0.0) -
         return COMPLAINT, max(confidence, 0.8)
     # A question about reaching people ("Can I call you?") only resembles asking for one: the
     # articles answer it. A real request for a person resembles its examples closely.
-    unsure_person = intent == HUMAN_REQUEST and confidence < PERSON_SURE_FROM
+    unsure_person = intent == HUMAN_REQUEST and (confidence < PERSON_SURE_FROM or TO_YOU.search(text.lower()))
     if support >= SUPPORTED_FROM and (intent in OPEN or unsure_person or (intent == COMPLAINT and not signals)):
         intent = FAQ
     elif intent == COMPLAINT and not signals and support and asks_calmly(text):
@@ -120,7 +122,7 @@ def _nearest(text: str, examples: list[tuple[str, str]]) -> tuple[str, float]:
 ANGRY = re.compile(
     r"\b(?:unacceptabl|ridiculous|disgrac|disgust|outrag|useless|hopeless|joke|scam|worst|terribl|horribl|awful|"
     r"pathetic|furious|angry|fed up|sick of|incompeten|unprofessional|shame|unbelievabl|rip.?off|rude|appall|"
-    r"kidding me|are you serious|you must be joking|"
+    r"kidding me|are you serious|you must be joking|seriously|damn|dammit|bloody|wtf|ffs|verdammt|"
     r"disappoint|infuriat|livid|unhappy|dissatisfied|frustrat|upset|"
     r"frechheit|unverschamt|verargert|wutend|sauer|stinksauer|katastroph|unmoglich|skandal|betrug|enttausch|"
     r"unzufrieden|lacherlich|insatisfait|mecontent|insatisfech|"
@@ -133,6 +135,9 @@ ANGRY = re.compile(
 # complaint ("Worst customer service ever", "You people are a disgrace").
 STRONG = re.compile(
     r"\b(?:worst|disgrac|disgust|outrag|useless|hopeless|scam|pathetic|furious|angry|fed up|sick of|incompeten|"
+    r"gone downhill|went downhill|expected (?:better|more)|not what i expected|level of service|rude|impolite|"
+    r"unfreundlich|impoli|grosero|maleducad|unfair|not fair|injust|ungerecht|unbelievabl|sick and tired|"
+    r"tired of|beyond a joke|"
     r"unhappy|(?:not|never) (?:\w+ ){0,2}?(?:happy|pleased|satisfied)|dissatisfied|frustrat|upset|ruined|"
     r"unzufrieden|nicht (?:\w+ ){0,2}?zufrieden|lacherlich|pas (?:\w+ ){0,2}?(?:satisfait|content)|insatisfait|"
     r"mecontent|(?:no|nada) (?:\w+ ){0,2}?(?:contento|contenta|satisfecho|satisfecha)|insatisfech|tomadura de pelo|"
@@ -150,7 +155,8 @@ AGAIN = re.compile(
     r"already (?:asked|written|wrote|contacted|called|emailed|told|complained|explained)|"
     r"nothing (?:has )?(?:happened|changed)|"
     r"(?:written|wrote|called|contacted|asked|emailed) (?:you )?(?:twice|two times)|"
-    r"nobody (?:answers|replies|helps)|no one (?:answers|replies)|schon wieder|zum (?:zweiten|dritten) mal|"
+    r"nobody (?:answers|replies|helps)|no one (?:answers|replies)|no (?:reply|answer|response)|schon wieder|"
+    r"zum (?:zweiten|dritten) mal|"
     r"(?:immer noch|noch immer) (?:nicht|kein\w*|nichts)|niemand|"
     r"encore|encore une fois|de nouveau|toujours (?:pas|rien|aucun\w*)|personne ne|"
     r"deja (?:ecrit|demande|contacte|appele)|"
@@ -161,15 +167,17 @@ DEMAND = re.compile(
     r"sort (?:this|it) out|i demand|i insist|sofort|umgehend|unverzuglich|ich verlange|ich fordere|"
     r"where(?: is|'s) my money|wo ist mein geld|ou est mon argent|donde esta mi dinero|"
     r"immediatement|tout de suite|sur le champ|j'?exige|inmediatamente|ahora mismo|ya mismo|de inmediato|exijo|"
-    r"(?:arregl|soluciona)\w* (?:esto |lo )?(?:ya|ahora))\b"
+    r"(?:arregl|soluciona)\w* (?:esto |lo )?(?:ya|ahora)|(?:give|pay) me (?:back )?my money|"
+    r"(?:my money back|refund me) (?:now|today|immediately|asap)|zuruckzahlen|sofort zuruck|"
+    r"rembourse\w* (?:moi )?(?:tout de suite|immediatement|maintenant)|devuelv\w* (?:mi|el) dinero (?:ya|ahora))\b"
 )
 # What an upset customer is upset about: where their order or money is, something lost, broken or
 # late, money wanted back, no answer. Said calmly it is a question to answer; with an angry word or
 # a shout it is a complaint.
 WHERE_IS = re.compile(
-    r"\b(?:where|wo|ou|donde)(?: is| ist| est| esta)? (?:my|mein\w*|ma|mon|mes|mi|mis) (?:order|parcel|package|"
-    r"money|refund|bestellung|paket|geld|erstattung|commande|colis|argent|remboursement|pedido|paquete|dinero|"
-    r"reembolso)\b"
+    r"\b(?:where|wo|wo bleibt|ou|donde)(?: is| ist| est| esta)? (?:my|mein\w*|ma|mon|mes|mi|mis) (?:order|parcel|"
+    r"package|money|refund|stuff|things|delivery|purchase|bestellung|paket|geld|erstattung|lieferung|sachen|commande|"
+    r"colis|argent|remboursement|affaires|pedido|paquete|dinero|reembolso|cosas)\b"
 )
 GRIEVANCE = re.compile(
     r"\b(?:(?:\d+|two|three|four|five|six|several|a few|many) (?:days|weeks|months) "
@@ -190,7 +198,8 @@ GRIEVANCE = re.compile(
 # question in capitals that says none of these ("WHAT ARE YOUR OPENING HOURS") is only a way of
 # writing, and is answered.
 NEGATIVE = re.compile(
-    r"\b(?:not|no|never|nobody|nothing|none|stop|still|now|jetzt|maintenant|ahora|ya|(?:is|are|was|were|has|have|had|do|does|did|wo|ca|could)n'?t|"
+    r"\b(?:not|no|never|nobody|nothing|none|stop|still|now|jetzt|maintenant|ahora|ya|(?:is|are|was|were|has|have|had|"
+    r"do|does|did|wo|ca|could)n'?t|"
     r"nicht|kein\w*|nie|niemand|nichts|immer noch|"
     r"pas|jamais|personne|rien|toujours|nunca|nadie|nada|todavia|aun)\b|!|\?\?"
 )
@@ -202,7 +211,8 @@ CONTACTED = (
     r"escrib\w*|escrito|llamad\w*|llamo|contactad\w*|pregunt\w*|reclamad\w*)"
 )
 REPEATED = re.compile(
-    r"\b(?:(?:third|fourth|fifth|sixth|umpteenth|3rd|4th|5th) time|"
+    r"\b(?:(?:third|fourth|fifth|sixth|umpteenth|3rd|4th|5th) (?:time|message|email|e-mail|mail|attempt|request)|"
+    r"(?:been|keep|kept) chasing|"
     rf"{CONTACTED}\W+(?:\w+\W+){{0,4}}?(?:(?:three|four|five|six|several|many|multiple|countless|numerous) times|"
     r"over and over|again and again|(?:drei|vier|funf)mal|mehrmals|mehrfach|x-mal|zigmal|"
     r"(?:plusieurs|maintes|trois|quatre|cinq) fois|(?:varias|muchas|tres|cuatro|cinco|mil) veces)|"
