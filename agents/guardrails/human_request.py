@@ -8,7 +8,8 @@ from agents.guardrails.language import folded
 
 PERSON_EN = (
     r"(?:human|person|people|agent|representative|rep|operator|someone|somebody|staff|employee|manager|supervisor|"
-    r"colleagues?|customer (?:service|support|care)|support (?:team|staff)|your team|(?:a )?member of (?:\w+ ){0,3}?"
+    r"colleagues?|customer (?:service|support|care)|support (?:team|staff)|your team|billing|sales team|"
+    r"(?:\w+ )?department|(?:a )?member of (?:\w+ ){0,3}?"
     r"(?:staff|team))"
 )
 PERSON_DE = (
@@ -37,6 +38,10 @@ PHRASES = re.compile(
             r"\bget (?:someone|somebody) (?:to help|who can|from your)\b",
             r"\b(?:i|we) (?:want|need) (?:an? )?(?:real |actual |live )?(?:human|person)\b",
             r"\b(?:anybody|anyone|somebody|someone) (?:human|real)\b",
+            r"\b(?:help|assistance|support) from (?:a |an )?(?:real )?(?:human|person|someone|somebody|agent|member of "
+            r"staff)\b",
+            r"^\W*(?:customer service|customer support|support|kundenservice|kundendienst|service client|"
+            r"atencion al cliente|servicio al cliente)\W*(?:please|pls|bitte|svp|s'il vous plait|por favor)?\W*$",
             r"\b(?:real|human|live) (?:support|help|assistance)\b|\bnot (?:an? )?(?:automated|automatic)\b|"
             r"\bno (?:more )?(?:automated|automatic) (?:replies|answers|responses|messages)\b",
             r"\bno more (?:chat)?bots?\b|\b(?:human|person|agent)\s*!",

@@ -172,6 +172,7 @@ def test_the_screen_names_what_it_found():
         "Je veux un vrai conseiller, pas une machine", "¿Hay alguna persona disponible?",
         "Pls let me speak w/ an agent", "Real support please, not automated replies", "Atención humana, por favor",
         "C'è qualcuno con cui posso parlare?", "Kan iemand mij helpen, geen bot alstublieft",
+        "customer service please", "Kundenservice bitte", "I need assistance from a human",
     ],
 )  # fmt: skip
 def test_a_request_for_a_person_is_recognised_however_it_is_written(text):

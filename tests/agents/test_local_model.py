@@ -573,6 +573,13 @@ def test_free_asks_an_amount_only_when_the_question_asks_when_or_which(question,
         ("Vous êtes des voleurs", "complaint"),
         ("¿Me pueden devolver la llamada?", "human_request"),
         ("¿Qué tiempo hará mañana en Madrid?", "unknown"),
+        ("Please send me a copy of my data", "human_request"),
+        ("That didn't help at all", "human_request"),
+        ("Das hilft mir nicht weiter", "human_request"),
+        ("I got a fake email pretending to be you", "human_request"),
+        ("Somebody stole my parcel", "human_request"),
+        ("Ce jouet est dangereux", "human_request"),
+        ("I will tell all my friends not to buy here", "complaint"),
     ],
 )
 def test_matters_only_a_person_may_handle_are_handed_over_whatever_the_articles_say(message, intent):
@@ -603,6 +610,8 @@ def test_matters_only_a_person_may_handle_are_handed_over_whatever_the_articles_
         "Can someone else collect the parcel?",
         "Ma montre est tombée en panne, est-ce couvert ?",
         "Is the jacket weatherproof?",
+        "Is it dangerous to leave my parcel at a Packstation?",
+        "Someone stole my gift card code, what now?",
     ],
 )
 def test_ordinary_questions_near_those_matters_are_still_the_articles_to_answer(message):

@@ -137,7 +137,7 @@ STRONG = re.compile(
     r"\b(?:worst|disgrac|disgust|outrag|useless|hopeless|scam|pathetic|furious|angry|fed up|sick of|incompeten|"
     r"gone downhill|went downhill|expected (?:better|more)|not what i expected|level of service|rude|impolite|"
     r"unfreundlich|impoli|grosero|maleducad|unfair|not fair|injust|ungerecht|unbelievabl|sick and tired|"
-    r"tired of|beyond a joke|"
+    r"tired of|beyond a joke|annoyed|genervt|agace\w*|irrite\w*|molest[oa]\b|"
     r"unhappy|(?:not|never) (?:\w+ ){0,2}?(?:happy|pleased|satisfied)|dissatisfied|frustrat|upset|ruined|"
     r"unzufrieden|nicht (?:\w+ ){0,2}?zufrieden|lacherlich|pas (?:\w+ ){0,2}?(?:satisfait|content)|insatisfait|"
     r"mecontent|(?:no|nada) (?:\w+ ){0,2}?(?:contento|contenta|satisfecho|satisfecha)|insatisfech|tomadura de pelo|"

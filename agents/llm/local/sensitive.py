@@ -39,6 +39,11 @@ LEGAL = (
 )
 SECURITY = (
     r"\b(?:hack(?:ed|er|ers)?|compromised|account (?:was |got |has been )?(?:stolen|taken over)|"
+    r"(?:parcel|package|delivery|order|paket|lieferung|colis|commande|paquete|pedido)\b\W+(?:\w+\W+){0,3}?"
+    r"(?:stolen|gestohlen|volee?|robad[oa])|stole (?:my|the|our) (?:parcel|package|delivery|order)|"
+    r"phishing|fake (?:email|e-mail|sms|text|message|website|site)|pretending to be (?:you|demo shop)|"
+    r"betrugs?-?(?:mail|e-mail)|gefalscht\w* (?:e-?mail|nachricht|seite)|hameconnage|faux (?:e-?mail|message|site)|"
+    r"(?:correo|mensaje|web) fals[oa]|suplantacion|"
     rf"(?:someone|somebody|stranger)\b\W+{W}(?:logged|signed|got|broke)\W+(?:in|into)\b|"
     rf"(?:someone|somebody|a stranger)\b\W+{W}(?:changed|reset|used|accessed|got into)\b|it (?:was not|wasn'?t) me\b|"
     r"(?:orders?|purchases?|charges?|something|things|items?) (?:\w+ ){0,2}?(?:that )?i (?:did not|didn'?t|never) "
@@ -84,7 +89,9 @@ PERSONAL_DATA = (
     r"(?:know|hold|have|store|keep|collect\w*) (?:about|on) me\b|"
     r"(?:remove|delete|erase|take)\b\W+(?:\w+\W+){0,5}?(?:from|off) (?:your|the) (?:records|database|system|systems|"
     r"files|list|mailing list)|"
-    r"(?:close|cancel|deactivate|terminate|delete|remove)\b\W+(?:my|the) (?:\w+ )?account|"
+    r"(?:close|cancel|deactivate|terminate|delete|remove)\b\W+(?:my|the) (?:\w+ )?(?:account|profile)|"
+    r"(?:copy|export|download|access|send)\b\W+(?:\w+\W+){0,4}?my (?:personal )?(?:data|information)|"
+    r"(?:be|being) forgotten|vergessen werden|"
     r"(?:account|data|details|information)\b\W+(?:\w+\W+){0,2}?(?:deleted|erased|removed|closed)|"
     r"(?:remove|delete|erase|take) me (?:off|from)\b|"
     rf"(?:losch\w*|entfern\w*)\b\W+{W5}\w*(?:daten|konto|account)|\w*(?:daten|konto)\b\W+{W5}(?:losch\w*|entfern\w*)|"
@@ -131,7 +138,13 @@ PAYMENT_DISPUTE = (
 SAFETY = (
     r"\b(?:caught fire|on fire|fire hazard|smoking|smoked|smoke came|overheat\w*|explod\w*|exploded|burn(?:ed|t|s)? "
     r"(?:my|me|him|her|his|our|the child|the baby)|injur\w*|hurt|electric shock|electrocut\w*|allergic|poison\w*|"
-    r"hospital|ambulance|choking|spark\w*|melted|smell\w* (?:of )?burn\w*|burning smell|riecht verbrannt|"
+    r"hospital|ambulance|choking|spark\w*|melted|hazard\w*|"
+    # Said of a thing ("The product is dangerous"), not asked ("Is it dangerous to …?").
+    r"(?:it|this|that|the|es|das|der|die|ce|cette|c'|le|la|esto|el)(?: \w+)? (?:is|ist|est|es) (?:\w+ )?(?:dangerous|"
+    r"unsafe|"
+    r"gefahrlich|dangereu\w*|peligros\w*)|"
+    r"mou?ld|moldy|mouldy|schimmel\w*|moisi\w*|moho|(?:exposed|bare) wires?|frayed (?:cable|wire)|"
+    r"smell\w* (?:of )?burn\w*|burning smell|riecht verbrannt|"
     r"odeur de brule|(?:olor|huele) a quemado|rash|ausschlag|hautausschlag|eczema|sarpullido|urticaria|"
     r"(?:i|he|she|they|we) fell\b|fell (?:off|down)|gesturzt|hingefallen|(?:suis|est) tombee?\b(?! en panne)|me cai|"
     r"se cayo|"
@@ -183,6 +196,11 @@ MANIPULATION = (
 )
 ESCALATION = (
     r"\b(?:escalat\w*|(?:your|a|the) (?:manager|boss|supervisor|superior)|"
+    # The AI's answers did not help: a person should try.
+    r"(?:that|this|it|your answers?|you) (?:\w+ )?(?:didn'?t|did not|doesn'?t|does not|don'?t|do not) (?:help|"
+    r"answer my question|understand)|not (?:helpful|helping)|you(?:'re| are) not (?:helping|understanding)|"
+    r"(?:hilft|hilfst|bringt) (?:mir )?(?:nicht|nichts)|versteh\w* mich nicht|ne m'aide pas|ne me sert a rien|"
+    r"(?:vous ne|tu ne) (?:me )?comprenez pas|no me (?:ayuda|sirve)|no (?:me )?entiende\w*|"
     r"(?:whoever|someone|somebody|anyone|person)\W+(?:\w+\W+){0,2}?in charge|"
     r"(?:someone|somebody|a person|your team|an agent|a human|(?:a )?(?:member of staff|staff member|colleague|"
     r"employee|representative|manager))\W+(?:\w+\W+){0,3}?(?:contact|call|email|write to|get back to|reach) me|"
@@ -210,7 +228,8 @@ ESCALATION = (
 # those are claims the articles explain.)
 GRIEVANCE = (
     r"\b(?:complain\w*|compensat\w*|goodwill gesture|(?:raise|voice|express) (?:a|my|some|our) concerns?|"
-    r"bad review|negative review|(?:1|one)-? ?star|trustpilot|"
+    r"bad review|negative review|(?:1|one)-? ?star|trustpilot|warn (?:others|everyone|people)|"
+    r"tell (?:all )?(?:my )?(?:friends|everyone|everybody|people)|"
     r"social media|(?:go|going|went) to the (?:press|media|newspapers)|telling everyone|"
     r"never (?:order\w*|buy\w*|shop\w*) (?:\w+ ){0,2}?again|"
     r"beschwer\w*|entschadigung|schadens?ersatz|kulanz\w*|nie wieder|(?:zur|an die) presse|"
