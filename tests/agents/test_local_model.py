@@ -641,6 +641,7 @@ def test_ordinary_questions_near_those_matters_are_still_the_articles_to_answer(
         "Wie oft muss ich noch schreiben?", "¿Cuántas veces tengo que escribirles?", "REFUND ME NOW",
         "This is not the level of service I expected from you.", "Again no reply from you. Again.",
         "Fifth message. Hello??", "WO BLEIBT MEINE BESTELLUNG VERDAMMT", "Seriously?! Where is my stuff",
+        "Nobody has answered my emails for weeks", "Personne ne m'a répondu depuis une semaine",
     ],
 )  # fmt: skip
 def test_an_upset_customer_is_recognised_in_every_language_and_way_of_writing(message):
@@ -658,6 +659,7 @@ def test_an_upset_customer_is_recognised_in_every_language_and_way_of_writing(me
         "I was charged two times", "Ich wurde doppelt belastet, ist das normal?",
         "I'm disappointed the jacket doesn't fit, how do I return it?", "My IKEA lamp broke, can I return it?",
         "I'm not happy with the colour, can I send it back?", "Is it rude to ask for a discount?",
+        "Nobody answered the door when DHL came, what now?",
     ],
 )  # fmt: skip
 def test_a_calm_question_about_a_problem_is_not_taken_for_anger(message):

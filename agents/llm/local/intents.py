@@ -213,6 +213,11 @@ CONTACTED = (
 REPEATED = re.compile(
     r"\b(?:(?:third|fourth|fifth|sixth|umpteenth|3rd|4th|5th) (?:time|message|email|e-mail|mail|attempt|request)|"
     r"(?:been|keep|kept) chasing|"
+    # Written to, and nobody answered: the same.
+    r"(?:nobody|no one) (?:has |had |ever )?(?:answered|replied|responded|got back|gotten back|called back|"
+    r"written back)(?: to)? (?:me|my|our)\b|niemand (?:hat|antwortet) (?:\w+ ){0,3}?(?:geantwortet|antwortet|"
+    r"zuruckgerufen|gemeldet|auf meine)|personne ne (?:m'a |me )?(?:repond|a repondu|rappelle|m'a rappele)\w*|"
+    r"nadie (?:me )?(?:responde|contesta|ha respondido|ha contestado|me ha respondido|me ha contestado)\b|"
     rf"{CONTACTED}\W+(?:\w+\W+){{0,4}}?(?:(?:three|four|five|six|several|many|multiple|countless|numerous) times|"
     r"over and over|again and again|(?:drei|vier|funf)mal|mehrmals|mehrfach|x-mal|zigmal|"
     r"(?:plusieurs|maintes|trois|quatre|cinq) fois|(?:varias|muchas|tres|cuatro|cinco|mil) veces)|"
