@@ -82,22 +82,44 @@ WORDING = [
     (r"\b(?:smashed|shattered|crushed|squashed|in pieces)\b", "damaged", EN, None),
     # Reaching the shop.
     (r"\b(?:ring|call|telephone)\b(?= (?:you|us|your \w+|the shop|support|customer service)\b)", "phone", EN, None),
-    (r"\bhotline\b", "your phone number", EN, None),
-    (r"\b(?:contact|support|customer service) e-?mail(?: address)?\b", "support email", EN, None),
+    # The contact section is "How to reach us": a question for the shop's email or phone is asked in
+    # its words, or the password article's many emails outrank it.
+    (r"\bhotline\b|\bphone line\b", "your phone number to reach us", EN, None),
+    (r"\b(?:contact|support|customer service|customer support|kontakt) e-?mail(?: address)?\b|"
+     r"\b(?:your|the shop'?s) e-?mail(?: address)?\b|"
+     r"\be-?mail (?:address )?(?:of|for) (?:your |the )?(?:support|customer service|shop)\b", "email to reach us", EN,
+     None),
+    (r"\b(?:press|business|wholesale|partnership) (?:requests?|inquir\w+|enquir\w+|questions?|contact)\b",
+     "press and business enquiries", EN, None),
     (r"\b(?:fix|mend)(?:ed)?\b", "repair", EN, None),
     (r"\b(?:get in touch|contact|reach)(?: with)? (?:you|us|the shop|(?:your |the )?(?:customer )?(?:service|support|"
      r"care)(?: team)?)\b", "reach us", EN, None),
     (r"\b(?:send|write) (?:a |you a )?letter\b|\b(?:postal|mailing) address\b", "post address", EN, None),
     (r"\be-?mail (?:can|should|do) (?:i|we) (?:write|send|use)\b|\bwrite to you\b", "support email", EN, None),
     (r"\b(?:anrufen|telefonisch)\b", "Telefon", DE, None),
-    (r"\bhotline\b", "Ihre Telefonnummer", DE, None),
+    (r"\bhotline\b", "Ihre Telefonnummer, so erreichen Sie uns", DE, None),
+    (r"\b(?:kontakt|support|kundenservice|kundendienst)[- ]?e-?mail(?:-?adresse)?\b|"
+     r"\be-?mail(?:-?adresse)? (?:des|vom|von|ihres) (?:kundenservice|kundendienst|supports?|shops?)\b|"
+     r"\bihre e-?mail(?:-?adresse)?\b", "E-Mail, so erreichen Sie uns", DE, None),
     (r"\b(?:erreiche|kontaktiere) ich (?:den |ihren |euren )?(?:kundenservice|kundendienst|support|euch|sie)\b|"
      r"\bkontakt aufnehmen\b", "erreiche ich Sie", DE, None),
     (r"\b(?:vous contacter|contacter (?:le|votre) service client|contacter le support)\b", "vous joindre", FR, None),
+    (r"\b(?:(?:adresse )?e-?mail|courriel) (?:du service client|de contact|du support|de la boutique)\b|"
+     r"\bvotre (?:adresse )?(?:e-?mail|courriel)\b", "e-mail, comment nous joindre", FR, None),
     (r"\b(?:contactar con ustedes|contactarles|contactarlos|contactar con (?:el|su) servicio(?: de atenci[óo]n)?"
      r"(?: al cliente)?)\b", "contactarnos", ES, None),
     (r"\b(?:appeler|par t[ée]l[ée]phone)\b", "téléphone", FR, None),
+    (r"\b(?:un |le |votre )?num[ée]ro de t[ée]l[ée]phone\b|\bhotline\b", "votre téléphone, comment nous joindre", FR,
+     r"!\b(?:douane|dhl|transporteur|livreur)"),
+    (r"\b(?:arriv[ée]e?s?|re[çc]ue?s?)\W+(?:\w+\W+){0,2}?(?:ab[îi]m[ée]e?s?|cass[ée]e?s?|endommag[ée]e?s?|"
+     r"ab[îi]m[ée]e?s?)\b", "arrivé endommagé", FR, None),
     (r"\b(?:llamar(?:les)?|por tel[ée]fono)\b", "teléfono", ES, None),
+    (r"\b(?:correo|e-?mail)(?: electr[óo]nico)? (?:de contacto|de soporte|de atenci[óo]n al cliente|del servicio"
+     r"(?: de atenci[óo]n)?(?: al cliente)?)\b|\bsu (?:correo|e-?mail)(?: electr[óo]nico)?(?! de confirmaci)",
+     "correo, cómo contactarnos", ES, None),
+    (r"\b(?:correo|e-?mail)(?: electr[óo]nico)? (?:para|de) (?:la )?prensa\b", "prensa y empresas", ES, None),
+    (r"\bl[íi]nea (?:directa|de atenci[óo]n)\b|\bn[úu]mero de tel[ée]fono\b", "su teléfono, cómo contactarnos", ES,
+     r"!\b(?:aduana|dhl|transportista)"),
     (r"\b(?:(?:un |el )?n[úu]mero de )?(?:atenci[óo]n telef[óo]nica|tel[ée]fono de (?:contacto|atenci[óo]n))\b|"
      r"\bhotline\b", "su teléfono", ES, None),
     (r"\b(?:weekends?|week-end)\b", "Saturday and Sunday", EN, f"!{_DELIVERY}"),

@@ -541,6 +541,45 @@ def test_free_asks_an_amount_only_when_the_question_asks_when_or_which(question,
         ("Quiero que eliminen mi cuenta y mis datos", "human_request"),
         ("Kann mich bitte jemand zurückrufen?", "human_request"),
         ("¿Me puede llamar alguien?", "human_request"),
+        ("Can somebody phone me today?", "human_request"),
+        ("I would like to file a formal complaint about the courier", "complaint"),
+        ("Ich möchte eine Beschwerde einreichen", "complaint"),
+        ("Je demande un dédommagement", "complaint"),
+        ("I'm leaving a 1-star review everywhere", "complaint"),
+        ("I will report this to the police", "complaint"),
+        ("Voy a poner una reclamación en la OCU", "complaint"),
+        ("Please close my customer account", "human_request"),
+        ("Welche Daten haben Sie über mich gespeichert?", "human_request"),
+        ("¿Qué datos personales tienen de mí?", "human_request"),
+        ("Quelqu'un s'est connecté à mon compte sans mon autorisation", "human_request"),
+        ("There's a charge from you on my card I never authorised", "complaint"),
+        ("No reconozco este cargo en mi tarjeta", "complaint"),
+        ("The battery of the scooter swelled up and started hissing", "human_request"),
+        ("Mi hija se hizo daño con el producto", "human_request"),
+        ("Ich denke daran, mir etwas anzutun", "human_request"),
+        ("Please have a staff member contact me by email", "human_request"),
+        ("Ich möchte zurückgerufen werden", "human_request"),
+        ("I'd like to raise a concern about the way my refund was handled", "complaint"),
+        ("Das wird rechtliche Konsequenzen haben", "complaint"),
+        ("Someone placed an order with my account without permission", "human_request"),
+        ("I'm reversing the charge with my bank", "complaint"),
+        ("The power bank got really hot and burst", "human_request"),
+        ("Ich widerrufe meine Einwilligung zur Datenverarbeitung", "human_request"),
+        ("Got a login alert from a place I've never been", "human_request"),
+        ("Mon compte a été utilisé par quelqu'un d'autre", "human_request"),
+        ("I'll ask my bank to cancel the payment", "complaint"),
+        ("Un cargo que no hice", "complaint"),
+        ("The lamp started to smell of burning", "human_request"),
+        ("Vous êtes des voleurs", "complaint"),
+        ("¿Me pueden devolver la llamada?", "human_request"),
+        ("¿Qué tiempo hará mañana en Madrid?", "unknown"),
+        ("Please send me a copy of my data", "human_request"),
+        ("That didn't help at all", "human_request"),
+        ("Das hilft mir nicht weiter", "human_request"),
+        ("I got a fake email pretending to be you", "human_request"),
+        ("Somebody stole my parcel", "human_request"),
+        ("Ce jouet est dangereux", "human_request"),
+        ("I will tell all my friends not to buy here", "complaint"),
     ],
 )
 def test_matters_only_a_person_may_handle_are_handed_over_whatever_the_articles_say(message, intent):
@@ -560,10 +599,71 @@ def test_matters_only_a_person_may_handle_are_handed_over_whatever_the_articles_
         "I was charged twice for one order",
         "Can I return a dress I tried on?",
         "Do you ship to the United Kingdom?",
+        "I got a damaged item, how long do I have to report it?",
+        "Will DHL call me for customs?",
+        "Wann bekomme ich mein Geld bei Zahlung per SEPA-Lastschrift zurück?",
+        "Can someone else use my gift card?",
+        "How do I cancel my order?",
+        "Can I remove an item from my order before it ships?",
+        "Do you store my card number?",
+        "¿Cuánto dura la garantía legal?",
+        "Can someone else collect the parcel?",
+        "Ma montre est tombée en panne, est-ce couvert ?",
+        "Is the jacket weatherproof?",
+        "Is it dangerous to leave my parcel at a Packstation?",
+        "Someone stole my gift card code, what now?",
     ],
 )
 def test_ordinary_questions_near_those_matters_are_still_the_articles_to_answer(message):
     assert sensitive.matter_of(message) is None
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # Capitals about a problem, a "no" or an exclamation: a shout.
+        "WHERE IS MY ORDER I PAID TWO WEEKS AGO", "I WANT MY MONEY BACK NOW", "MY PACKAGE STILL HASN'T ARRIVED",
+        "ICH WILL MEIN GELD ZURÜCK", "OÙ EST MA COMMANDE ??", "NADIE ME RESPONDE, DÓNDE ESTÁ MI PEDIDO",
+        # An angry word said, not asked; or with what the customer is upset about.
+        "worst customer service i have ever seen", "Pathetic. Just pathetic. Where is my parcel?",
+        "Unverschämt! Seit zwei Wochen warte ich auf mein Geld", "C'est une honte, toujours pas de remboursement",
+        # Writing again and again, in any of the four languages.
+        "This is the third time I'm writing about the same order.", "second email this week and still no reply",
+        "Ich habe schon mehrmals angerufen und niemand hilft mir", "Je vous ai déjà écrit plusieurs fois sans réponse",
+        "Es la tercera vez que les escribo por lo mismo",
+        # Charged twice, told with a demand.
+        "charged twice I want this fixed now", "Me han cobrado dos veces, quiero que lo arreglen ya",
+        # Dissatisfaction said politely, and "how often must I write?".
+        "I must say I'm quite unhappy with the service I received.",
+        "Je ne suis pas du tout satisfait de cette commande.",
+        "Ich bin mit Ihrem Service leider überhaupt nicht zufrieden.",
+        "No estoy nada contento con el servicio recibido.",
+        "Wie oft muss ich noch schreiben?", "¿Cuántas veces tengo que escribirles?", "REFUND ME NOW",
+        "This is not the level of service I expected from you.", "Again no reply from you. Again.",
+        "Fifth message. Hello??", "WO BLEIBT MEINE BESTELLUNG VERDAMMT", "Seriously?! Where is my stuff",
+        "Nobody has answered my emails for weeks", "Personne ne m'a répondu depuis une semaine",
+    ],
+)  # fmt: skip
+def test_an_upset_customer_is_recognised_in_every_language_and_way_of_writing(message):
+    assert intents.tone(message) >= intents.COMPLAINT_FROM
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # Capitals that only ask: a way of writing.
+        "WHAT ARE YOUR OPENING HOURS", "HOW MUCH IS SHIPPING TO GERMANY?", "WHERE IS MY ORDER 100234",
+        "WIE LANGE DAUERT DER VERSAND NACH ÖSTERREICH?",
+        # A problem, calmly; "several times" about something else than writing.
+        "I'm still waiting for my delivery", "Is this a scam?", "Can I use my gift card several times?",
+        "I was charged two times", "Ich wurde doppelt belastet, ist das normal?",
+        "I'm disappointed the jacket doesn't fit, how do I return it?", "My IKEA lamp broke, can I return it?",
+        "I'm not happy with the colour, can I send it back?", "Is it rude to ask for a discount?",
+        "Nobody answered the door when DHL came, what now?",
+    ],
+)  # fmt: skip
+def test_a_calm_question_about_a_problem_is_not_taken_for_anger(message):
+    assert intents.tone(message) < intents.COMPLAINT_FROM
 
 
 def test_being_charged_twice_is_a_complaint_when_told_with_a_demand_and_a_question_when_asked():

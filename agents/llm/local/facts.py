@@ -79,7 +79,10 @@ ASKS_BY_PHRASE = [
         r"\b(?:what|which) time\b|\b(?:opening|business|service|office|your) (?:hours|times)\b|"
         r"\b(?:are|is|do) (?:you|they|the \w+) open\b|\bopen (?:on|at|today|tomorrow|until|now)\b|"
         r"\bum wie ?viel uhr\b|\boffnungszeit|\bgeoffnet\b|\boffen\b|\ba quelle heure\b|\bhoraires?\b|\bouvert|"
-        r"\ba que hora\b|\bhorarios?\b|\babiert|\babren\b"
+        r"\ba que hora\b|\bhorarios?\b|\babiert|\babren\b|"
+        # "When can I reach someone by phone?" asks for the hours, not the number.
+        r"^\W*(?:when|wann|quand|cuando)\b\W+(?:\w+\W+){0,4}?(?:reach|call|phone|contact\w*|erreich\w*|anruf\w*|"
+        r"joindre|appeler|llamar)\b"
     )),
     # The shop's phone number, not "Why does DHL need my phone number?".
     (PHONE, re.compile(
