@@ -41,7 +41,9 @@ PHRASES = re.compile(
             r"\b(?:help|assistance|support) from (?:a |an )?(?:real )?(?:human|person|someone|somebody|agent|member of "
             r"staff)\b",
             r"^\W*(?:customer service|customer support|support|kundenservice|kundendienst|service client|"
-            r"atencion al cliente|servicio al cliente)\W*(?:please|pls|bitte|svp|s'il vous plait|por favor)?\W*$",
+            r"atencion al cliente|servicio al cliente|assistenza clienti|servizio clienti|atendimento ao cliente|"
+            r"klantenservice)\W*(?:please|pls|bitte|svp|s'il vous plait|por favor|per favore|alstublieft|aub|"
+            r"graag)?\W*$",
             r"\b(?:real|human|live) (?:support|help|assistance)\b|\bnot (?:an? )?(?:automated|automatic)\b|"
             r"\bno (?:more )?(?:automated|automatic) (?:replies|answers|responses|messages)\b",
             r"\bno more (?:chat)?bots?\b|\b(?:human|person|agent)\s*!",
@@ -103,6 +105,10 @@ PHRASES = re.compile(
             r"\b(?:voglio|vorrei) (?:un|una|parlare con) (?:operatore|persona|umano|essere umano)\b",
             r"\bqualcuno (?:con cui|a cui)\b.{0,15}\bparlare\b|\boperatore\b",
             r"\balguem\b.{0,15}\b(?:me atender|para atender|falar comigo)\b",
+            r"\b(?:quero|preciso de|gostaria de|passa\w*(?: para)?) (?:um|uma) (?:atendente|pessoa|humano)\b|"
+            r"\batendente,? por favor\b",
+            r"\bmag ik (?:een )?(?:mens|medewerker|persoon|iemand)\b|\bverbind (?:me|mij)\b.{0,10}\bmet\b|"
+            r"\bdoorverbinden\b",
             r"\bgeen (?:chat)?bot\b",
             r"\b(?:operatore umano|una persona (?:vera|reale)|un essere umano|passami un operatore)\b",
             r"\bfalar com (?:um|uma|alguem|um atendente|uma pessoa|um humano|o atendimento)\b",

@@ -39,16 +39,14 @@ def test_the_support_pipeline_passes_the_gate(live_support_inbox, demo_orders_co
     settings.DEMO_SHOP_URL = live_server_url
     out = StringIO()
 
-    # The target for must-hand-over recall is 1.0, not met yet: one of the split's 36 such cases
-    # is answered (README, Evaluation). Until it is, the bar stops it from slipping further.
     call_command(
         "evaluate", dataset=str(DATASET), inbox=live_support_inbox.name, as_json=True, stdout=out,
-        min_outcome_accuracy=0.95, min_handover_recall=0.97, min_answer_accuracy=0.9, min_tool_accuracy=0.95,
+        min_outcome_accuracy=0.95, min_handover_recall=1.0, min_answer_accuracy=0.9, min_tool_accuracy=0.95,
     )  # fmt: skip
 
     report = json.loads(out.getvalue())
     assert report["cases"] == len(load_cases(DATASET))
-    assert report["outcome_accuracy"] >= 0.95 and report["handover_recall"] >= 0.97
+    assert report["outcome_accuracy"] >= 0.95 and report["handover_recall"] == 1.0
     assert report["answer_accuracy"] >= 0.9 and report["tool_accuracy"] >= 0.95
     assert report["latency_ms"]["p95"] > 0
     assert not Conversation.objects.filter(inbox=live_support_inbox).exists()  # it cleans up after itself

@@ -173,6 +173,8 @@ def test_the_screen_names_what_it_found():
         "Pls let me speak w/ an agent", "Real support please, not automated replies", "Atención humana, por favor",
         "C'è qualcuno con cui posso parlare?", "Kan iemand mij helpen, geen bot alstublieft",
         "customer service please", "Kundenservice bitte", "I need assistance from a human",
+        "Assistenza clienti per favore", "Me passa para um atendente", "Mag ik een mens?",
+        "Verbind me door met een medewerker",
     ],
 )  # fmt: skip
 def test_a_request_for_a_person_is_recognised_however_it_is_written(text):
