@@ -14,8 +14,10 @@ from operator import or_
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet, Subquery
+from django.db.models import BooleanField, F, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from pgvector.django import CosineDistance
+from psycopg import sql
 
 from agents import llm
 from agents.knowledge.wording import in_article_words
@@ -37,7 +39,8 @@ FULL_TEXT_CANDIDATES = 1000
 TIER_COMBINATIONS = 16
 
 
-PASSAGE_FIELDS = ("document_id", "heading", "text", "document__title", "document__embedding_model")
+# What a passage shows: never the embedding nor the full-text vector, most of a row.
+PASSAGE_COLUMNS = ("pk", "document_id", "document__title", "heading", "text", "document__embedding_model", "distance")
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ def search(query: str, *, inbox_id: int | None = None, limit: int = 5, language:
     vector = llm.embed_texts([query])[0]
     scores = reciprocal_rank_fusion([nearest_chunk_ids(chunks, vector), matching_chunk_ids(chunks, query, language)])
     best = sorted(scores, key=scores.__getitem__, reverse=True)[:limit]
-    return _passages(chunks, best, limit, scores, vector)
+    return _passages(best, limit, scores, vector)
 
 
 def searchable_chunks(inbox_id: int | None = None) -> QuerySet:
@@ -116,13 +119,34 @@ def matching_chunk_ids(
     # cap, so the chunks ranked are those with most of the question's words, and those with its
     # rare words, the ones that tell passages apart, before those with only its common ones.
     ranked = chunks.order_by().annotate(rank=SearchRank(F("search"), any_word)).values_list("pk", "rank")
-    by_tier = [ranked.filter(search=tier)[:FULL_TEXT_CANDIDATES] for tier in _tiers(lexemes)]
-    # A chunk found by several tiers has the same rank in each.
-    ranks = dict(by_tier[0].union(*by_tier[1:], all=True)[:FULL_TEXT_CANDIDATES])
-    return sorted(ranks, key=lambda chunk_id: (-ranks[chunk_id], chunk_id))[:limit]
+    tier_sql, tier_params = ranked.filter(IN_TIER)[:FULL_TEXT_CANDIDATES].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL(BY_TIERS).format(sql.SQL(tier_sql)),
+            [_tiers(lexemes), *tier_params, FULL_TEXT_CANDIDATES, limit],
+        )
+        return [chunk_id for (chunk_id,) in cursor.fetchall()]
 
 
-def _tiers(lexemes: list[tuple[str, str]]) -> list[SearchQuery]:
+# The chunks of a tier, in the tier's own query (for BY_TIERS).
+IN_TIER = RawSQL("agents_knowledgechunk.search @@ tier.query", [], output_field=BooleanField())
+# PostgreSQL takes the tiers in order and stops at the cap: a tier the cap was reached before is
+# never read. A chunk of several tiers has the same rank in each.
+BY_TIERS = """
+    SELECT found.id
+    FROM (
+        SELECT found.id, found.rank
+        FROM unnest(%s::tsquery[]) AS tier(query)
+            CROSS JOIN LATERAL ({}) AS found(id, rank)
+        LIMIT %s
+    ) AS found
+    GROUP BY found.id, found.rank
+    ORDER BY found.rank DESC, found.id
+    LIMIT %s
+"""
+
+
+def _tiers(lexemes: list[tuple[str, str]]) -> list[str]:
     """The tsqueries of the tiers of matching_chunk_ids, for the (configuration, lexeme) pairs of
     the question, rarest first."""
     by_config: dict[str, list[str]] = {}
@@ -136,8 +160,8 @@ def _tiers(lexemes: list[tuple[str, str]]) -> list[SearchQuery]:
             if len(words) - missing >= 2 and math.comb(len(words), missing) <= TIER_COMBINATIONS
         ]
         if with_most:
-            tiers.append(Lexemes(" | ".join(with_most)))
-    return tiers + [Lexemes(_quoted(lexeme)) for lexeme in dict.fromkeys(lexeme for _, lexeme in lexemes)]
+            tiers.append(" | ".join(with_most))
+    return tiers + [_quoted(lexeme) for lexeme in dict.fromkeys(lexeme for _, lexeme in lexemes)]
 
 
 def _with_any(words: list[str], count: int) -> str:
@@ -148,12 +172,6 @@ def _with_any(words: list[str], count: int) -> str:
 def _quoted(lexeme: str) -> str:
     """A lexeme as a tsquery operand (as PostgreSQL writes one out)."""
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-class Lexemes(SearchQuery):
-    """A tsquery written out, its lexemes taken as they are: they are stems already."""
-
-    template = "%(expressions)s::tsquery"
 
 
 def _lexemes_rarest_first(text: str, configs: list[str]) -> list[tuple[str, str]]:
@@ -170,18 +188,16 @@ def _lexemes_rarest_first(text: str, configs: list[str]) -> list[tuple[str, str]
 
 
 RAREST_FIRST = """
-    SELECT words.number, words.lexeme
-    FROM (
-        SELECT configs.number, word.lexeme, word.positions[1] AS position
-        FROM unnest(%(configs)s::regconfig[]) WITH ORDINALITY AS configs(config, number),
-            unnest(to_tsvector(configs.config, %(text)s)) AS word
-    ) AS words
-    LEFT JOIN (
-        SELECT common.lexeme, common.frequency
-        FROM pg_stats, unnest(most_common_elems::text::text[], most_common_elem_freqs) AS common(lexeme, frequency)
-        WHERE schemaname = current_schema() AND tablename = %(table)s AND attname = 'search'
-    ) AS common ON common.lexeme = words.lexeme
-    ORDER BY coalesce(common.frequency, 0), words.position, words.lexeme, words.number
+    SELECT configs.number, words.lexeme
+    FROM unnest(%(configs)s::regconfig[]) WITH ORDINALITY AS configs(config, number)
+        CROSS JOIN unnest(to_tsvector(configs.config, %(text)s)) AS words
+        LEFT JOIN (
+            SELECT most_common_elems::text::text[] AS lexemes, most_common_elem_freqs AS frequencies
+            FROM pg_stats
+            WHERE schemaname = current_schema() AND tablename = %(table)s AND attname = 'search'
+        ) AS common ON true
+    ORDER BY coalesce(common.frequencies[array_position(common.lexemes, words.lexeme)], 0),
+        words.positions[1], words.lexeme, configs.number
 """
 
 
@@ -193,35 +209,32 @@ def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> dict[in
     return scores
 
 
-def _passages(chunks: QuerySet, best: list[int], limit: int, scores: dict[int, float], vector) -> list[Passage]:
+def _passages(best: list[int], limit: int, scores: dict[int, float], vector) -> list[Passage]:
     """The best chunks as passages, with the opening chunk of the best one's document in the last
     place when it is not among them: a general question ("What is your return policy?") is
     answered by the article's opening, which a search for its words may rank below the article's
-    sections. One query fetches both."""
+    sections. One query fetches both (the opening is of a searchable document: the best chunk's)."""
     wanted = Q(pk__in=best)
     if len(best) >= 2:
-        opening = chunks.filter(document__chunks__pk=best[0], position=0).order_by().values("pk")[:1]
-        wanted |= Q(pk=Subquery(opening))
-    # Neither the embedding nor the full-text vector: they are most of a row and not shown.
-    rows = KnowledgeChunk.objects.filter(wanted).order_by().select_related("document").only(*PASSAGE_FIELDS)
-    by_id = {row.pk: row for row in rows.annotate(distance=CosineDistance("embedding", vector))}
+        document = KnowledgeChunk.objects.filter(pk=best[0]).values("document_id")
+        wanted |= Q(document_id=Subquery(document), position=0)
+    rows = KnowledgeChunk.objects.filter(wanted).order_by().annotate(distance=CosineDistance("embedding", vector))
+    by_id = {row[0]: row for row in rows.values_list(*PASSAGE_COLUMNS)}
     opening = next((chunk_id for chunk_id in by_id if chunk_id not in best), None)
     chunk_ids = best if opening is None else [*best[: limit - 1], opening]
-    return [
-        Passage(
-            chunk_id=row.pk,
-            document_id=row.document_id,
-            document_title=row.document.title,
-            heading=row.heading,
-            text=row.text,
-            score=scores.get(row.pk, 0.0),
-            similarity=_similarity(row),
-        )
-        for row in (by_id.get(chunk_id) for chunk_id in chunk_ids)
-        if row is not None
-    ]
+    return [_passage(by_id[chunk_id], scores) for chunk_id in chunk_ids if chunk_id in by_id]
 
 
-def _similarity(row: KnowledgeChunk) -> float:
-    same_space = row.distance is not None and row.document.embedding_model == llm.EMBEDDING_MODEL
-    return 1.0 - row.distance if same_space else 0.0
+def _passage(row: tuple, scores: dict[int, float]) -> Passage:
+    chunk_id, document_id, title, heading, text, embedding_model, distance = row
+    # Vectors of another model live in another space: their distance means nothing.
+    same_space = distance is not None and embedding_model == llm.EMBEDDING_MODEL
+    return Passage(
+        chunk_id=chunk_id,
+        document_id=document_id,
+        document_title=title,
+        heading=heading,
+        text=text,
+        score=scores.get(chunk_id, 0.0),
+        similarity=1.0 - distance if same_space else 0.0,
+    )
