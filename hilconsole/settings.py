@@ -164,6 +164,8 @@ AXES_ENABLE_ADMIN = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "desk:home"
 LOGOUT_REDIRECT_URL = "login"
+# Django's database sessions, read with one plain statement (hilconsole/sessions.py).
+SESSION_ENGINE = "hilconsole.sessions"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
