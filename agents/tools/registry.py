@@ -70,8 +70,9 @@ class DeclaredTool:
     review_context: Callable[[dict], dict] | None = None
 
     def argument_schema(self) -> dict:
-        # Every turn offers the tools, and pydantic builds a schema in about a millisecond: it
-        # is built once per process (it is the code's), and each caller gets a copy of its own.
+        # Every turn offers the agent's tools, and pydantic took about a millisecond a turn to
+        # build their schemas: each is built once per process (it is the code's), and each
+        # caller gets a copy of its own to change.
         return json.loads(_schema_text(self.arguments))
 
 
