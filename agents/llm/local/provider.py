@@ -144,6 +144,10 @@ def _classification(messages: list[dict], text: str) -> str:
     """Small talk and requests that name an order are recognised by their form; everything else
     by its nearest examples, the help articles' support and its tone."""
     request, matter = tool_calls.request_of(text), sensitive.matter_of(text)
+    if matter and matter.kind in sensitive.ASIDE and len(prompts.questions_in(text)) > 1:
+        # "Can I pay with PayPal? Who won the world cup?": the shop's question is answered and the
+        # other one named as unanswered, rather than the whole turn handed over.
+        matter = None
     if matter:
         # A legal threat, a hacked account, someone's safety…: a person's to handle, as a
         # complaint or a request for a person, or (an attempt on the AI's rules) with no trust.

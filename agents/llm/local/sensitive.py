@@ -251,10 +251,13 @@ ADVICE = (
 TASK = (
     r"\b(?:translate|ubersetze|ubersetzen|traduis|traduire|traduce|traducir|write (?:me )?(?:a|an|my)|poem|essay|"
     r"homework|recipe|rezept|recette|receta|cover letter|lettre de motivation|bewerbungsschreiben|"
-    r"carta de presentacion|tax return|steuererklarung|declaration d'impots|declaracion de la renta|"
-    # Things no shop's articles answer: the weather, lotteries, quizzes, jokes.
-    r"weather|wetter|meteo|(?:que|qué) tiempo (?:hara|hace|va a hacer)|pronostico|lottery|lotto|loterie|loteria|"
-    r"capital of|capitale de|hauptstadt|capital de \w+|who won|wer hat \w+ gewonnen|qui a gagne|quien gano|"
+    r"carta de presentacion|tax return|steuererklarung|declaration d'impots|declaracion de la renta)\b"
+)
+
+# Questions no shop's articles answer: the weather, lotteries, quizzes, jokes.
+QUIZ = (
+    r"\b(?:weather|wetter|meteo|(?:que|qué) tiempo (?:hara|hace|va a hacer)|pronostico|lottery|lotto|loterie|"
+    r"loteria|capital of|capitale de|hauptstadt|capital de \w+|who won|wer hat \w+ gewonnen|qui a gagne|quien gano|"
     r"tell me a joke|witz|blague|chiste)\b"
 )
 
@@ -271,8 +274,11 @@ MATTERS = [
     ("escalation", HUMAN_REQUEST, ESCALATION),
     ("advice", UNKNOWN, ADVICE),
     ("task", UNKNOWN, TASK),
+    ("quiz", UNKNOWN, QUIZ),
 ]
 _PATTERNS = [(name, intent, re.compile(pattern)) for name, intent, pattern in MATTERS]
+# A quiz question asked beside the shop's questions is named as unanswered, not handed over.
+ASIDE = {"quiz"}
 
 
 @dataclass(frozen=True)
