@@ -14,8 +14,9 @@ from operator import or_
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
-from django.db.models import BooleanField, F, Q, QuerySet, Subquery
+from django.db.models import BooleanField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from pgvector import Vector
 from pgvector.django import CosineDistance
 from psycopg import sql
 
@@ -37,10 +38,6 @@ FULL_TEXT_CANDIDATES = 1000
 # The tier of the chunks with k of a question's n words (see matching_chunk_ids) is left out when
 # there are more combinations of k words than this.
 TIER_COMBINATIONS = 16
-
-
-# What a passage shows: never the embedding nor the full-text vector, most of a row.
-PASSAGE_COLUMNS = ("pk", "document_id", "document__title", "heading", "text", "document__embedding_model", "distance")
 
 
 @dataclass(frozen=True)
@@ -213,16 +210,31 @@ def _passages(best: list[int], limit: int, scores: dict[int, float], vector) -> 
     """The best chunks as passages, with the opening chunk of the best one's document in the last
     place when it is not among them: a general question ("What is your return policy?") is
     answered by the article's opening, which a search for its words may rank below the article's
-    sections. One query fetches both (the opening is of a searchable document: the best chunk's)."""
-    wanted = Q(pk__in=best)
-    if len(best) >= 2:
-        document = KnowledgeChunk.objects.filter(pk=best[0]).values("document_id")
-        wanted |= Q(document_id=Subquery(document), position=0)
-    rows = KnowledgeChunk.objects.filter(wanted).order_by().annotate(distance=CosineDistance("embedding", vector))
-    by_id = {row[0]: row for row in rows.values_list(*PASSAGE_COLUMNS)}
+    sections."""
+    with connection.cursor() as cursor:
+        # The opening is of the best chunk's document, so searchable like it.
+        cursor.execute(
+            PASSAGES,
+            {"best": best, "vector": Vector(vector).to_text(), "opening_of": best[0] if len(best) > 1 else None},
+        )
+        by_id = {row[0]: row for row in cursor.fetchall()}
     opening = next((chunk_id for chunk_id in by_id if chunk_id not in best), None)
     chunk_ids = best if opening is None else [*best[: limit - 1], opening]
     return [_passage(by_id[chunk_id], scores) for chunk_id in chunk_ids if chunk_id in by_id]
+
+
+# What a passage shows (never the embedding nor the full-text vector: most of a row), for the
+# best chunks and the opening chunk of the first one's document.
+PASSAGES = """
+    SELECT chunk.id, chunk.document_id, document.title, chunk.heading, chunk.text, document.embedding_model,
+        chunk.embedding <=> %(vector)s::vector
+    FROM agents_knowledgechunk AS chunk
+        JOIN agents_knowledgedocument AS document ON document.id = chunk.document_id
+    WHERE chunk.id = ANY(%(best)s::bigint[])
+        OR (chunk.position = 0 AND chunk.document_id = (
+            SELECT document_id FROM agents_knowledgechunk WHERE id = %(opening_of)s
+        ))
+"""
 
 
 def _passage(row: tuple, scores: dict[int, float]) -> Passage:
