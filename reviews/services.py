@@ -175,8 +175,9 @@ def handover_claim(user, conversation_id: int) -> Conversation:
         # Tell the loser who won before anything else; the locked claim below re-checks it.
         raise AlreadyClaimed(handover.assignee_name, by_self=handover.assignee_id == user.pk)
     with transaction.atomic():
+        # The agent's desk profile, made on their first claim, and locked (see _assign_locked).
         agent, _ = HumanAgent.objects.select_for_update().get_or_create(user=user)
-        agent.user = user
+        agent.user = user  # the request's own: no second read of the row
         if not agent.has_skills(handover.required_skills) and not user_is_supervisor(user):
             needed = ", ".join(sorted(set(handover.required_skills) - set(agent.skills)))
             raise MissingSkills(f"This handover needs the skills {needed}, which your profile does not list.")
