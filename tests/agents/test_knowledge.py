@@ -349,6 +349,20 @@ def test_full_text_ranks_the_chunks_with_the_rare_word_of_the_question_before_th
 
 
 @pytest.mark.django_db
+def test_the_opening_of_the_best_article_comes_last_when_the_search_did_not_rank_it():
+    document_ingested(
+        body=RETURNS + "\n## Refunds for returns abroad\n\nReturn postage from outside the EU is not refunded.\n"
+    )
+
+    passages = search("return postage from outside the EU", limit=2)
+    openings = search("Can I send back anything within 30 days?", limit=2)
+
+    assert [passage.heading for passage in passages][-1] == "Returns"
+    assert passages[0].heading != "Returns" and passages[0].document_title == "Returns"
+    assert [passage.heading for passage in openings].count("Returns") == 1
+
+
+@pytest.mark.django_db
 def test_quotes_and_operators_in_a_question_are_searched_as_words():
     document_ingested()
 
