@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from operator import or_
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import BooleanField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from pgvector import Vector
@@ -30,11 +30,12 @@ RRF_K = 60
 # Hits taken from each ranking before fusion.
 CANDIDATES = 40
 # Candidates the HNSW index visits per query (pgvector's default is 40). bench/kb_search.py, at
-# 100k chunks on 2 cores: recall@10 0.90 at 40, 0.93 at 80, 0.97 at 200 with a p95 of 5.5 ms.
-# It must also stay >= CANDIDATES, or the index returns fewer.
-HNSW_EF_SEARCH = 200
+# 100k chunks on 2 cores: recall@10 0.95 at 40, 0.96 at 80, 0.98 at 120 and at 200, which is a
+# millisecond slower. It must also stay >= CANDIDATES, or the index returns fewer, and well above
+# it: pgvector 0.6 drops the chunks of other languages and inboxes after the index scan.
+HNSW_EF_SEARCH = 120
 # Matching chunks ranked by full text at most (see matching_chunk_ids).
-FULL_TEXT_CANDIDATES = 1000
+FULL_TEXT_CANDIDATES = 500
 # The tier of the chunks with k of a question's n words (see matching_chunk_ids) is left out when
 # there are more combinations of k words than this.
 TIER_COMBINATIONS = 16
@@ -84,10 +85,14 @@ def nearest_chunk_ids(chunks: QuerySet, vector, limit: int = CANDIDATES, ef_sear
     # filters after the index scan, so when the inbox's documents are a small share of all chunks
     # fewer than `limit` may come back; full text still finds theirs.
     nearest = chunks.filter(document__embedding_model=llm.EMBEDDING_MODEL).order_by(CosineDistance("embedding", vector))
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Local to this transaction: a pooled connection must not keep it for its next user.
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
-        return list(nearest.values_list("pk", flat=True)[:limit])
+    query, params = nearest.values_list("pk", flat=True)[:limit].query.sql_with_params()
+    with connection.cursor() as cursor:
+        # The setting and the query go in one message, in one round trip. PostgreSQL runs the
+        # statements of one message in one transaction (an implicit one outside a transaction), so
+        # the setting is local to it: a pooled connection does not keep it for its next user.
+        cursor.execute(f"SELECT set_config('hnsw.ef_search', %s, true); {query}", [str(ef_search), *params])
+        cursor.nextset()
+        return [chunk_id for (chunk_id,) in cursor.fetchall()]
 
 
 def matching_chunk_ids(
