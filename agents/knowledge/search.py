@@ -30,9 +30,10 @@ RRF_K = 60
 # Hits taken from each ranking before fusion.
 CANDIDATES = 40
 # Candidates the HNSW index visits per query (pgvector's default is 40). bench/kb_search.py, at
-# 100k chunks on 2 cores: recall@10 0.95 at 40, 0.96 at 80, 0.98 at 120 and at 200, which is a
-# millisecond slower. It must also stay >= CANDIDATES, or the index returns fewer, and well above
-# it: pgvector 0.6 drops the chunks of other languages and inboxes after the index scan.
+# 100k chunks on 2 cores: recall@10 0.95 at 40, 0.96 at 80, 0.97-0.98 at 120, 0.98-0.99 at 200,
+# which is about a millisecond slower. It must also stay >= CANDIDATES, or the index returns
+# fewer, and well above it: pgvector 0.6 drops the chunks of other languages and inboxes after
+# the index scan.
 HNSW_EF_SEARCH = 120
 # Matching chunks ranked by full text at most (see matching_chunk_ids).
 FULL_TEXT_CANDIDATES = 500

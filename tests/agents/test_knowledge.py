@@ -291,6 +291,23 @@ def test_a_question_is_searched_in_its_language_and_in_english_only():
     assert set(titles("Combien de temps prend la livraison en Allemagne ?")) == {"Livraison", "Shipping"}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_vector_search_setting_stays_with_its_own_query():
+    document_ingested()
+
+    def ef_search():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW hnsw.ef_search")
+            return int(cursor.fetchone()[0])
+
+    default = ef_search()
+    assert knowledge_search.HNSW_EF_SEARCH != default
+    assert search("How do I return a parcel?")[0].document_title == "Returns"
+    # Outside a transaction the setting lived as long as the search's own statement: the pooled
+    # connection goes to its next user as it was.
+    assert ef_search() == default
+
+
 @pytest.mark.django_db
 def test_an_inbox_searches_its_own_and_the_shared_documents_only():
     shop, _ = inbox_ensure(name="Shop", allowed_origins=[], greeting="Hi")
