@@ -65,7 +65,7 @@ def inbox_with_agents(name: str, agents: int, *, max_concurrent: int = 1000) -> 
 def session_for(user) -> str:
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "reviews.roles.DeskUserBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return session.session_key

@@ -7,14 +7,15 @@ writing, expiry and clearing, is django.contrib.sessions.backends.db's own.
 
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.models import Session
-from django.db import connection
 from django.utils import timezone
 from psycopg import sql
+
+from hilconsole.prepared import prepared_cursor
 
 
 class SessionStore(db.SessionStore):
     def _get_session_from_db(self):
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_SESSION_DATA, [self.session_key, timezone.now()])
             row = cursor.fetchone()
         if row is None:

@@ -73,6 +73,11 @@ if env.bool("DATABASE_POOL", default=True):
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# The hottest statements (hilconsole/prepared.py) are prepared on each connection at their first
+# run. Turn it off behind a pooler that cannot keep prepared statements (PgBouncer in
+# transaction mode before 1.21); those statements then run unprepared.
+if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 0
 # With the pool this checks each connection as it is handed out, so one left dead by a
 # database restart is replaced instead of failing a request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -139,7 +144,8 @@ TEMPLATES = [
 AUTHENTICATION_BACKENDS = [
     # First: refuses a sign-in while its account or address is locked out.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading a request's user together with their desk roles.
+    "reviews.roles.DeskUserBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [

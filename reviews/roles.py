@@ -6,9 +6,16 @@ every handover of their inboxes whatever its skills, get escalations on their de
 release, transfer or resolve a colleague's conversation.
 """
 
+import functools
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import connection
 from psycopg import sql
+
+from hilconsole.prepared import prepared_cursor
 
 SUPPORT_AGENT = "Support agents"
 REVIEWER = "Reviewers"
@@ -31,21 +38,72 @@ def user_grant_role(user, role: str) -> None:
 def user_desk_roles(user) -> list[str]:
     """Read once per user object, as Django caches permissions: a request asks several times
     (may they use the desk, do they supervise, do they review drafts), a socket's re-check
-    reads a fresh user."""
+    reads a fresh user. A request's user comes with them (DeskUserBackend)."""
     if not user.is_authenticated:
         return []
     if not hasattr(user, "_desk_roles"):
-        with connection.cursor() as cursor:
-            cursor.execute(_DESK_ROLES_OF, [user.pk, list(DESK_ROLES)])
-            user._desk_roles = [name for (name,) in cursor.fetchall()]
+        with prepared_cursor() as cursor:
+            cursor.execute(_desk_roles_of(), [user.pk, list(DESK_ROLES)])
+            user._desk_roles = cursor.fetchone()[0]
     return user._desk_roles
 
 
-# Every desk request asks, before anything else: a plain statement, as composing the ORM's
-# query costs more than running it (bench/claim_race.py).
-_DESK_ROLES_OF = sql.SQL(
-    "SELECT g.name FROM {groups} g JOIN {memberships} m ON m.group_id = g.id WHERE m.user_id = %s AND g.name = ANY(%s)"
-).format(groups=sql.Identifier(Group._meta.db_table), memberships=sql.Identifier(Group.user_set.through._meta.db_table))
+class DeskUserBackend(ModelBackend):
+    """Django's ModelBackend, but the user of a request is read with their desk roles in one
+    statement. Every desk request asks for both, a claim's loser for little else: as two ORM
+    queries they cost a refused claim a third of its CPU (bench/claim_race.py)."""
+
+    def get_user(self, user_id):
+        User = get_user_model()
+        try:
+            pk = User._meta.pk.to_python(user_id)
+        except ValidationError:  # a session from elsewhere: nobody, as ModelBackend's lookup would say
+            return None
+        with prepared_cursor() as cursor:
+            cursor.execute(_user_with_desk_roles(), [list(DESK_ROLES), pk])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        fields = User._meta.concrete_fields
+        values = [
+            field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+            for field, value in zip(fields, row[:-1], strict=True)
+        ]
+        user = User.from_db(connection.alias, [field.attname for field in fields], values)
+        user._desk_roles = list(row[-1])
+        return user if self.user_can_authenticate(user) else None
+
+
+# Every desk request asks, before anything else: plain statements, as composing the ORM's
+# queries costs more than running them.
+@functools.cache
+def _user_with_desk_roles() -> sql.Composed:
+    User = get_user_model()
+    user_id = sql.Identifier("u", User._meta.pk.column)
+    return sql.SQL("SELECT {columns}, {roles} FROM {users} u WHERE {user_id} = %s").format(
+        columns=sql.SQL(", ").join(sql.Identifier("u", field.column) for field in User._meta.concrete_fields),
+        roles=_roles(user_id, sql.Placeholder()),
+        users=sql.Identifier(User._meta.db_table),
+        user_id=user_id,
+    )
+
+
+@functools.cache
+def _desk_roles_of() -> sql.Composed:
+    return sql.SQL("SELECT {roles}").format(roles=_roles(sql.Placeholder(), sql.Placeholder()))
+
+
+def _roles(user_id: sql.Composable, names: sql.Composable) -> sql.Composed:
+    """The names of a user's groups that are desk roles, as an array (in name order)."""
+    return sql.SQL(
+        "ARRAY(SELECT g.name FROM {groups} g JOIN {memberships} m ON m.group_id = g.id"
+        " WHERE m.user_id = {user_id} AND g.name = ANY({names}) ORDER BY g.name)"
+    ).format(
+        groups=sql.Identifier(Group._meta.db_table),
+        memberships=sql.Identifier(get_user_model().groups.through._meta.db_table),
+        user_id=user_id,
+        names=names,
+    )
 
 
 def user_may_use_desk(user) -> bool:

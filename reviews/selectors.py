@@ -20,6 +20,7 @@ from agents import selectors as agents_selectors
 from agents.models import Tool
 from conversations.models import Conversation, Inbox, Message
 from conversations.selectors import WORK_INBOX, inbox_ids_worked_by, object_ids_granted  # noqa: F401  (reviews.services grants it)
+from hilconsole.prepared import prepared_cursor
 from reviews.models import CannedResponse, HumanAgent, ReviewTask
 from reviews.roles import DESK_ROLES, REVIEWER, user_desk_roles, user_is_supervisor
 
@@ -75,7 +76,7 @@ class HandoverState:
 def access_handover(user, conversation_id: int) -> HandoverState:
     """What a claim checks first: the handover's state, its owner's name, and whether the user
     works its inbox. Every loser of a claim race asks, so it is one statement, written once."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _HANDOVER_STATE,
             {

@@ -219,21 +219,21 @@ def test_a_handover_needing_skills_names_them_when_read_back_from_the_database(b
         services.handover_claim(ben, waiting.pk)
 
 
-def test_a_lost_claim_reads_four_rows_and_a_won_claim_writes_in_one_transaction(
+def test_a_lost_claim_reads_three_times_and_a_won_claim_writes_in_one_transaction(
     client, ana, ben, handover, django_assert_num_queries
 ):
-    """Session, user, desk roles, then the handover with the inbox grant: every loser of a rush
-    asks this much and no more. The winner then locks their profile, counts their open
+    """Session, user with their desk roles, then the handover with the inbox grant: every loser
+    of a rush asks this much and no more. The winner then locks their profile, counts their open
     conversations, locks, moves and audits the conversation (in its own savepoint) and stamps
-    their last assignment: 14 with BEGIN, SAVEPOINT, RELEASE and COMMIT. A browser's POST
+    their last assignment: 13 with BEGIN, SAVEPOINT, RELEASE and COMMIT. A browser's POST
     carries its Origin, which costs nothing outside the widget API. Each count has one more
     read here, as the tests read guardian's content type afresh (tests/content_types.py)."""
     browser = {"HTTP_HX_REQUEST": "true", "HTTP_ORIGIN": "http://testserver"}
     client.force_login(ana)
-    with django_assert_num_queries(14 + 1):
+    with django_assert_num_queries(13 + 1):
         assert client.post(reverse("desk:claim", args=[handover.pk]), **browser).status_code == 200
     client.force_login(ben)
-    with django_assert_num_queries(4 + 1):
+    with django_assert_num_queries(3 + 1):
         assert client.post(reverse("desk:claim", args=[handover.pk]), **browser).status_code == 409
 
 

@@ -1,0 +1,55 @@
+"""The hottest statements are prepared on their connection (hilconsole/prepared.py), and a
+deployment behind a pooler that cannot keep prepared statements turns that off."""
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from reviews.roles import SUPPORT_AGENT, DeskUserBackend, role_groups_ensure, user_grant_role
+from tests.hilconsole.test_deploy_check import manage, production
+
+
+def prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+def test_a_desk_request_prepares_its_session_and_user_statements_once(client, support_agent):
+    client.force_login(support_agent)
+    assert client.get(reverse("desk:home")).status_code == 200
+    after_one = prepared_statements()
+    assert client.get(reverse("desk:home")).status_code == 200
+
+    assert any("django_session" in statement for statement in after_one)
+    assert any("auth_user" in statement and "ARRAY(" in statement for statement in after_one)
+    assert prepared_statements() == after_one  # the second request reused them
+
+
+def test_the_user_read_with_their_roles_is_the_user_django_would_read(django_user_model):
+    role_groups_ensure()
+    ana = django_user_model.objects.create_user("ana", "ana@example.com", "pw", first_name="Ana")
+    user_grant_role(ana, SUPPORT_AGENT)
+    backend = DeskUserBackend()
+
+    read = backend.get_user(str(ana.pk))
+
+    assert (read.pk, read.username, read.email, read.first_name) == (ana.pk, "ana", "ana@example.com", "Ana")
+    assert read.check_password("pw") and read.date_joined == ana.date_joined
+    assert read._desk_roles == [SUPPORT_AGENT]
+    assert backend.get_user("not a number") is None and backend.get_user(str(ana.pk + 1000)) is None
+    django_user_model.objects.filter(pk=ana.pk).update(is_active=False)
+    assert backend.get_user(str(ana.pk)) is None
+
+
+@pytest.mark.parametrize(("setting", "prepared"), [(None, True), ("false", False)])
+def test_prepared_statements_can_be_turned_off_for_a_pooler_that_cannot_keep_them(settings, setting, prepared):
+    code = (
+        "from django.db import connection; from hilconsole.prepared import prepared_cursor; "
+        "prepared_cursor().execute('SELECT %s::int', [1]); "
+        "print(connection.cursor().execute('SELECT count(*) FROM pg_prepared_statements').fetchone()[0])"
+    )
+    result = manage(production(settings) | {"DATABASE_PREPARED_STATEMENTS": setting}, "shell", "-c", code)
+
+    assert result.returncode == 0, result.stderr
+    assert (int(result.stdout.strip().splitlines()[-1]) > 0) is prepared
