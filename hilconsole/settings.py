@@ -395,10 +395,14 @@ LOGGING = {
             "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
         }
     },
+    "filters": {"expected_conflicts": {"()": "hilconsole.request_log.ExpectedConflicts"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # LiteLLM logs every call at INFO; the gateway records calls as LLMCall rows instead.
-    "loggers": {name: {"level": "WARNING"} for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx")},
+    "loggers": {
+        # LiteLLM logs every call at INFO; the gateway records calls as LLMCall rows instead.
+        **{name: {"level": "WARNING"} for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx")},
+        "django.request": {"filters": ["expected_conflicts"]},
+    },
 }
 
 

@@ -1,5 +1,6 @@
 """Claiming a handover: exactly one winner, a clear answer for everyone else, capacity kept."""
 
+import logging
 import random
 import threading
 from collections import Counter
@@ -235,6 +236,24 @@ def test_a_lost_claim_reads_three_times_and_a_won_claim_writes_in_one_transactio
     client.force_login(ben)
     with django_assert_num_queries(3 + 1):
         assert client.post(reverse("desk:claim", args=[handover.pk]), **browser).status_code == 409
+
+
+def test_a_lost_claim_is_not_a_warning_in_the_log_but_a_claim_outside_the_inbox_is(
+    client, ana, ben, sam, handover, caplog
+):
+    """Every loser of a rush is told who won; the log keeps what an operator may act on."""
+    browser = {"HTTP_HX_REQUEST": "true", "HTTP_ORIGIN": "http://testserver"}
+    services.handover_claim(ana, handover.pk)
+    client.force_login(ben)
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        lost = client.post(reverse("desk:claim", args=[handover.pk]), **browser)
+        client.force_login(sam)
+        outside = client.post(reverse("desk:claim", args=[handover.pk]), **browser)
+
+    assert (lost.status_code, outside.status_code) == (409, 404)
+    assert "Already claimed by Ana" in lost.content.decode()
+    logged = [(record.levelname, record.status_code) for record in caplog.records if record.name == "django.request"]
+    assert logged == [("WARNING", 404)]
 
 
 # The race ----------------------------------------------------------------------------------
