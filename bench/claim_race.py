@@ -24,7 +24,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import infra_floor  # noqa: E402  (sets up Django on the benchmark's services)
 from aiohttp import ClientSession, TCPConnector  # noqa: E402
-from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
@@ -32,8 +31,6 @@ from django.db import connection  # noqa: E402
 import handover_fanout  # noqa: E402  (its cast of agents and handovers, and its server)
 
 from conversations.models import AuditEvent  # noqa: E402
-from hilconsole import embedded  # noqa: E402
-from tests.processes import free_port  # noqa: E402
 
 AGENTS = int(os.environ.get("BENCH_AGENTS", "32"))
 HANDOVERS = int(os.environ.get("BENCH_HANDOVERS", "200"))
@@ -84,10 +81,11 @@ async def desk_pace(agents: list[Agent], handover_ids: list[int], answers: list)
     await asyncio.gather(*clicks)
 
 
-async def race(base: str, sessions: list[str], handover_ids: list[int], load) -> tuple[list, float]:
+async def race(bases: list[str], sessions: list[str], handover_ids: list[int], load) -> tuple[list, float]:
+    """The agents spread over the web processes at `bases`, as a load balancer would spread them."""
     answers: list = []
     async with ClientSession(connector=TCPConnector(limit=0)) as session:
-        agents = [Agent(session, base, key) for key in sessions]
+        agents = [Agent(session, bases[number % len(bases)], key) for number, key in enumerate(sessions)]
         await asyncio.gather(*(agent.open_desk() for agent in agents))
         started = time.perf_counter()
         await load(agents, handover_ids, answers)
@@ -132,20 +130,15 @@ def main() -> None:
     saturated_ids, paced_ids = handovers_waiting(inbox, HANDOVERS), handovers_waiting(inbox, PACED_HANDOVERS)
     pg_floor = statistics.median(infra_floor.postgres_commit())
     connection.close()
-    port = free_port()
-    server = infra_floor.start_server(port, WEB_PROCESSES)
-    base = f"http://127.0.0.1:{port}"
+    servers, bases = infra_floor.start_web(WEB_PROCESSES)
     try:
-        saturated = asyncio.run(race(base, sessions, saturated_ids, saturation))
-        paced = asyncio.run(race(base, sessions, paced_ids, desk_pace))
+        saturated = asyncio.run(race(bases, sessions, saturated_ids, saturation))
+        paced = asyncio.run(race(bases, sessions, paced_ids, desk_pace))
         saturated_claims, paced_claims = claims_recorded(saturated_ids), claims_recorded(paced_ids)
     finally:
-        server.terminate()
-        server.wait(30)
-        if settings.EMBEDDED_SERVICES is not None and not os.environ.get("BENCH_KEEP_SERVICES"):
-            embedded.stop(settings.EMBEDDED_SERVICES)
+        infra_floor.stop(*servers)
 
-    print(f"claim_race: {AGENTS} agents racing through uvicorn ({WEB_PROCESSES} processes)")
+    print(f"claim_race: {AGENTS} agents racing through {WEB_PROCESSES} uvicorn processes, each on its own port")
     print(f"  the client shares the {os.cpu_count()} cores; PostgreSQL commit floor p50 {pg_floor:.3f} ms")
     clean, rate = report(
         f"saturation: every agent claims each of {HANDOVERS} handovers, back to back",

@@ -27,7 +27,6 @@ from turn_overhead import CUSTOMERS, SECONDS, prepare_inbox, sequential_turns_wa
 
 from conversations.models import Conversation  # noqa: E402
 from hilconsole.celery import app as celery_app  # noqa: E402
-from tests.processes import free_port  # noqa: E402
 
 NODE_PROCESSES = int(os.environ.get("BENCH_NODE_PROCESSES", "1"))
 NODES = ("bench-scale-1", "bench-scale-2")
@@ -47,9 +46,8 @@ def main() -> None:
     connection.close()
     load_before = os.getloadavg()
     processes = [infra_floor.start_worker(node, NODE_PROCESSES) for node in NODES]
-    ports = [free_port(), free_port()]
-    processes += [infra_floor.start_server(port, processes=1) for port in ports]
-    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    servers, bases = infra_floor.start_web(2)
+    processes += servers
     rows = []
     try:
         for base in bases:  # every process loads the model and opens its connections first

@@ -41,12 +41,12 @@ from agents.models import AIAgent, LLMCall, PipelineRun  # noqa: E402
 from agents.pipelines.defaults import support_agent_ensure  # noqa: E402
 from conversations.models import Conversation, Message  # noqa: E402
 from conversations.services import inbox_assign_ai_agent, inbox_ensure  # noqa: E402
-from tests.processes import free_port  # noqa: E402
 
 TURNS = int(os.environ.get("BENCH_TURNS", "500"))
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "16"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 WORKER_PROCESSES = 2
+WEB_PROCESSES = 2
 QUESTIONS = [
     "How long does shipping take?",
     "Do you ship to Switzerland?",
@@ -130,6 +130,10 @@ async def throughput(bases: list[str], inbox) -> tuple[int, float]:
     return answered, elapsed
 
 
+def web_cpu_seconds(servers: list[subprocess.Popen]) -> float:
+    return sum(cpu_seconds(server) for server in servers)
+
+
 def cpu_seconds(process: subprocess.Popen | None = None) -> float:
     """CPU time (user + system) a process and its children used so far; this process's without one."""
     if process is None:
@@ -174,19 +178,18 @@ def main() -> None:
     worker = infra_floor.start_worker("bench-turns", WORKER_PROCESSES)
     floors = infra_floor.floor_medians()
     connection.close()
-    port = free_port()
-    server = infra_floor.start_server(port)
-    base = f"http://127.0.0.1:{port}"
+    servers, bases = infra_floor.start_web(WEB_PROCESSES)
     try:
-        asyncio.run(sequential_turns_warmup(base, inbox))
-        timings = asyncio.run(sequential_turns(base, inbox))
-        processes = {"worker": worker, "web": server, "load generator": None}
-        before = {name: cpu_seconds(process) for name, process in processes.items()}
-        answered, elapsed = asyncio.run(throughput([base], inbox))
-        cpu = {name: (cpu_seconds(process) - before[name]) * 1000 / answered for name, process in processes.items()}
+        for base in bases:  # every web process opens its connections first
+            asyncio.run(sequential_turns_warmup(base, inbox))
+        timings = asyncio.run(sequential_turns(bases[0], inbox))
+        before = {"worker": cpu_seconds(worker), "web": web_cpu_seconds(servers), "load generator": cpu_seconds()}
+        answered, elapsed = asyncio.run(throughput(bases, inbox))
+        after = {"worker": cpu_seconds(worker), "web": web_cpu_seconds(servers), "load generator": cpu_seconds()}
+        cpu = {name: (after[name] - before[name]) * 1000 / answered for name in before}
         found = stages(timings)
     finally:
-        infra_floor.stop(server, worker)
+        infra_floor.stop(*servers, worker)
     report(found, floors, answered, elapsed, cpu)
 
 
@@ -204,8 +207,8 @@ def report(
 ) -> None:
     floor_sum = sum(floors.values())
     print(f"turn_overhead: {len(found['end to end'])} turns one at a time, widget POST → AI reply on the socket")
-    print("  local model; uvicorn 2 processes, Celery worker 2 processes, load generator on the same "
-          f"{os.cpu_count()} cores")  # fmt: skip
+    print(f"  local model; {WEB_PROCESSES} uvicorn processes on their own ports, Celery worker {WORKER_PROCESSES}"
+          f" processes, load generator on the same {os.cpu_count()} cores")  # fmt: skip
     print(infra_floor.floors_line(floors))
     print(f"{'stage':<42} {'p50 ms':>9} {'p95 ms':>9} {'p50/floors':>11}")
     for label, samples in found.items():

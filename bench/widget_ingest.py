@@ -22,13 +22,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import infra_floor  # noqa: E402  (sets up Django on the benchmark's services)
 from aiohttp import ClientSession, TCPConnector  # noqa: E402
-from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from conversations.models import Inbox  # noqa: E402
-from hilconsole import embedded  # noqa: E402
-from tests.processes import free_port  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
 WARMUP_SECONDS = 1.0
@@ -68,14 +65,19 @@ async def customer(session, base, conversation, window, pace, latencies, refused
         next_send = next_send + pace if pace else time.perf_counter()
 
 
-async def load(base: str, inbox: Inbox, customers: int, pace: float | None) -> tuple[list[float], list[int]]:
+async def load(bases: list[str], inbox: Inbox, customers: int, pace: float | None) -> tuple[list[float], list[int]]:
+    """`customers` customers spread over the web processes at `bases`, as a load balancer would."""
     latencies, refused = [], []
     async with ClientSession(connector=TCPConnector(limit=customers)) as session:
-        conversations = [await start_conversation(session, base, inbox) for _ in range(customers)]
+        placed = [bases[number % len(bases)] for number in range(customers)]
+        conversations = [await start_conversation(session, base, inbox) for base in placed]
         now = time.perf_counter()
         window = (now + WARMUP_SECONDS, now + WARMUP_SECONDS + SECONDS)
         await asyncio.gather(
-            *(customer(session, base, conversation, window, pace, latencies, refused) for conversation in conversations)
+            *(
+                customer(session, base, conversation, window, pace, latencies, refused)
+                for base, conversation in zip(placed, conversations, strict=True)
+            )
         )
     return latencies, refused
 
@@ -94,22 +96,20 @@ def main() -> None:
     inbox, _ = Inbox.objects.get_or_create(name="Bench shop", defaults={"allowed_origins": []})
     pg_floor = statistics.median(infra_floor.postgres_commit())
     connection.close()
-    port = free_port()
-    server = infra_floor.start_server(port, WEB_PROCESSES)
-    base = f"http://127.0.0.1:{port}"
+    servers, bases = infra_floor.start_web(WEB_PROCESSES)
     saturated, paced = [], []
     try:
         for customers in CONCURRENCY:
-            saturated.append((customers, *asyncio.run(load(base, inbox, customers, pace=None))))
+            saturated.append((customers, *asyncio.run(load(bases, inbox, customers, pace=None))))
         for customers in CONCURRENCY:
-            paced.append((customers, *asyncio.run(load(base, inbox, customers, pace=PACE_SECONDS))))
+            paced.append((customers, *asyncio.run(load(bases, inbox, customers, pace=PACE_SECONDS))))
     finally:
-        server.terminate()
-        server.wait(30)
-        if settings.EMBEDDED_SERVICES is not None and not os.environ.get("BENCH_KEEP_SERVICES"):
-            embedded.stop(settings.EMBEDDED_SERVICES)
+        infra_floor.stop(*servers)
 
-    print(f"widget_ingest: POST .../messages through uvicorn ({WEB_PROCESSES} processes), {SECONDS:.0f}s per row")
+    print(
+        f"widget_ingest: POST .../messages through {WEB_PROCESSES} uvicorn processes, each on its own port,"
+        f" {SECONDS:.0f}s per row"
+    )
     print(f"  after {WARMUP_SECONDS:.0f}s warm-up; the load generator shares the {os.cpu_count()} cores")
     print(f"  PostgreSQL commit floor (infra_floor): p50 {pg_floor:.3f} ms")
     print_table("saturation: every customer sends its next message as soon as one is accepted", saturated, pg_floor)
