@@ -25,9 +25,13 @@ class SessionStore(db.SessionStore):
         return Session(session_key=self.session_key, session_data=row[0])
 
 
-_SESSION_DATA = sql.SQL("SELECT {data} FROM {sessions} WHERE {key} = %s AND {expiry} > %s").format(
-    data=sql.Identifier(Session._meta.get_field("session_data").column),
-    sessions=sql.Identifier(Session._meta.db_table),
-    key=sql.Identifier(Session._meta.get_field("session_key").column),
-    expiry=sql.Identifier(Session._meta.get_field("expire_date").column),
-)
+_SESSION_DATA = (
+    sql.SQL("SELECT {data} FROM {sessions} WHERE {key} = %s AND {expiry} > %s")
+    .format(
+        data=sql.Identifier(Session._meta.get_field("session_data").column),
+        sessions=sql.Identifier(Session._meta.db_table),
+        key=sql.Identifier(Session._meta.get_field("session_key").column),
+        expiry=sql.Identifier(Session._meta.get_field("expire_date").column),
+    )
+    .as_string()
+)  # composed once: psycopg would walk the parts at every execution

@@ -75,22 +75,26 @@ class DeskUserBackend(ModelBackend):
 
 
 # Every desk request asks, before anything else: plain statements, as composing the ORM's
-# queries costs more than running them.
+# queries costs more than running them. Each is composed once (functools.cache), not at every run.
 @functools.cache
-def _user_with_desk_roles() -> sql.Composed:
+def _user_with_desk_roles() -> str:
     User = get_user_model()
     user_id = sql.Identifier("u", User._meta.pk.column)
-    return sql.SQL("SELECT {columns}, {roles} FROM {users} u WHERE {user_id} = %s").format(
-        columns=sql.SQL(", ").join(sql.Identifier("u", field.column) for field in User._meta.concrete_fields),
-        roles=_roles(user_id, sql.Placeholder()),
-        users=sql.Identifier(User._meta.db_table),
-        user_id=user_id,
+    return (
+        sql.SQL("SELECT {columns}, {roles} FROM {users} u WHERE {user_id} = %s")
+        .format(
+            columns=sql.SQL(", ").join(sql.Identifier("u", field.column) for field in User._meta.concrete_fields),
+            roles=_roles(user_id, sql.Placeholder()),
+            users=sql.Identifier(User._meta.db_table),
+            user_id=user_id,
+        )
+        .as_string()
     )
 
 
 @functools.cache
-def _desk_roles_of() -> sql.Composed:
-    return sql.SQL("SELECT {roles}").format(roles=_roles(sql.Placeholder(), sql.Placeholder()))
+def _desk_roles_of() -> str:
+    return sql.SQL("SELECT {roles}").format(roles=_roles(sql.Placeholder(), sql.Placeholder())).as_string()
 
 
 def _roles(user_id: sql.Composable, names: sql.Composable) -> sql.Composed:

@@ -139,7 +139,7 @@ def _handover_state() -> sql.Composed:
     )
 
 
-_HANDOVER_STATE = _handover_state()
+_HANDOVER_STATE = _handover_state().as_string()  # composed once, not at every execution
 
 
 def agent_skills(user) -> list[str]:
