@@ -5,6 +5,7 @@ against `TRANSITIONS`, writes the new state with its timestamp and an audit even
 broadcasts to the conversation's socket group once the transaction commits.
 """
 
+import functools
 import secrets
 import time
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from psycopg import sql
 
 from conversations.audit import audit_record
 from conversations.errors import (
@@ -44,6 +46,7 @@ from conversations.models import (
 )
 from hilconsole.broadcast import broadcast_all_on_commit, broadcast_on_commit
 from hilconsole.celery import send_unawaited
+from hilconsole.prepared import columns, instance, prepared_cursor
 
 S = Conversation.Status
 # The states in which the AI answers the customer's next message.
@@ -151,18 +154,49 @@ TOKEN_USE_RECORDED_EVERY = timedelta(days=1)
 
 
 def customer_for_token(token: str) -> Customer | None:
-    """The customer whose widget session this is, unless it expired (unused too long)."""
+    """The customer whose widget session this is (with their inbox), unless it expired (unused
+    too long). Every widget request asks first: one prepared statement."""
     now = timezone.now()
     fresh = now - timedelta(days=settings.WIDGET_TOKEN_IDLE_DAYS)
-    try:  # the digest is unique: get() spares first()'s ordering
-        found = CustomerToken.objects.select_related("customer__inbox").get(
-            digest=token_digest(token), last_used_at__gt=fresh
-        )
-    except CustomerToken.DoesNotExist:
+    with prepared_cursor() as cursor:
+        cursor.execute(_customer_of_token(), [token_digest(token), fresh])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    if found.last_used_at < now - TOKEN_USE_RECORDED_EVERY:
-        CustomerToken.objects.filter(pk=found.pk).update(last_used_at=now)
-    return found.customer
+    token_id, last_used_at, row = row[0], row[1], row[2:]
+    split = len(Customer._meta.concrete_fields)
+    customer = instance(Customer, row[:split])
+    customer.inbox = instance(Inbox, row[split:])
+    if last_used_at < now - TOKEN_USE_RECORDED_EVERY:
+        CustomerToken.objects.filter(pk=token_id).update(last_used_at=now)
+    return customer
+
+
+@functools.cache
+def _customer_of_token() -> str:
+    return (
+        sql.SQL(
+            "SELECT t.{token_id}, t.{last_used_at}, {customer}, {inbox} FROM {tokens} t"
+            " JOIN {customers} c ON c.{customer_id} = t.{token_customer}"
+            " JOIN {inboxes} i ON i.{inbox_id} = c.{customer_inbox}"
+            " WHERE t.{digest} = %s AND t.{last_used_at} > %s"
+        )
+        .format(
+            customer=columns(Customer, "c"),
+            inbox=columns(Inbox, "i"),
+            tokens=sql.Identifier(CustomerToken._meta.db_table),
+            customers=sql.Identifier(Customer._meta.db_table),
+            inboxes=sql.Identifier(Inbox._meta.db_table),
+            token_id=sql.Identifier(CustomerToken._meta.pk.column),
+            last_used_at=sql.Identifier(CustomerToken._meta.get_field("last_used_at").column),
+            digest=sql.Identifier(CustomerToken._meta.get_field("digest").column),
+            token_customer=sql.Identifier(CustomerToken._meta.get_field("customer").column),
+            customer_id=sql.Identifier(Customer._meta.pk.column),
+            customer_inbox=sql.Identifier(Customer._meta.get_field("inbox").column),
+            inbox_id=sql.Identifier(Inbox._meta.pk.column),
+        )
+        .as_string()
+    )
 
 
 @transaction.atomic

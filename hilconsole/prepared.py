@@ -11,6 +11,8 @@ DATABASE_PREPARED_STATEMENTS is off). Every other query keeps Django's client-si
 
 from django.db import connection
 from django.db.backends.postgresql.base import ServerBindingCursor
+from django.db.models import Model
+from psycopg import sql
 
 
 def prepared_cursor():
@@ -19,3 +21,18 @@ def prepared_cursor():
     connection.ensure_connection()
     cursor = ServerBindingCursor(connection.connection)
     return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+
+
+def columns(model: type[Model], alias: str) -> sql.Composed:
+    """The model's own columns, qualified by `alias`, in the order `instance()` reads them."""
+    return sql.SQL(", ").join(sql.Identifier(alias, field.column) for field in model._meta.concrete_fields)
+
+
+def instance(model: type[Model], values) -> Model:
+    """The row `columns()` selected, as the ORM would have loaded it."""
+    fields = model._meta.concrete_fields
+    values = [
+        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+        for field, value in zip(fields, values, strict=True)
+    ]
+    return model.from_db(connection.alias, [field.attname for field in fields], values)

@@ -12,10 +12,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import connection
 from psycopg import sql
 
-from hilconsole.prepared import prepared_cursor
+from hilconsole.prepared import columns, instance, prepared_cursor
 
 SUPPORT_AGENT = "Support agents"
 REVIEWER = "Reviewers"
@@ -64,12 +63,7 @@ class DeskUserBackend(ModelBackend):
             row = cursor.fetchone()
         if row is None:
             return None
-        fields = User._meta.concrete_fields
-        values = [
-            field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-            for field, value in zip(fields, row[:-1], strict=True)
-        ]
-        user = User.from_db(connection.alias, [field.attname for field in fields], values)
+        user = instance(User, row[:-1])
         user._desk_roles = list(row[-1])
         return user if self.user_can_authenticate(user) else None
 
@@ -83,7 +77,7 @@ def _user_with_desk_roles() -> str:
     return (
         sql.SQL("SELECT {columns}, {roles} FROM {users} u WHERE {user_id} = %s")
         .format(
-            columns=sql.SQL(", ").join(sql.Identifier("u", field.column) for field in User._meta.concrete_fields),
+            columns=columns(User, "u"),
             roles=_roles(user_id, sql.Placeholder()),
             users=sql.Identifier(User._meta.db_table),
             user_id=user_id,

@@ -254,6 +254,18 @@ def test_a_token_in_use_stays_valid_and_its_use_is_recorded_once_a_day(started, 
     assert CustomerToken.objects.get().last_used_at == used  # not a write per request
 
 
+def test_a_token_names_its_customer_and_their_inbox_as_stored_in_one_read(started, inbox, django_assert_num_queries):
+    customer = Customer.objects.get()
+    inbox.allowed_origins = [SHOP, "https://other.example"]
+    inbox.save()
+
+    with django_assert_num_queries(1):
+        found = services.customer_for_token(started.token)
+        assert (found.pk, found.name, found.email) == (customer.pk, customer.name, customer.email)
+        assert (found.inbox.pk, found.inbox.allowed_origins) == (inbox.pk, [SHOP, "https://other.example"])
+    assert services.customer_for_token(started.token + "x") is None
+
+
 def rotate(widget):
     return widget.client.post("/api/widget/v1/customer-token", **widget.headers())
 
