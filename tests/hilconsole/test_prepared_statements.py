@@ -2,7 +2,9 @@
 deployment behind a pooler that cannot keep prepared statements turns that off."""
 
 import pytest
+from django.conf import settings
 from django.db import connection
+from django.shortcuts import resolve_url
 from django.urls import reverse
 
 from reviews.roles import SUPPORT_AGENT, DeskUserBackend, role_groups_ensure, user_grant_role
@@ -53,3 +55,18 @@ def test_prepared_statements_can_be_turned_off_for_a_pooler_that_cannot_keep_the
 
     assert result.returncode == 0, result.stderr
     assert (int(result.stdout.strip().splitlines()[-1]) > 0) is prepared
+
+
+def test_a_desk_session_ends_when_its_password_changes_or_the_account_is_deactivated(client, support_agent):
+    """The one-statement user read keeps what Django checks of a session's user."""
+    desk = reverse("desk:home")
+    client.force_login(support_agent)
+    assert client.get(desk).status_code == 200
+
+    support_agent.set_password("a new one")
+    support_agent.save()
+    assert client.get(desk).url.startswith(resolve_url(settings.LOGIN_URL))
+
+    client.force_login(support_agent)
+    type(support_agent).objects.filter(pk=support_agent.pk).update(is_active=False)
+    assert client.get(desk).url.startswith(resolve_url(settings.LOGIN_URL))
