@@ -50,7 +50,7 @@ def user_desk_roles(user) -> list[str]:
 class DeskUserBackend(ModelBackend):
     """Django's ModelBackend, but the user of a request is read with their desk roles in one
     statement. Every desk request asks for both, a claim's loser for little else: as two ORM
-    queries they cost a refused claim a third of its CPU (bench/claim_race.py)."""
+    queries they cost a refused claim a fifth of its CPU (bench/claim_race.py)."""
 
     def get_user(self, user_id):
         User = get_user_model()
