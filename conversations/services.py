@@ -46,7 +46,7 @@ from conversations.models import (
 )
 from hilconsole.broadcast import broadcast_all_on_commit, broadcast_on_commit
 from hilconsole.celery import send_unawaited
-from hilconsole.prepared import columns, instance, prepared_cursor
+from hilconsole.prepared import columns, insert_into, insert_values, inserted, instance, prepared_cursor
 
 S = Conversation.Status
 # The states in which the AI answers the customer's next message.
@@ -248,12 +248,10 @@ def message_post_from_customer(
     """
     with transaction.atomic():
         # The row lock orders concurrent posts to one conversation, so the duplicate check
-        # below cannot race with an insert of the same client id. The ownership check reads the
-        # same locked row: one query for both.
-        conversation = _locked_customer_conversation(conversation_id, customer)
-        existing = conversation.messages.filter(sender=Message.Sender.CUSTOMER, client_message_id=client_message_id)
-        if existing := existing.first():
-            return existing, False
+        # below cannot race with an insert of the same client id.
+        conversation, earlier = _locked_customer_conversation(conversation_id, customer, client_message_id)
+        if earlier is not None:
+            return earlier, False
         if conversation.is_closed:
             _move(conversation, S.NEW, actor="customer", action="conversation.reopened")
         message = _store_message(conversation, Message.Sender.CUSTOMER, content, client_message_id=client_message_id)
@@ -264,18 +262,59 @@ def message_post_from_customer(
     return message, True
 
 
-def _locked_customer_conversation(conversation_id: int, customer: Customer | None) -> Conversation:
-    locked = Conversation.objects.select_for_update(of=("self",))
+def _locked_customer_conversation(
+    conversation_id: int, customer: Customer | None, client_message_id: str
+) -> tuple[Conversation, Message | None]:
+    """The conversation, locked, and the customer's message already stored under this client id
+    (or None). With `customer` (every widget post): one prepared statement, which also reads
+    the row the ownership check needs."""
     if customer is None:
-        return locked.select_related("customer").get(pk=conversation_id)
-    try:
-        conversation = locked.get(pk=conversation_id)
-    except Conversation.DoesNotExist:
-        raise ConversationNotFound() from None
+        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("customer")
+        conversation = conversation.get(pk=conversation_id)
+        earlier = conversation.messages.filter(sender=Message.Sender.CUSTOMER, client_message_id=client_message_id)
+        return conversation, earlier.first()
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            _conversation_locked_with_post(), [Message.Sender.CUSTOMER.value, client_message_id, conversation_id]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise ConversationNotFound()
+    split = len(Conversation._meta.concrete_fields)
+    conversation = instance(Conversation, row[:split])
     if conversation.customer_id != customer.pk:
         raise NotYourConversation()
     conversation.customer = customer
-    return conversation
+    if row[split] is None:  # the message's id: no message under this client id yet
+        return conversation, None
+    earlier = instance(Message, row[split:])
+    earlier.conversation = conversation
+    return conversation, earlier
+
+
+@functools.cache
+def _conversation_locked_with_post() -> str:
+    message = Message._meta
+    return (
+        sql.SQL(
+            "SELECT {conversation}, {message} FROM {conversations} c"
+            " LEFT JOIN LATERAL (SELECT * FROM {messages} WHERE {of_conversation} = c.{id}"
+            " AND {sender} = %s AND {client_message_id} = %s ORDER BY {message_id} LIMIT 1) m ON true"
+            " WHERE c.{id} = %s FOR UPDATE OF c"
+        )
+        .format(
+            conversation=columns(Conversation, "c"),
+            message=columns(Message, "m"),
+            conversations=sql.Identifier(Conversation._meta.db_table),
+            messages=sql.Identifier(message.db_table),
+            id=sql.Identifier(Conversation._meta.pk.column),
+            of_conversation=sql.Identifier(message.get_field("conversation").column),
+            sender=sql.Identifier(message.get_field("sender").column),
+            client_message_id=sql.Identifier(message.get_field("client_message_id").column),
+            message_id=sql.Identifier(message.pk.column),
+        )
+        .as_string()
+    )
 
 
 def message_post_from_ai(
@@ -378,13 +417,35 @@ def message_post_system(conversation_id: int, *, content: str) -> Message:
 
 
 def _store_message(conversation: Conversation, sender: str, content: str, **fields) -> Message:
-    """Call holding the conversation row lock."""
-    message = Message.objects.create(conversation=conversation, sender=sender, content=content, **fields)
-    message.conversation = conversation
-    Conversation.objects.filter(pk=conversation.pk).update(last_message_at=message.created_at)
+    """Call holding the conversation row lock. The message and the conversation's
+    `last_message_at` are written by one prepared statement."""
+    message = Message(conversation=conversation, sender=sender, content=content, **fields)
+    values = insert_values(message)
+    with prepared_cursor() as cursor:
+        cursor.execute(_message_stored(), [*values, message.created_at, conversation.pk])
+        inserted(message, cursor.fetchone()[0])
     if sender != Message.Sender.NOTE:
         broadcast_on_commit(conversation_group(conversation.pk), message_event(message))
     return message
+
+
+@functools.cache
+def _message_stored() -> str:
+    return (
+        sql.SQL(
+            "WITH m AS ({insert} RETURNING {message_id}),"
+            " c AS (UPDATE {conversations} SET {last_message_at} = %s WHERE {id} = %s)"
+            " SELECT {message_id} FROM m"
+        )
+        .format(
+            insert=insert_into(Message),
+            message_id=sql.Identifier(Message._meta.pk.column),
+            conversations=sql.Identifier(Conversation._meta.db_table),
+            last_message_at=sql.Identifier(Conversation._meta.get_field("last_message_at").column),
+            id=sql.Identifier(Conversation._meta.pk.column),
+        )
+        .as_string()
+    )
 
 
 def _request_ai_turn(conversation_id: int) -> None:

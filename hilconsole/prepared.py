@@ -11,8 +11,9 @@ DATABASE_PREPARED_STATEMENTS is off). Every other query keeps Django's client-si
 
 from django.db import connection
 from django.db.backends.postgresql.base import ServerBindingCursor
+from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import Model
-from psycopg import sql
+from psycopg import errors, sql
 
 
 def prepared_cursor():
@@ -20,7 +21,21 @@ def prepared_cursor():
     run of it. Django's query log and the tests' query counts see it like any other."""
     connection.ensure_connection()
     cursor = ServerBindingCursor(connection.connection)
-    return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    return _LoggedCursor(cursor, connection) if connection.queries_logged else connection.make_cursor(cursor)
+
+
+class _LoggedCursor(CursorDebugWrapper):
+    """Django's query log, which reads a statement's text with its values from the cursor: a
+    server-binding cursor never composes that text, so it is composed here as Django's
+    client-side binding would have sent it."""
+
+    def debug_sql(self, sql=None, params=None, use_last_executed_query=False, many=False):
+        if use_last_executed_query and not many:
+            try:
+                sql = self.db.ops.compose_sql(sql, params)
+            except errors.DataError:  # a value with no text form: the statement as written
+                pass
+        return super().debug_sql(sql, params, many=many)
 
 
 def columns(model: type[Model], alias: str) -> sql.Composed:
@@ -36,3 +51,33 @@ def instance(model: type[Model], values) -> Model:
         for field, value in zip(fields, values, strict=True)
     ]
     return model.from_db(connection.alias, [field.attname for field in fields], values)
+
+
+def _inserted_fields(model: type[Model]) -> list:
+    """The fields an INSERT of a new `model` row writes: as `Model.save()` writes them (the
+    database numbers the auto primary key and computes generated columns)."""
+    meta = model._meta
+    return [field for field in meta.local_concrete_fields if field is not meta.auto_field and not field.generated]
+
+
+def insert_into(model: type[Model]) -> sql.Composed:
+    """`INSERT INTO <table> (<columns>) VALUES (%s, …)`, taking `insert_values()` in order."""
+    fields = _inserted_fields(model)
+    return sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+        sql.Identifier(model._meta.db_table),
+        sql.SQL(", ").join(sql.Identifier(field.column) for field in fields),
+        sql.SQL(", ").join(sql.Placeholder() * len(fields)),
+    )
+
+
+def insert_values(obj: Model) -> list:
+    """A new row's values as `Model.save()` would insert them: defaults and `auto_now_add`
+    filled in on `obj`, each value prepared by its field. Mark the row saved with `inserted()`."""
+    return [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in _inserted_fields(type(obj))]
+
+
+def inserted(obj: Model, pk) -> Model:
+    """`obj` as `Model.save()` leaves a new row: with its primary key, no longer adding."""
+    obj.pk = pk
+    obj._state.adding, obj._state.db = False, connection.alias
+    return obj

@@ -1,8 +1,11 @@
+import functools
 import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conversations import services
@@ -191,6 +194,34 @@ def test_a_replayed_client_message_id_returns_the_same_message_once(started):
     assert (first.status_code, replay.status_code) == (202, 200)
     assert replay.json()["id"] == first.json()["id"]
     assert Message.objects.filter(conversation_id=started.conversation_id).count() == 1
+
+
+def statements_of(call) -> tuple[object, list[str]]:
+    """What `call` returned, and its statements (the test's own savepoints left out)."""
+    with CaptureQueriesContext(connection) as queries:
+        result = call()
+    return result, [query["sql"] for query in queries.captured_queries if "SAVEPOINT" not in query["sql"]]
+
+
+def test_a_post_locks_and_checks_in_one_statement_and_stores_in_one(started):
+    customer = Customer.objects.get()
+    post = functools.partial(
+        services.message_post_from_customer, started.conversation_id, customer=customer,
+        content="Where is my order?", client_message_id="c-1",
+    )  # fmt: skip
+
+    (message, created), statements = statements_of(post)
+    (repeat, repeated), repeat_statements = statements_of(post)
+
+    assert len(statements) == 2 and len(repeat_statements) == 1
+    assert "FOR UPDATE" in statements[0] and repeat_statements == statements[:1]
+    assert "'Where is my order?'" in statements[1]  # the query log shows the values
+    stored = Message.objects.get()
+    assert (created, repeated, message.pk, repeat.pk) == (True, False, stored.pk, stored.pk)
+    assert (stored.content, stored.metadata, stored.client_message_id) == ("Where is my order?", {}, "c-1")
+    assert stored.created_at == message.created_at == repeat.created_at
+    assert Conversation.objects.get(pk=started.conversation_id).last_message_at == stored.created_at
+    assert not message._state.adding and repeat.conversation.customer == customer
 
 
 def test_content_over_the_limit_is_a_413_and_stores_nothing(started, settings):
