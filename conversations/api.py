@@ -122,27 +122,44 @@ class WidgetThrottle(SimpleRateThrottle):
     """A DRF throttle counting requests per fixed window with one Redis INCR.
 
     DRF's default keeps each client's request history as a pickled list in the cache (a read
-    and a write per request); a counter that expires with its window is one round trip.
+    and a write per request); a counter that expires with its window is one round trip, and the
+    widget's views count all their throttles in that one (`throttles_allow`).
     """
 
     def get_rate(self):
         # Read per request (not at import) so that settings changes apply at once.
         return settings.WIDGET_RATE_LIMITS[self.scope]
 
-    def allow_request(self, request, view):
+    def counter(self, request, view) -> str | None:
+        """The Redis key counting this client's requests in the current window (None: not
+        limited by this throttle)."""
         key = self.get_cache_key(request, view)
         if key is None:
-            return True
+            return None
         window_started = int(time.time()) // self.duration * self.duration
         self.wait_seconds = window_started + self.duration - time.time()
-        pipeline = throttle_redis().pipeline(transaction=False)  # one round trip; INCR alone decides
-        pipeline.incr(f"hil:throttle:{key}:{window_started}")
-        pipeline.expire(f"hil:throttle:{key}:{window_started}", self.duration + 1)
-        count, _ = pipeline.execute()
-        return count <= self.num_requests
+        return f"hil:throttle:{key}:{window_started}"
+
+    def allow_request(self, request, view):
+        return throttles_allow(request, view, [self]) == [True]
 
     def wait(self):
         return max(1, math.ceil(self.wait_seconds))
+
+
+def throttles_allow(request, view, throttles: list[WidgetThrottle]) -> list[bool]:
+    """Count this request against each throttle in one Redis round trip: whether each allows it."""
+    counters = [throttle.counter(request, view) for throttle in throttles]
+    pipeline = throttle_redis().pipeline(transaction=False)  # INCR alone decides: no MULTI needed
+    for throttle, counter in zip(throttles, counters, strict=True):
+        if counter is not None:
+            pipeline.incr(counter)
+            pipeline.expire(counter, throttle.duration + 1)
+    counts = iter(pipeline.execute()[::2] if any(counters) else ())
+    return [
+        counter is None or next(counts) <= throttle.num_requests
+        for throttle, counter in zip(throttles, counters, strict=True)
+    ]
 
 
 _throttle_redis: redis.Redis | None = None
@@ -267,6 +284,14 @@ AFTER = OpenApiParameter(
 class WidgetView(APIView):
     permission_classes = [WidgetClient]
     throttle_classes = [PerIPThrottle, PerCustomerThrottle]
+
+    def check_throttles(self, request):
+        """DRF's check, with every throttle counted in one Redis round trip."""
+        throttles = self.get_throttles()
+        allowed = throttles_allow(request, self, throttles)
+        waits = [throttle.wait() for throttle, passed in zip(throttles, allowed, strict=True) if not passed]
+        if waits:
+            self.throttled(request, max(waits))
 
 
 class ConversationCreate(WidgetView):

@@ -1,5 +1,6 @@
 import functools
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -416,6 +417,20 @@ def test_an_ip_over_the_rate_limit_gets_429(widget, settings):
 
     assert statuses == [201, 201, 429]
     assert Customer.objects.count() == 2
+
+
+def test_a_message_counts_against_the_customer_and_the_ip_and_waits_for_the_longer(started, settings):
+    settings.WIDGET_RATE_LIMITS = {"per_customer": "2/hour", "per_ip": "3/day"}
+
+    statuses = [started.send("Hi", client_message_id=f"c-{n}").status_code for n in range(4)]
+    limited = started.send("Hi", client_message_id="c-9")
+
+    # The customer's third message is over their limit; it still counts against the IP, so the
+    # fourth is over both, and the client is told to wait for the later of the two windows.
+    assert statuses == [202, 202, 429, 429]
+    day_left, hour_left = 86400 - time.time() % 86400, 3600 - time.time() % 3600
+    assert abs(int(limited["Retry-After"]) - max(day_left, hour_left)) <= 2
+    assert Message.objects.count() == 2
 
 
 def test_rate_limits_of_one_ip_do_not_touch_another(client, inbox, settings):
