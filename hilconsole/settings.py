@@ -63,8 +63,8 @@ REDIS_URL = env.str("REDIS_URL", default=EMBEDDED_SERVICES and EMBEDDED_SERVICES
 
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
-# Under ASGI every request runs in its own thread, so Django's persistent connections cannot be
-# reused; a psycopg connection pool per process saves a PostgreSQL backend start per request.
+# A psycopg connection pool per process saves a PostgreSQL backend start per request (and serves
+# the Celery tasks' and the sockets' threads alike).
 if env.bool("DATABASE_POOL", default=True):
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
@@ -73,6 +73,9 @@ if env.bool("DATABASE_POOL", default=True):
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# Threads a web process runs requests on (hilconsole/asgi.py); requests beyond them wait their
+# turn. As many as the pool has connections: a request thread never waits for a connection.
+WEB_REQUEST_THREADS = env.int("WEB_REQUEST_THREADS", default=env.int("DATABASE_POOL_MAX_SIZE", default=20))
 # The hottest statements (hilconsole/prepared.py) are prepared on each connection at their first
 # run. Turn it off behind a pooler that cannot keep prepared statements (PgBouncer in
 # transaction mode before 1.21); those statements then run unprepared.
