@@ -44,7 +44,7 @@ from conversations.models import (
     person_name,
     token_digest,
 )
-from hilconsole.broadcast import broadcast_all_on_commit, broadcast_on_commit
+from hilconsole.broadcast import broadcast_all_on_commit, broadcast_on_commit, hand_off
 from hilconsole.celery import send_unawaited
 from hilconsole.prepared import columns, insert_into, insert_values, inserted, instance, prepared_cursor
 
@@ -450,13 +450,14 @@ def _message_stored() -> str:
 
 def _request_ai_turn(conversation_id: int) -> None:
     # The task is sent by name: the AI pipeline is the agents app's, which imports this one.
-    # Robust: if the broker is down the message is safe, and the stalled-turn sweep sends it later.
     # Nobody waits for a turn's result: asking for none spares the request a subscription to
-    # its result channel, and the worker a write.
-    transaction.on_commit(
-        lambda: send_unawaited("agents.run_turn", args=[conversation_id], kwargs={"requested_at": time.time()}),
-        robust=True,
-    )
+    # its result channel, and the worker a write. The process's sending thread sends it, so the
+    # customer's post does not wait for the broker either: the message is stored by then, and if
+    # the broker is down (or the process ends first) the stalled-turn sweep sends it later.
+    def send():
+        send_unawaited("agents.run_turn", args=[conversation_id], kwargs={"requested_at": time.time()})
+
+    transaction.on_commit(lambda: hand_off(send))
 
 
 def conversation_typing(conversation_id: int, *, sender: str, author_name: str, active: bool) -> None:

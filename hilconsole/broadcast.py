@@ -1,4 +1,5 @@
-"""Events to Channels groups, sent only once the transaction that caused them has committed."""
+"""Events to Channels groups, sent only once the transaction that caused them has committed, by
+one sending thread per process (which also sends what `hand_off` gives it)."""
 
 import asyncio
 import atexit
@@ -37,17 +38,25 @@ class _Sender:
     async def _send_in_order(self):
         layer = get_channel_layer()
         while True:
-            group, event = await self.queue.get()
+            item = await self.queue.get()
             try:
-                await asyncio.wait_for(layer.group_send(group, event), SEND_TIMEOUT_SECONDS)
+                if callable(item):
+                    item()
+                else:
+                    group, event = item
+                    await asyncio.wait_for(layer.group_send(group, event), SEND_TIMEOUT_SECONDS)
             except Exception:
-                # Committed changes stay committed; listeners that miss an event catch up by polling.
-                log.exception("Could not broadcast %s to %s", event.get("type"), group)
+                # Committed changes stay committed; listeners that miss an event catch up by
+                # polling, and a task that was not sent is sent again by its sweep.
+                log.exception("Could not send %s", item if callable(item) else f"{item[1].get('type')} to {item[0]}")
             finally:
                 self.queue.task_done()
 
     def send(self, group: str, event: dict) -> None:
         self.loop.call_soon_threadsafe(self.queue.put_nowait, (group, event))
+
+    def call(self, fn) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, fn)
 
     def flush(self, timeout: float) -> None:
         """Wait until every queued event has been sent (or `timeout` passed)."""
@@ -77,6 +86,12 @@ def broadcast_on_commit(group: str, event: dict) -> None:
 def broadcast_now(group: str, event: dict) -> None:
     """Queue `event` for `group`; it leaves in order, without the caller waiting for Redis."""
     _sender_of_this_process().send(group, event)
+
+
+def hand_off(fn) -> None:
+    """Run `fn()` (a short blocking call: a Celery task sent) on this process's sending thread,
+    after the events queued before it; the caller does not wait for it."""
+    _sender_of_this_process().call(fn)
 
 
 def broadcasts_flush(timeout: float = FLUSH_AT_EXIT_SECONDS) -> None:

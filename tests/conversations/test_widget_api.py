@@ -1,5 +1,6 @@
 import functools
 import json
+import threading
 import time
 from datetime import timedelta
 
@@ -11,6 +12,8 @@ from django.utils import timezone
 
 from conversations import services
 from conversations.models import AuditEvent, Conversation, Customer, CustomerToken, Message
+from hilconsole.broadcast import broadcasts_flush
+from hilconsole.celery import app as celery_app
 from tests.conftest import seen_all
 from tests.conversations.conftest import SHOP, Widget
 
@@ -223,6 +226,28 @@ def test_a_post_locks_and_checks_in_one_statement_and_stores_in_one(started):
     assert stored.created_at == message.created_at == repeat.created_at
     assert Conversation.objects.get(pk=started.conversation_id).last_message_at == stored.created_at
     assert not message._state.adding and repeat.conversation.customer == customer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_post_does_not_wait_for_the_broker_and_a_down_broker_leaves_the_turn_to_the_sweep(
+    started, monkeypatch, caplog
+):
+    asked = []
+
+    def broker_down(*args, **kwargs):
+        asked.append((args, threading.current_thread().name))
+        raise ConnectionError("the broker is down")
+
+    monkeypatch.setattr(celery_app, "send_task", broker_down)
+
+    response = started.send("Where is my order?")
+    broadcasts_flush(5)
+
+    assert response.status_code == 202 and Message.objects.get().content == "Where is my order?"
+    [((name,), thread)] = asked  # sent once the post had committed, by the sending thread
+    assert name == "agents.run_turn" and thread == "channel-layer-sender"
+    assert "the broker is down" in caplog.text
+    assert Conversation.objects.get().status == Conversation.Status.NEW  # what the stalled-turn sweep looks for
 
 
 def test_content_over_the_limit_is_a_413_and_stores_nothing(started, settings):
