@@ -334,10 +334,8 @@ def message_post_from_ai(
     """
     with _under_lock(locked):
         conversation = locked or _lock(conversation_id)
-        if client_message_id:
-            existing = conversation.messages.filter(sender=Message.Sender.AI, client_message_id=client_message_id)
-            if existing := existing.first():
-                return existing
+        if client_message_id and (earlier := _earlier_post(conversation, Message.Sender.AI, client_message_id)):
+            return earlier
         message = _store_message(
             conversation, Message.Sender.AI, content, metadata=metadata or {}, client_message_id=client_message_id
         )
@@ -378,9 +376,8 @@ def message_post_on_behalf(
     `locked`: see `_under_lock`."""
     with _under_lock(locked):
         conversation = locked or _lock(conversation_id)
-        existing = conversation.messages.filter(sender=Message.Sender.HUMAN, client_message_id=client_message_id)
-        if existing := existing.first():
-            return existing
+        if earlier := _earlier_post(conversation, Message.Sender.HUMAN, client_message_id):
+            return earlier
         message = _store_message(
             conversation, Message.Sender.HUMAN, content, author_id=author_id, client_message_id=client_message_id
         )
@@ -484,9 +481,64 @@ def conversation_rate(conversation_id: int, *, rating: int, comment: str = "") -
 # State transitions -----------------------------------------------------------------------
 
 
-def _lock(conversation_id: int) -> Conversation:
-    """Call inside a transaction: the conversation's row, locked until it ends."""
-    return Conversation.objects.select_for_update().get(pk=conversation_id)
+def conversation_lock(conversation_id: int) -> Conversation:
+    """Call inside a transaction: the conversation's row, locked until it ends (one prepared
+    statement: every change starts with it). Conversation.DoesNotExist when there is none."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_conversation_locked(), [conversation_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Conversation.DoesNotExist(f"No conversation {conversation_id}.")
+    return instance(Conversation, row)
+
+
+_lock = conversation_lock
+
+
+@functools.cache
+def _conversation_locked() -> str:
+    return (
+        sql.SQL("SELECT {conversation} FROM {conversations} c WHERE c.{id} = %s FOR UPDATE")
+        .format(
+            conversation=columns(Conversation, "c"),
+            conversations=sql.Identifier(Conversation._meta.db_table),
+            id=sql.Identifier(Conversation._meta.pk.column),
+        )
+        .as_string()
+    )
+
+
+def _earlier_post(conversation: Conversation, sender: str, client_message_id: str) -> Message | None:
+    """Call holding the conversation row lock: the message `sender` already stored under this
+    client id, if any (a repeated post)."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_message_by_client_id(), [conversation.pk, str(sender), client_message_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    message = instance(Message, row)
+    message.conversation = conversation
+    return message
+
+
+@functools.cache
+def _message_by_client_id() -> str:
+    message = Message._meta
+    return (
+        sql.SQL(
+            "SELECT {message} FROM {messages} m WHERE m.{of_conversation} = %s AND m.{sender} = %s"
+            " AND m.{client_message_id} = %s ORDER BY m.{id} LIMIT 1"
+        )
+        .format(
+            message=columns(Message, "m"),
+            messages=sql.Identifier(message.db_table),
+            of_conversation=sql.Identifier(message.get_field("conversation").column),
+            sender=sql.Identifier(message.get_field("sender").column),
+            client_message_id=sql.Identifier(message.get_field("client_message_id").column),
+            id=sql.Identifier(message.pk.column),
+        )
+        .as_string()
+    )
 
 
 @contextmanager

@@ -8,6 +8,7 @@ reply, the handover notice and the holding notice by a message key per run, and 
 conversation's state by its transition checks.
 """
 
+import functools
 import logging
 import time
 import uuid
@@ -16,18 +17,20 @@ from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
+from psycopg import sql
 
 from agents.guardrails.human_request import asks_for_a_person
 from agents.llm.local.answers import extractive_summary
-from agents.models import AIAgent, DraftReview, PipelineRun
+from agents.models import AIAgent, DraftReview, ModelProfile, PipelineRun, PipelineVersion, PromptVersion
 from agents.pipelines import engine, locks
 from agents.pipelines.engine import close_step
 from agents.pipelines.graph import Graph
 from agents.pipelines.locks import _connection_for_locks  # noqa: F401  (tests reach the lock connection)
 from agents.pipelines.nodes import Pause, transcript_text
 from conversations import services as conversations
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Inbox, Message
 from hilconsole.celery import send_unawaited
+from hilconsole.prepared import columns, instance, prepared_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -119,16 +122,7 @@ def turn_run(conversation_id: int, *, requested_at: float | None = None) -> list
 def _open_run(conversation_id: int, timing: dict) -> PipelineRun | None:
     """The run to advance: one a dead worker left running, or a new one for waiting messages."""
     with transaction.atomic():
-        conversation = (
-            Conversation.objects.select_for_update(of=("self",))
-            .select_related(
-                "inbox__ai_agent__pipeline_version",
-                "inbox__ai_agent__system_prompt",
-                "inbox__ai_agent__default_profile",
-            )
-            .filter(pk=conversation_id)
-            .first()
-        )
+        conversation = _locked_with_agent(conversation_id)
         if conversation is None or conversation.status not in conversations.AI_STATES:
             return None
         # A run is open only while its conversation is in ai_processing (they change together).
@@ -157,6 +151,68 @@ def _open_run(conversation_id: int, timing: dict) -> PipelineRun | None:
         return run
 
 
+def _locked_with_agent(conversation_id: int) -> Conversation | None:
+    """Call inside a transaction: the conversation, locked, with its inbox and the inbox's AI
+    agent (None without one), the agent's pipeline version, prompt and default model profile.
+    One prepared statement: every turn starts with it."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_conversation_with_agent(), [conversation_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    loaded = []
+    for model in _WITH_AGENT:
+        width = len(model._meta.concrete_fields)
+        values, row = row[:width], row[width:]
+        loaded.append(instance(model, values) if values[0] is not None else None)
+    conversation, inbox, agent, version, prompt, profile = loaded
+    conversation.inbox, inbox.ai_agent = inbox, agent
+    if agent is not None:
+        agent.pipeline_version, agent.system_prompt, agent.default_profile = version, prompt, profile
+    return conversation
+
+
+_WITH_AGENT = (Conversation, Inbox, AIAgent, PipelineVersion, PromptVersion, ModelProfile)
+
+
+@functools.cache
+def _conversation_with_agent() -> str:
+    def column(model, name):
+        return sql.Identifier(model._meta.get_field(name).column)
+
+    return (
+        sql.SQL(
+            "SELECT {selected} FROM {conversations} c JOIN {inboxes} i ON i.{inbox_id} = c.{inbox}"
+            " LEFT JOIN {agents} a ON a.{agent_id} = i.{ai_agent}"
+            " LEFT JOIN {versions} v ON v.{version_id} = a.{pipeline_version}"
+            " LEFT JOIN {prompts} p ON p.{prompt_id} = a.{system_prompt}"
+            " LEFT JOIN {profiles} d ON d.{profile_id} = a.{default_profile}"
+            " WHERE c.{conversation_id} = %s FOR UPDATE OF c"
+        )
+        .format(
+            selected=sql.SQL(", ").join(map(columns, _WITH_AGENT, "ciavpd")),
+            conversations=sql.Identifier(Conversation._meta.db_table),
+            inboxes=sql.Identifier(Inbox._meta.db_table),
+            agents=sql.Identifier(AIAgent._meta.db_table),
+            versions=sql.Identifier(PipelineVersion._meta.db_table),
+            prompts=sql.Identifier(PromptVersion._meta.db_table),
+            profiles=sql.Identifier(ModelProfile._meta.db_table),
+            conversation_id=sql.Identifier(Conversation._meta.pk.column),
+            inbox_id=sql.Identifier(Inbox._meta.pk.column),
+            agent_id=sql.Identifier(AIAgent._meta.pk.column),
+            version_id=sql.Identifier(PipelineVersion._meta.pk.column),
+            prompt_id=sql.Identifier(PromptVersion._meta.pk.column),
+            profile_id=sql.Identifier(ModelProfile._meta.pk.column),
+            inbox=column(Conversation, "inbox"),
+            ai_agent=column(Inbox, "ai_agent"),
+            pipeline_version=column(AIAgent, "pipeline_version"),
+            system_prompt=column(AIAgent, "system_prompt"),
+            default_profile=column(AIAgent, "default_profile"),
+        )
+        .as_string()
+    )
+
+
 def _while_a_person_decides(run: PipelineRun, waiting: list[Message]) -> None:
     """Call holding the conversation row lock. The customer wrote while a reviewer decides: a
     request for a person hands the conversation over now (the reviewer's task is cancelled);
@@ -176,10 +232,42 @@ def waiting_messages(conversation: Conversation) -> list[Message]:
     Bounded by what runs covered, not by AI replies: a reply sent while newer messages waited
     (folded out past the absorb limit) must not hide those messages from the next run.
     """
-    return list(
-        conversation.messages.filter(sender=Message.Sender.CUSTOMER, id__gt=conversation.handled_through)
-        .filter(id__gt=Coalesce(Subquery(_covered_by_runs(conversation.pk)), 0))
-        .order_by("id")
+    with prepared_cursor() as cursor:
+        params = {
+            "conversation": conversation.pk,
+            "sender": Message.Sender.CUSTOMER.value,
+            "handled_through": conversation.handled_through,
+        }
+        cursor.execute(_waiting_messages(), params)
+        rows = cursor.fetchall()
+    waiting = [instance(Message, row) for row in rows]
+    for message in waiting:
+        message.conversation = conversation
+    return waiting
+
+
+@functools.cache
+def _waiting_messages() -> str:
+    runs = PipelineRun._meta
+    return (
+        sql.SQL(
+            "SELECT {message} FROM {messages} m WHERE m.{of_conversation} = %(conversation)s"
+            " AND m.{sender} = %(sender)s AND m.{id} > %(handled_through)s"
+            " AND m.{id} > COALESCE((SELECT max(r.{last_message_id}) FROM {runs} r"
+            " WHERE r.{run_conversation} = %(conversation)s), 0)"
+            " ORDER BY m.{id}"
+        )
+        .format(
+            message=columns(Message, "m"),
+            messages=sql.Identifier(Message._meta.db_table),
+            of_conversation=sql.Identifier(Message._meta.get_field("conversation").column),
+            sender=sql.Identifier(Message._meta.get_field("sender").column),
+            id=sql.Identifier(Message._meta.pk.column),
+            runs=sql.Identifier(runs.db_table),
+            last_message_id=sql.Identifier(runs.get_field("last_message_id").column),
+            run_conversation=sql.Identifier(runs.get_field("conversation").column),
+        )
+        .as_string()
     )
 
 
@@ -330,7 +418,7 @@ def _finish(run: PipelineRun, graph: Graph, node_id: str) -> None:
 def _locked_conversation(run: PipelineRun) -> Conversation:
     """Call inside the sink's transaction: the run's conversation, locked. The sink's writes to it
     take this row, so it is locked once, not once per write."""
-    return Conversation.objects.select_for_update().get(pk=run.conversation_id)
+    return conversations.conversation_lock(run.conversation_id)
 
 
 def _send_reply(run: PipelineRun, reviewed: dict | None, conversation: Conversation) -> Message:

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from agents.llm import gateway
@@ -60,13 +60,35 @@ def test_a_turn_locks_its_conversation_once_per_transaction_and_opens_no_savepoi
         turns.turn_run(conversation.pk)
 
     statements = [query["sql"] for query in turn.captured_queries]
-    locks = [sql for sql in statements if sql.startswith('SELECT "conversations_conversation"') and "FOR UPDATE" in sql]
+    locks = [sql for sql in statements if 'FROM "conversations_conversation"' in sql and "FOR UPDATE" in sql]
     # One to open the run, one to send the reply: every write to the conversation takes that row.
     assert len(locks) == 2
     assert not [sql for sql in statements if "SAVEPOINT" in sql]
     conversation.refresh_from_db()
     assert conversation.status == Conversation.Status.FINISHED
     assert len(replies(conversation)) == 1
+
+
+def test_a_turn_starts_from_one_read_of_the_conversation_with_its_agents_configuration(
+    support_conversation, django_assert_num_queries
+):
+    inbox = support_conversation.inbox
+    expected = AIAgent.objects.select_related("pipeline_version", "system_prompt", "default_profile").get()
+
+    with transaction.atomic(), django_assert_num_queries(1):
+        conversation = turns._locked_with_agent(support_conversation.pk)
+        agent = conversation.inbox.ai_agent
+        read = (conversation.pk, conversation.status, conversation.inbox.name, agent.name, agent.turn_limit)
+        configuration = (agent.pipeline_version.graph, agent.system_prompt.text, agent.default_profile.name)
+
+    assert read == (support_conversation.pk, "new", inbox.name, expected.name, expected.turn_limit)
+    assert configuration == (
+        expected.pipeline_version.graph, expected.system_prompt.text, expected.default_profile.name
+    )  # fmt: skip
+    services.inbox_assign_ai_agent(inbox.pk, None)
+    with transaction.atomic():
+        assert turns._locked_with_agent(support_conversation.pk).inbox.ai_agent is None
+        assert turns._locked_with_agent(support_conversation.pk + 1000) is None
 
 
 def post(conversation, *texts):
