@@ -56,8 +56,8 @@ class SyncStackHandler(ASGIHandler):
             except asyncio.CancelledError:
                 pass  # the client left while the response was sent
 
-        # As Django's handler: a client that leaves while the view runs stops the wait for it
-        # (the thread still finishes the request, and closes it).
+        # As Django's handler: a client that leaves while the view runs stops the wait for it.
+        # The thread still finishes the request, and closes it and its body.
         tasks = [asyncio.create_task(self.listen_for_disconnect(receive)), asyncio.create_task(process_request())]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in tasks:
@@ -66,33 +66,33 @@ class SyncStackHandler(ASGIHandler):
                     task.result()
                 except RequestAborted:
                     pass
-                except AssertionError:
-                    body_file.close()
-                    raise
             else:
                 task.cancel()
                 try:
                     await task
                 except asyncio.CancelledError:
                     pass
-        body_file.close()
 
     def respond(self, scope, body_file):
         """A request from start signal to close, in the calling thread: its response, closed,
-        with its body in memory."""
-        signals.request_started.send(sender=self.__class__, scope=scope)
-        request, response = self.create_request(scope, body_file)
-        if request is not None:
-            response = self.get_response(request)
-        response._handler_class = self.__class__
-        if response.streaming and not response.is_async:
-            # Django's handler reads a synchronous stream whole before sending it, in the
-            # request's thread: read here, while the request's database connection is open.
-            if isinstance(response, FileResponse):
-                response.block_size = self.chunk_size
-            response.streaming_content = _replay(list(response.streaming_content))
-        response.close()
-        return response
+        with its body in memory. The request's body is closed here too, once the view is done
+        with it (a view still running after its client left may yet read it)."""
+        try:
+            signals.request_started.send(sender=self.__class__, scope=scope)
+            request, response = self.create_request(scope, body_file)
+            if request is not None:
+                response = self.get_response(request)
+            response._handler_class = self.__class__
+            if response.streaming and not response.is_async:
+                # Django's handler reads a synchronous stream whole before sending it, in the
+                # request's thread: read here, while the request's database connection is open.
+                if isinstance(response, FileResponse):
+                    response.block_size = self.chunk_size
+                response.streaming_content = _replay(list(response.streaming_content))
+            response.close()
+            return response
+        finally:
+            body_file.close()
 
 
 async def _replay(chunks: list):
