@@ -26,8 +26,9 @@ class SentTask:
     """A sent task nobody waits for: its id, and no result backend.
 
     Celery's own result object binds the app's result backend, which Celery keeps per thread.
-    Under ASGI every request runs its sync code in a thread of its own, so each request that sent
-    a task built a new Redis result backend (with its connection pool) only to throw it away.
+    Under Django's ASGI handler every request ran in a thread of its own, so each request that sent
+    a task built a new Redis result backend (with its connection pool) only to throw it away; and a
+    worker's threads need none either.
     """
 
     ignored = True
