@@ -232,18 +232,41 @@ def waiting_messages(conversation: Conversation) -> list[Message]:
     Bounded by what runs covered, not by AI replies: a reply sent while newer messages waited
     (folded out past the absorb limit) must not hide those messages from the next run.
     """
+    return _customer_messages(_waiting_messages(), conversation, handled_through=conversation.handled_through)
+
+
+def customer_messages_after(conversation: Conversation, after_id: int) -> list[Message]:
+    """The customer's messages after message `after_id`, oldest first (one prepared statement)."""
+    return _customer_messages(_customer_messages_after(), conversation, after=after_id)
+
+
+def _customer_messages(statement: str, conversation: Conversation, **params) -> list[Message]:
+    """The conversation's customer messages a prepared statement selects (`columns(Message, "m")`)."""
     with prepared_cursor() as cursor:
-        params = {
-            "conversation": conversation.pk,
-            "sender": Message.Sender.CUSTOMER.value,
-            "handled_through": conversation.handled_through,
-        }
-        cursor.execute(_waiting_messages(), params)
+        cursor.execute(statement, {"conversation": conversation.pk, "sender": Message.Sender.CUSTOMER.value, **params})
         rows = cursor.fetchall()
-    waiting = [instance(Message, row) for row in rows]
-    for message in waiting:
+    messages = [instance(Message, row) for row in rows]
+    for message in messages:
         message.conversation = conversation
-    return waiting
+    return messages
+
+
+@functools.cache
+def _customer_messages_after() -> str:
+    return (
+        sql.SQL(
+            "SELECT {message} FROM {messages} m WHERE m.{of_conversation} = %(conversation)s"
+            " AND m.{sender} = %(sender)s AND m.{id} > %(after)s ORDER BY m.{id}"
+        )
+        .format(
+            message=columns(Message, "m"),
+            messages=sql.Identifier(Message._meta.db_table),
+            of_conversation=sql.Identifier(Message._meta.get_field("conversation").column),
+            sender=sql.Identifier(Message._meta.get_field("sender").column),
+            id=sql.Identifier(Message._meta.pk.column),
+        )
+        .as_string()
+    )
 
 
 @functools.cache
@@ -396,9 +419,7 @@ def _finish(run: PipelineRun, graph: Graph, node_id: str) -> None:
         return
     with transaction.atomic():
         conversation = _locked_conversation(run)
-        newer = list(
-            conversation.messages.filter(sender=Message.Sender.CUSTOMER, id__gt=run.last_message_id).order_by("id")
-        )
+        newer = customer_messages_after(conversation, run.last_message_id)
         # A reply that follows a person's decision answers what was decided; what the customer
         # wrote meanwhile gets a run of its own rather than a restart around that decision.
         decided = reviewed or run.state.get("decided")
