@@ -251,34 +251,27 @@ def _customer_messages(statement: str, conversation: Conversation, **params) -> 
     return messages
 
 
-@functools.cache
 def _customer_messages_after() -> str:
-    return (
-        sql.SQL(
-            "SELECT {message} FROM {messages} m WHERE m.{of_conversation} = %(conversation)s"
-            " AND m.{sender} = %(sender)s AND m.{id} > %(after)s ORDER BY m.{id}"
-        )
-        .format(
-            message=columns(Message, "m"),
-            messages=sql.Identifier(Message._meta.db_table),
-            of_conversation=sql.Identifier(Message._meta.get_field("conversation").column),
-            sender=sql.Identifier(Message._meta.get_field("sender").column),
-            id=sql.Identifier(Message._meta.pk.column),
-        )
-        .as_string()
+    return _customer_messages_where("m.{id} > %(after)s")
+
+
+def _waiting_messages() -> str:
+    return _customer_messages_where(
+        "m.{id} > %(handled_through)s AND m.{id} > COALESCE((SELECT max(r.{last_message_id}) FROM {runs} r"
+        " WHERE r.{run_conversation} = %(conversation)s), 0)"
     )
 
 
 @functools.cache
-def _waiting_messages() -> str:
+def _customer_messages_where(condition: str) -> str:
+    """The conversation's customer messages (`m`) where `condition`, oldest first, as
+    `_customer_messages` reads them. `condition` may name the message's {id} and the runs'
+    table ({runs}) with its {last_message_id} and {run_conversation} columns."""
     runs = PipelineRun._meta
     return (
         sql.SQL(
             "SELECT {message} FROM {messages} m WHERE m.{of_conversation} = %(conversation)s"
-            " AND m.{sender} = %(sender)s AND m.{id} > %(handled_through)s"
-            " AND m.{id} > COALESCE((SELECT max(r.{last_message_id}) FROM {runs} r"
-            " WHERE r.{run_conversation} = %(conversation)s), 0)"
-            " ORDER BY m.{id}"
+            f" AND m.{{sender}} = %(sender)s AND {condition} ORDER BY m.{{id}}"
         )
         .format(
             message=columns(Message, "m"),
