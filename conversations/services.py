@@ -333,7 +333,7 @@ def message_post_from_ai(
     `locked`: see `_under_lock`.
     """
     with _under_lock(locked):
-        conversation = locked or _lock(conversation_id)
+        conversation = locked or conversation_lock(conversation_id)
         if client_message_id and (earlier := _earlier_post(conversation, Message.Sender.AI, client_message_id)):
             return earlier
         message = _store_message(
@@ -375,7 +375,7 @@ def message_post_on_behalf(
     letting the AI act. Keyed like the AI's replies, so a repeated turn sends it once.
     `locked`: see `_under_lock`."""
     with _under_lock(locked):
-        conversation = locked or _lock(conversation_id)
+        conversation = locked or conversation_lock(conversation_id)
         if earlier := _earlier_post(conversation, Message.Sender.HUMAN, client_message_id):
             return earlier
         message = _store_message(
@@ -492,9 +492,6 @@ def conversation_lock(conversation_id: int) -> Conversation:
     return instance(Conversation, row)
 
 
-_lock = conversation_lock
-
-
 @functools.cache
 def _conversation_locked() -> str:
     return (
@@ -558,7 +555,7 @@ def _under_lock(locked: Conversation | None):
 
 def _transition(conversation_id: int, to: str, *, actor, action: str, locked=None, **changes) -> Conversation:
     with _under_lock(locked):
-        conversation = locked or _lock(conversation_id)
+        conversation = locked or conversation_lock(conversation_id)
         _move(conversation, to, actor=actor, action=action, **changes)
     return conversation
 
@@ -645,7 +642,7 @@ def conversation_hand_over(
     if priority is not None:
         changes["priority"] = priority
     with _under_lock(locked):
-        conversation = locked or _lock(conversation_id)
+        conversation = locked or conversation_lock(conversation_id)
         _move(conversation, S.HANDOVER, actor="ai", action="conversation.handed_over", **changes)
         if queue:
             conversation_queue_for_human(conversation_id, locked=conversation)
@@ -659,7 +656,7 @@ def conversation_queue_for_human(conversation_id: int, *, locked: Conversation |
     `_under_lock`.
     """
     with _under_lock(locked):
-        conversation = locked or _lock(conversation_id)
+        conversation = locked or conversation_lock(conversation_id)
         if conversation.status != S.PENDING_HUMAN:
             _move(conversation, S.PENDING_HUMAN, actor="system", action="conversation.queued", assignee=None)
             _request_assignment(conversation)
