@@ -197,6 +197,16 @@ def stop(*processes: subprocess.Popen) -> None:
         embedded.stop(settings.EMBEDDED_SERVICES)
 
 
+def service_pids() -> dict[str, int]:
+    """The main processes of the embedded PostgreSQL and Redis the benchmark runs on, by name;
+    none when it runs on services of its own (DATABASE_URL / REDIS_URL)."""
+    services = settings.EMBEDDED_SERVICES
+    if services is None:
+        return {}
+    postmaster = (services.postgres_dir / "postmaster.pid").read_text().splitlines()[0]
+    return {"postgres": int(postmaster), "redis": int((services.redis_dir / "redis.pid").read_text().strip())}
+
+
 def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[-1]
 

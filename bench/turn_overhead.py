@@ -8,14 +8,15 @@ pickup, each node, persist, fan-out). "Platform" is that time minus the model ca
 `infra_floor` (PostgreSQL commit, Redis round trip, Celery no-op, Channels round trip).
 Throughput: BENCH_CUSTOMERS customers chatting back to back for BENCH_SECONDS against one
 worker of 2 processes: turns answered per second, and the CPU time each turn cost the worker, the
-web server and the load generator (their processes' own CPU time: a figure that other work on
-the same cores does not inflate the way it inflates the clock).
+web server, the load generator, and the embedded PostgreSQL and Redis (their processes' own CPU
+time: a figure that other work on the same cores does not inflate the way it inflates the clock).
 
 Targets: platform p50 <= 30 ms, p95 <= 60 ms; >= 50 turns/s.
 Runs on its own embedded services (var/bench) unless DATABASE_URL / REDIS_URL are set.
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -130,16 +131,25 @@ async def throughput(bases: list[str], inbox) -> tuple[int, float]:
     return answered, elapsed
 
 
-def web_cpu_seconds(servers: list[subprocess.Popen]) -> float:
-    return sum(cpu_seconds(server) for server in servers)
+def cpu_by_process(worker: subprocess.Popen, servers: list[subprocess.Popen]) -> dict[str, float]:
+    """CPU seconds each part of the platform used so far: the worker, the web servers, this
+    load generator and, when embedded, PostgreSQL and Redis."""
+    used = {
+        "worker": cpu_seconds(worker.pid),
+        "web": sum(cpu_seconds(server.pid) for server in servers),
+        "load generator": time.process_time(),
+    }
+    return used | {name: cpu_seconds(pid) for name, pid in infra_floor.service_pids().items()}
 
 
-def cpu_seconds(process: subprocess.Popen | None = None) -> float:
-    """CPU time (user + system) a process and its children used so far; this process's without one."""
-    if process is None:
-        return time.process_time()
-    parent = psutil.Process(process.pid)
-    return sum(sum(p.cpu_times()[:2]) for p in [parent, *parent.children(recursive=True)])
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process and its living children used so far."""
+    parent = psutil.Process(pid)
+    used = 0.0
+    for process in [parent, *parent.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):  # a child that ended meanwhile
+            used += sum(process.cpu_times()[:2])
+    return used
 
 
 def stages(timings: dict[int, tuple[float, float]]) -> dict[str, list[float]]:
@@ -183,9 +193,9 @@ def main() -> None:
         for base in bases:  # every web process opens its connections first
             asyncio.run(sequential_turns_warmup(base, inbox))
         timings = asyncio.run(sequential_turns(bases[0], inbox))
-        before = {"worker": cpu_seconds(worker), "web": web_cpu_seconds(servers), "load generator": cpu_seconds()}
+        before = cpu_by_process(worker, servers)
         answered, elapsed = asyncio.run(throughput(bases, inbox))
-        after = {"worker": cpu_seconds(worker), "web": web_cpu_seconds(servers), "load generator": cpu_seconds()}
+        after = cpu_by_process(worker, servers)
         cpu = {name: (after[name] - before[name]) * 1000 / answered for name in before}
         found = stages(timings)
     finally:

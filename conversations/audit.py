@@ -1,9 +1,5 @@
-import functools
-
-from psycopg import sql
-
 from conversations.models import AuditEvent
-from hilconsole.prepared import insert_into, insert_values, inserted, prepared_cursor
+from hilconsole.prepared import insert_row
 
 
 def audit_record(*, actor, action: str, target, before: dict | None = None, after: dict | None = None) -> AuditEvent:
@@ -20,15 +16,4 @@ def audit_record(*, actor, action: str, target, before: dict | None = None, afte
         after=after or {},
     )
     # One prepared statement: every state change of a conversation writes one.
-    with prepared_cursor() as cursor:
-        cursor.execute(_event_inserted(), insert_values(event))
-        return inserted(event, cursor.fetchone()[0])
-
-
-@functools.cache
-def _event_inserted() -> str:
-    return (
-        sql.SQL("{insert} RETURNING {id}")
-        .format(insert=insert_into(AuditEvent), id=sql.Identifier(AuditEvent._meta.pk.column))
-        .as_string()
-    )
+    return insert_row(event)

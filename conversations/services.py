@@ -46,7 +46,7 @@ from conversations.models import (
 )
 from hilconsole.broadcast import broadcast_all_on_commit, broadcast_on_commit, hand_off
 from hilconsole.celery import send_unawaited
-from hilconsole.prepared import columns, insert_into, insert_values, inserted, instance, prepared_cursor
+from hilconsole.prepared import columns, insert_into, insert_values, inserted, instance, prepared_cursor, update_row
 
 S = Conversation.Status
 # The states in which the AI answers the customer's next message.
@@ -571,7 +571,7 @@ def _move(conversation: Conversation, to: str, *, actor, action: str, **changes)
     setattr(conversation, timestamp, now)
     for field, value in changes.items():
         setattr(conversation, field, value)
-    conversation.save(update_fields=["status", timestamp, *changes])
+    update_row(conversation, ("status", timestamp, *changes))
     after = {"status": to, **{field: _plain(value) for field, value in changes.items()}}
     audit_record(actor=actor, action=action, target=conversation, before=before, after=after)
     _announce(conversation, to_desk=before["status"] in DESK_STATES or to in DESK_STATES)

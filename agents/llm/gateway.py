@@ -31,6 +31,7 @@ from agents.llm.budgets import BudgetExceeded  # noqa: E402, F401
 from agents.llm.errors import LLMUnavailable  # noqa: E402
 from agents.llm.local.provider import LocalModel  # noqa: E402
 from agents.models import Deployment, LLMCall  # noqa: E402
+from hilconsole.prepared import insert_row  # noqa: E402
 
 LOCAL_PREFIX = "local/"
 litellm.custom_provider_map = [{"provider": "local", "custom_handler": LocalModel()}]
@@ -347,8 +348,9 @@ def _record(route, purpose, links, latency_ms, *, completion=None, error=None, t
         "run_id": links.run_id,
         "step_id": links.step_id,
     }
+    # Prepared inserts: a turn records two calls.
     if completion is not None:
-        return LLMCall.objects.create(
+        call = LLMCall(
             **fields,
             outcome=LLMCall.Outcome.OK,
             deployment_model=completion.model,
@@ -357,11 +359,12 @@ def _record(route, purpose, links, latency_ms, *, completion=None, error=None, t
             completion_tokens=completion.completion_tokens,
             cost_usd=completion.cost_usd,
         )
+        return insert_row(call)
     # Provider error bodies may quote the key that was sent: stored without it, and short.
     in_use = [deployment["litellm_params"].get("api_key") for deployment in route.router.model_list]
     error_text = keys.without_credentials(f"{type(error).__name__}: {error}", in_use)[:ERROR_KEPT_CHARS]
-    return LLMCall.objects.create(
-        **fields, outcome=outcome or LLMCall.Outcome.ERROR, fallbacks=list(tried), error=error_text
+    return insert_row(
+        LLMCall(**fields, outcome=outcome or LLMCall.Outcome.ERROR, fallbacks=list(tried), error=error_text)
     )
 
 

@@ -25,7 +25,7 @@ from typing import Protocol
 from celery import group
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from psycopg import sql
@@ -37,6 +37,7 @@ from agents.pipelines.graph import Graph
 from agents.pipelines.nodes import ITEM_WORK, NODES, NodeResult, Pause, Turn
 from hilconsole.celery import app as celery_app
 from hilconsole.celery import send_unawaited
+from hilconsole.prepared import prepared_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -447,8 +448,10 @@ JSON_STEP_FIELDS = ("input", "output", "tools")
 
 
 def write_step(run: PipelineRun, **step) -> None:
-    """Insert the run's next step and save the run, in one statement: one round trip, atomic on
-    its own. A step follows every node, which makes this the most frequent write of a run."""
+    """Insert the run's next step and save the run, in one prepared statement: one round trip,
+    atomic on its own. A step follows every node, which makes this the most frequent write of a
+    run; the server binds its values (the run's state among them) rather than reading them
+    quoted into the statement's text."""
     now = timezone.now()
     values = {
         "run_id": run.pk, "index": run.state["steps"], "status": RunStep.Status.OK, "model": "",
@@ -459,7 +462,7 @@ def write_step(run: PipelineRun, **step) -> None:
         values[field] = _json(values[field])
     run.state["steps"] += 1
     run.updated_at = now
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _STEP_STATEMENT,
             [*(values[field] for field in STEP_FIELDS), _json(run.state),

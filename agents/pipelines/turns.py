@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Greatest
@@ -21,7 +22,7 @@ from psycopg import sql
 
 from agents.guardrails.human_request import asks_for_a_person
 from agents.llm.local.answers import extractive_summary
-from agents.models import AIAgent, DraftReview, ModelProfile, PipelineRun, PipelineVersion, PromptVersion
+from agents.models import AIAgent, DraftReview, ModelProfile, PipelineRun, PipelineVersion, PromptVersion, Tool
 from agents.pipelines import engine, locks
 from agents.pipelines.engine import close_step
 from agents.pipelines.graph import Graph
@@ -30,7 +31,7 @@ from agents.pipelines.nodes import Pause, transcript_text
 from conversations import services as conversations
 from conversations.models import Conversation, Inbox, Message
 from hilconsole.celery import send_unawaited
-from hilconsole.prepared import columns, instance, prepared_cursor
+from hilconsole.prepared import columns, insert_row, instance, prepared_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -295,9 +296,7 @@ def _covered_by_runs(conversation_ref):
 
 def _new_run(conversation: Conversation, agent: AIAgent, waiting: list[Message], timing: dict) -> PipelineRun:
     graph = engine.graph_of(agent.pipeline_version)
-    earlier = list(
-        conversation.messages.filter(id__lt=waiting[0].pk).select_related("author").order_by("-id")[:RECENT_MESSAGES]
-    )[::-1]
+    earlier = _earlier_messages(conversation, waiting[0].pk)
     state = {
         "question": "\n".join(message.content for message in waiting),
         "message_ids": [message.pk for message in waiting],
@@ -305,7 +304,7 @@ def _new_run(conversation: Conversation, agent: AIAgent, waiting: list[Message],
         "inbox_id": conversation.inbox_id,
         "threshold": agent.confidence_threshold,
         "system_prompt": agent.system_prompt.text,
-        "allowed_tools": sorted(agent.allowed_tools.values_list("name", flat=True)),
+        "allowed_tools": _allowed_tools(agent),
         "suppressed": _suppressed_reasons(conversation),
         "turns": _ai_replies_in_a_row(earlier),
         "turn_limit": agent.turn_limit,
@@ -320,7 +319,7 @@ def _new_run(conversation: Conversation, agent: AIAgent, waiting: list[Message],
         state["reason"], next_node = "agent_paused", graph.handover_sink()
     elif state["turns"] >= agent.turn_limit:
         state["reason"], next_node = "turn_limit", graph.handover_sink()
-    return PipelineRun.objects.create(
+    run = PipelineRun(
         conversation=conversation,
         agent=agent,
         version=agent.pipeline_version,
@@ -328,6 +327,63 @@ def _new_run(conversation: Conversation, agent: AIAgent, waiting: list[Message],
         state=state,
         next_node=next_node,
         last_message_id=waiting[-1].pk,
+    )
+    return insert_row(run)
+
+
+def _earlier_messages(conversation: Conversation, before_id: int) -> list[Message]:
+    """The RECENT_MESSAGES messages before message `before_id`, oldest first, with the people
+    who wrote them (read only when a person did)."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_earlier_messages_statement(), [conversation.pk, before_id, RECENT_MESSAGES])
+        earlier = [instance(Message, row) for row in reversed(cursor.fetchall())]
+    authors = {message.author_id for message in earlier if message.author_id is not None}
+    people = get_user_model().objects.select_related("human_agent").in_bulk(authors) if authors else {}
+    for message in earlier:
+        message.conversation = conversation
+        if message.author_id is not None:
+            message.author = people.get(message.author_id)
+    return earlier
+
+
+@functools.cache
+def _earlier_messages_statement() -> str:
+    return (
+        sql.SQL(
+            "SELECT {message} FROM {messages} m WHERE m.{of_conversation} = %s AND m.{id} < %s"
+            " ORDER BY m.{id} DESC LIMIT %s"
+        )
+        .format(
+            message=columns(Message, "m"),
+            messages=sql.Identifier(Message._meta.db_table),
+            of_conversation=sql.Identifier(Message._meta.get_field("conversation").column),
+            id=sql.Identifier(Message._meta.pk.column),
+        )
+        .as_string()
+    )
+
+
+def _allowed_tools(agent: AIAgent) -> list[str]:
+    """The names of the tools the agent may call, sorted."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_allowed_tools_statement(), [agent.pk])
+        return sorted(name for (name,) in cursor.fetchall())
+
+
+@functools.cache
+def _allowed_tools_statement() -> str:
+    allowed = AIAgent.allowed_tools.through._meta
+    return (
+        sql.SQL("SELECT t.{name} FROM {tools} t JOIN {allowed} a ON a.{tool} = t.{id} WHERE a.{agent} = %s")
+        .format(
+            name=sql.Identifier(Tool._meta.get_field("name").column),
+            tools=sql.Identifier(Tool._meta.db_table),
+            allowed=sql.Identifier(allowed.db_table),
+            tool=sql.Identifier(allowed.get_field("tool").column),
+            id=sql.Identifier(Tool._meta.pk.column),
+            agent=sql.Identifier(allowed.get_field("aiagent").column),
+        )
+        .as_string()
     )
 
 
