@@ -39,7 +39,6 @@ from django.contrib.postgres.search import SearchVector  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
-from pgvector.django import CosineDistance  # noqa: E402
 from pgvector.psycopg import register_vector  # noqa: E402
 
 from agents import llm  # noqa: E402
@@ -196,7 +195,7 @@ def exact_neighbours(query_vectors: np.ndarray) -> tuple[list[list[int]], list[f
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
             started = time.perf_counter()
-            truth.append(kb.nearest_chunk_ids(kb.searchable_chunks(), vector, limit=10))
+            truth.append(kb.nearest_chunk_ids(vector, limit=10))
             samples.append((time.perf_counter() - started) * 1000)
     return truth, samples
 
@@ -205,7 +204,7 @@ def approximate_neighbours(query_vectors: np.ndarray, ef_search: int) -> tuple[l
     found, samples = [], []
     for vector in query_vectors:
         started = time.perf_counter()
-        found.append(kb.nearest_chunk_ids(kb.searchable_chunks(), vector, limit=10, ef_search=ef_search))
+        found.append(kb.nearest_chunk_ids(vector, limit=10, ef_search=ef_search))
         samples.append((time.perf_counter() - started) * 1000)
     return found, samples
 
@@ -313,9 +312,10 @@ def quality(questions: list[str], demo_best: dict[str, str], articles: dict[int,
 def full_text_plan(question: str) -> str:
     """The last lines of EXPLAIN (ANALYZE, BUFFERS) of the full-text query, as search() sends it."""
     language = kb.language_of(question)
-    chunks = kb.searchable_chunks().filter(document__language__in={language, kb.DEFAULT_LANGUAGE})
     with CaptureQueriesContext(connection) as queries:
-        kb.matching_chunk_ids(chunks, kb.in_article_words(question, language), language)
+        kb.matching_chunk_ids(
+            kb.in_article_words(question, language), language, languages=(language, kb.DEFAULT_LANGUAGE)
+        )
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + queries.captured_queries[-1]["sql"])
         plan = [line for (line,) in cursor.fetchall()]
@@ -323,10 +323,14 @@ def full_text_plan(question: str) -> str:
 
 
 def uses_the_index(vector) -> bool:
-    nearest = kb.searchable_chunks().filter(document__embedding_model=llm.EMBEDDING_MODEL)
+    """Whether the vector query, as search() sends it, is planned on the HNSW index."""
+    with CaptureQueriesContext(connection) as queries:
+        kb.nearest_chunk_ids(vector, limit=10)
+    setting, nearest = queries.captured_queries[-1]["sql"].split("; ", 1)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(kb.HNSW_EF_SEARCH)])
-        plan = nearest.order_by(CosineDistance("embedding", vector))[:10].explain()
+        cursor.execute(setting)
+        cursor.execute("EXPLAIN " + nearest)
+        plan = "\n".join(line for (line,) in cursor.fetchall())
     return "chunk_embedding_hnsw" in plan
 
 

@@ -5,20 +5,13 @@ catches what the other misses. Their two rankings are fused by reciprocal rank (
 needs no calibration between cosine distances and ts_rank scores.
 """
 
-import functools
 import itertools
 import math
 import re
 from dataclasses import dataclass
-from operator import or_
 
-from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import BooleanField, F, Q, QuerySet
-from django.db.models.expressions import RawSQL
 from pgvector import Vector
-from pgvector.django import CosineDistance
-from psycopg import sql
 
 from agents import llm
 from agents.knowledge.wording import in_article_words
@@ -66,40 +59,75 @@ def search(query: str, *, inbox_id: int | None = None, limit: int = 5, language:
     language = language or language_of(query)
     # Searched in the articles' words: "my kettle quit working" finds the faulty items' passage.
     query = in_article_words(query, language)
-    chunks = searchable_chunks(inbox_id).filter(document__language__in={language, DEFAULT_LANGUAGE})
-    vector = llm.embed_texts([query])[0]
-    scores = reciprocal_rank_fusion([nearest_chunk_ids(chunks, vector), matching_chunk_ids(chunks, query, language)])
+    scope = {"inbox_id": inbox_id, "languages": (language, DEFAULT_LANGUAGE)}
+    vector = Vector(llm.embed_texts([query])[0]).to_text()
+    rankings = [nearest_chunk_ids(vector, **scope), matching_chunk_ids(query, language, **scope)]
+    scores = reciprocal_rank_fusion(rankings)
     best = sorted(scores, key=scores.__getitem__, reverse=True)[:limit]
     return _passages(best, limit, scores, vector)
 
 
-def searchable_chunks(inbox_id: int | None = None) -> QuerySet:
-    chunks = KnowledgeChunk.objects.filter(document__status=KnowledgeDocument.Status.READY)
+# Search's statements are written out rather than built by the ORM: a chat turn runs them, and
+# building them took more of its time than PostgreSQL took to run them.
+CHUNKS = (
+    """agents_knowledgechunk AS chunk JOIN agents_knowledgedocument AS document ON document.id = chunk.document_id"""
+)
+
+
+def _searchable(inbox_id: int | None, languages) -> tuple[str, list]:
+    """The condition that a chunk (`chunk`, of `document`) may be found, and its parameters: its
+    document is ready, for the inbox (or every inbox), in one of the languages (any if None)."""
+    conditions, params = ["document.status = %s"], [KnowledgeDocument.Status.READY.value]
     if inbox_id is not None:
-        chunks = chunks.filter(Q(document__inbox_id=inbox_id) | Q(document__inbox__isnull=True))
-    return chunks
+        conditions.append("(document.inbox_id = %s OR document.inbox_id IS NULL)")
+        params.append(inbox_id)
+    if languages is not None:
+        conditions.append("document.language = ANY(%s)")
+        params.append(sorted(set(languages)))
+    return " AND ".join(conditions), params
 
 
-def nearest_chunk_ids(chunks: QuerySet, vector, limit: int = CANDIDATES, ef_search: int = HNSW_EF_SEARCH) -> list[int]:
-    """Chunk ids by cosine distance, through the HNSW index (approximate)."""
+def nearest_chunk_ids(
+    vector,
+    *,
+    inbox_id: int | None = None,
+    languages=None,
+    limit: int = CANDIDATES,
+    ef_search: int = HNSW_EF_SEARCH,
+) -> list[int]:
+    """Ids of the searchable chunks (see `_searchable`) by cosine distance to `vector` (or its text
+    form), through the HNSW index (approximate)."""
+    searchable, params = _searchable(inbox_id, languages)
     # Vectors of another model live in another space: their distances mean nothing. pgvector 0.6
     # filters after the index scan, so when the inbox's documents are a small share of all chunks
     # fewer than `limit` may come back; full text still finds theirs.
-    nearest = chunks.filter(document__embedding_model=llm.EMBEDDING_MODEL).order_by(CosineDistance("embedding", vector))
-    query, params = nearest.values_list("pk", flat=True)[:limit].query.sql_with_params()
+    nearest = (
+        f"SELECT chunk.id FROM {CHUNKS} WHERE {searchable} AND document.embedding_model = %s"
+        " ORDER BY chunk.embedding <=> %s::vector LIMIT %s"
+    )
+    vector = vector if isinstance(vector, str) else Vector(vector).to_text()
     with connection.cursor() as cursor:
         # The setting and the query go in one message, in one round trip. PostgreSQL runs the
         # statements of one message in one transaction (an implicit one outside a transaction), so
         # the setting is local to it: a pooled connection does not keep it for its next user.
-        cursor.execute(f"SELECT set_config('hnsw.ef_search', %s, true); {query}", [str(ef_search), *params])
+        cursor.execute(
+            f"SELECT set_config('hnsw.ef_search', %s, true); {nearest}",
+            [str(ef_search), *params, llm.EMBEDDING_MODEL, vector, limit],
+        )
         cursor.nextset()
         return [chunk_id for (chunk_id,) in cursor.fetchall()]
 
 
 def matching_chunk_ids(
-    chunks: QuerySet, query: str, language: str = DEFAULT_LANGUAGE, limit: int = CANDIDATES
+    query: str,
+    language: str = DEFAULT_LANGUAGE,
+    *,
+    inbox_id: int | None = None,
+    languages=None,
+    limit: int = CANDIDATES,
 ) -> list[int]:
-    """Chunk ids by full-text rank, headings weighing more than body text.
+    """Ids of the searchable chunks (see `_searchable`) by full-text rank, headings weighing more
+    than body text.
 
     At most `FULL_TEXT_CANDIDATES` matching chunks are ranked, taken in tiers: those with every
     word of the question, then those with all but one, all but two (while that makes few
@@ -115,24 +143,25 @@ def matching_chunk_ids(
     lexemes = _lexemes_rarest_first(" ".join(words), configs) if words else []
     if not lexemes:
         return []
-    queries = [SearchQuery(" or ".join(words), search_type="websearch", config=config) for config in configs]
-    any_word = functools.reduce(or_, queries)
+    any_word = " || ".join(["websearch_to_tsquery(%s::regconfig, %s)"] * len(configs))
+    searchable, params = _searchable(inbox_id, languages)
     # Ranking reads each matching chunk's row, and at 100k chunks a common word ("pay", "order")
     # matches thousands: more than a search can afford. The tiers are read in order until the
     # cap, so the chunks ranked are those with most of the question's words, and those with its
     # rare words, the ones that tell passages apart, before those with only its common ones.
-    ranked = chunks.order_by().annotate(rank=SearchRank(F("search"), any_word)).values_list("pk", "rank")
-    tier_sql, tier_params = ranked.filter(IN_TIER)[:FULL_TEXT_CANDIDATES].query.sql_with_params()
+    in_tier = (
+        f"SELECT chunk.id, ts_rank(chunk.search, ({any_word})) FROM {CHUNKS}"
+        f" WHERE {searchable} AND chunk.search @@ tier.query LIMIT %s"
+    )
+    any_word_params = [value for config in configs for value in (config, " or ".join(words))]
     with connection.cursor() as cursor:
         cursor.execute(
-            sql.SQL(BY_TIERS).format(sql.SQL(tier_sql)),
-            [_tiers(lexemes), *tier_params, FULL_TEXT_CANDIDATES, limit],
+            BY_TIERS.format(in_tier),
+            [_tiers(lexemes), *any_word_params, *params, FULL_TEXT_CANDIDATES, FULL_TEXT_CANDIDATES, limit],
         )
         return [chunk_id for (chunk_id,) in cursor.fetchall()]
 
 
-# The chunks of a tier, in the tier's own query (for BY_TIERS).
-IN_TIER = RawSQL("agents_knowledgechunk.search @@ tier.query", [], output_field=BooleanField())
 # PostgreSQL takes the tiers in order and stops at the cap: a tier the cap was reached before is
 # never read. A chunk of several tiers has the same rank in each.
 BY_TIERS = """
@@ -212,7 +241,7 @@ def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> dict[in
     return scores
 
 
-def _passages(best: list[int], limit: int, scores: dict[int, float], vector) -> list[Passage]:
+def _passages(best: list[int], limit: int, scores: dict[int, float], vector: str) -> list[Passage]:
     """The best chunks as passages, with the opening chunk of the best one's document in the last
     place when it is not among them: a general question ("What is your return policy?") is
     answered by the article's opening, which a search for its words may rank below the article's
@@ -221,7 +250,7 @@ def _passages(best: list[int], limit: int, scores: dict[int, float], vector) -> 
         # The opening is of the best chunk's document, so searchable like it.
         cursor.execute(
             PASSAGES,
-            {"best": best, "vector": Vector(vector).to_text(), "opening_of": best[0] if len(best) > 1 else None},
+            {"best": best, "vector": vector, "opening_of": best[0] if len(best) > 1 else None},
         )
         by_id = {row[0]: row for row in cursor.fetchall()}
     opening = next((chunk_id for chunk_id in by_id if chunk_id not in best), None)

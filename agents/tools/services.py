@@ -4,6 +4,7 @@
 or a refusal by the backend all come back as a `ToolResult` whose error the AI can read.
 """
 
+import functools
 import hashlib
 import json
 import logging
@@ -18,6 +19,7 @@ import redis
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from psycopg import sql
 
 from agents.models import Tool, ToolCall
 from agents.tools.registry import (
@@ -32,6 +34,7 @@ from agents.tools.registry import (
     TransientToolError,
 )
 from conversations.models import Conversation
+from hilconsole.prepared import prepared_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -100,8 +103,29 @@ def _declared_value(declared: DeclaredTool, field: str):
 def tools_for_llm(names: Iterable[str] | None = None) -> list[dict]:
     """OpenAI-style tool specs of these tools (all when None), leaving out switched-off ones."""
     wanted = [name for name in dict.fromkeys(DECLARED if names is None else names) if name in DECLARED]
-    enabled = set(Tool.objects.filter(name__in=wanted, enabled=True, declared=True).values_list("name", flat=True))
+    if not wanted:
+        return []
+    # A prepared statement: every answer of a chat turn asks.
+    with prepared_cursor() as cursor:
+        cursor.execute(_enabled_tools(), [wanted])
+        enabled = {name for (name,) in cursor.fetchall()}
     return [_spec(DECLARED[name]) for name in wanted if name in enabled]
+
+
+@functools.cache
+def _enabled_tools() -> str:
+    """The names among %s (a list) of the declared tools that are switched on."""
+    field = Tool._meta.get_field
+    return (
+        sql.SQL("SELECT {name} FROM {tools} WHERE {declared} AND {enabled} AND {name} = ANY(%s)")
+        .format(
+            name=sql.Identifier(field("name").column),
+            tools=sql.Identifier(Tool._meta.db_table),
+            declared=sql.Identifier(field("declared").column),
+            enabled=sql.Identifier(field("enabled").column),
+        )
+        .as_string()
+    )
 
 
 def _spec(declared: DeclaredTool) -> dict:

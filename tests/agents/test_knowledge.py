@@ -11,7 +11,7 @@ from agents import llm
 from agents.knowledge import search as knowledge_search
 from agents.knowledge.chunking import chunk_text
 from agents.knowledge.extraction import KnowledgeFileRefused, extract_text, read_upload
-from agents.knowledge.search import matching_chunk_ids, search, searchable_chunks
+from agents.knowledge.search import matching_chunk_ids, search
 from agents.knowledge.services import (
     knowledge_demo_ensure,
     knowledge_document_delete,
@@ -338,7 +338,7 @@ def sections(heading: str, sentence: str, count: int) -> str:
 
 
 def matching_titles(question: str) -> list[str]:
-    found = matching_chunk_ids(searchable_chunks(), question)
+    found = matching_chunk_ids(question)
     titles = dict(KnowledgeChunk.objects.filter(pk__in=found).values_list("pk", "document__title"))
     return [titles[chunk_id] for chunk_id in found]
 
