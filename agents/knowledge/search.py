@@ -18,6 +18,7 @@ from agents.knowledge.wording import in_article_words
 from agents.languages import DEFAULT as DEFAULT_LANGUAGE
 from agents.languages import TEXT_SEARCH, language_of
 from agents.models import KnowledgeChunk, KnowledgeDocument
+from hilconsole.prepared import prepared_cursor
 
 RRF_K = 60
 # Hits taken from each ranking before fusion.
@@ -68,7 +69,9 @@ def search(query: str, *, inbox_id: int | None = None, limit: int = 5, language:
 
 
 # Search's statements are written out rather than built by the ORM: a chat turn runs them, and
-# building them took more of its time than PostgreSQL took to run them.
+# building them took more of its time than PostgreSQL took to run them. Those whose plan cannot
+# depend on their values (the lexemes' frequencies, the passages by id) are prepared statements;
+# the vector and full-text queries are planned for their values each time.
 CHUNKS = (
     """agents_knowledgechunk AS chunk JOIN agents_knowledgedocument AS document ON document.id = chunk.document_id"""
 )
@@ -214,7 +217,7 @@ def _lexemes_rarest_first(text: str, configs: list[str]) -> list[tuple[str, str]
     most common lexemes of the column and their share of rows), so it costs no scan; a lexeme
     they do not list is rarer than all of them. Ties keep the text's order.
     """
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(RAREST_FIRST, {"configs": configs, "text": text, "table": KnowledgeChunk._meta.db_table})
         return [(configs[number - 1], lexeme) for number, lexeme in cursor.fetchall()]
 
@@ -246,7 +249,7 @@ def _passages(best: list[int], limit: int, scores: dict[int, float], vector: str
     place when it is not among them: a general question ("What is your return policy?") is
     answered by the article's opening, which a search for its words may rank below the article's
     sections."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         # The opening is of the best chunk's document, so searchable like it.
         cursor.execute(
             PASSAGES,

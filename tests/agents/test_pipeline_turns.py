@@ -91,6 +91,26 @@ def test_a_turn_starts_from_one_read_of_the_conversation_with_its_agents_configu
         assert turns._locked_with_agent(support_conversation.pk + 1000) is None
 
 
+def prepared_statements() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return {statement for (statement,) in cursor.fetchall()}
+
+
+def test_a_turns_writes_are_prepared_once_per_connection_and_the_next_turn_reuses_them(support_conversation):
+    ask(support_conversation, "How long does shipping take?")
+    after_one = prepared_statements()
+    writes = [
+        'INSERT INTO "agents_pipelinerun"', 'INSERT INTO "agents_llmcall"', 'INSERT INTO "agents_runstep"',
+        'UPDATE "conversations_conversation" SET "status"', 'INSERT INTO "conversations_auditevent"',
+    ]  # fmt: skip
+    assert all(any(write in statement for statement in after_one) for write in writes)
+
+    another, _, _ = services.conversation_open(support_conversation.inbox)
+    assert ask(another, "Which payment methods do you accept?").status == Conversation.Status.FINISHED
+    assert prepared_statements() == after_one
+
+
 def post(conversation, *texts):
     for number, text in enumerate(texts, start=1):
         services.message_post_from_customer(
@@ -264,6 +284,32 @@ def test_personal_data_never_reaches_a_remote_model_but_reaches_the_customer(sup
     assert "[EMAIL_1]" in sent and "[CARD_1]" in sent
     assert replies(conversation) == [f"You said: {text}"]
     assert RunStep.objects.get(node="guard").output["pii"] == {"EMAIL": 1, "CARD": 1}
+
+
+def test_personal_data_in_the_history_never_reaches_a_remote_model(support_conversation):
+    with OpenAIServer() as server:
+        answered_by(server, "echo")
+        ask(support_conversation, "I'm jane.doe@example.com. Do you ship to Switzerland?")
+        server.bodies.clear()
+
+        conversation = ask(support_conversation, "And to Austria?", 2)
+
+    sent = json.dumps(server.bodies)
+    assert "jane.doe@example.com" not in sent and "[EMAIL_1]" in sent and "Switzerland" in sent
+    assert replies(conversation)[-1] == "You said: And to Austria?"
+
+
+def test_a_history_without_personal_data_is_kept_once_in_the_runs_state(support_conversation):
+    with OpenAIServer() as server:
+        answered_by(server, "echo")
+        ask(support_conversation, "Do you ship to Switzerland?")
+        server.bodies.clear()
+
+        ask(support_conversation, "And to Austria?", 2)
+
+    run = PipelineRun.objects.latest("started_at")
+    assert run.state["history"] and "history" not in run.state["redacted"]
+    assert "Do you ship to Switzerland?" in json.dumps(server.bodies)  # the model still reads it
 
 
 def test_a_model_that_repeats_a_tool_call_is_stopped(support_conversation):

@@ -7,6 +7,8 @@ from django.db import connection
 from django.shortcuts import resolve_url
 from django.urls import reverse
 
+from conversations.models import AuditEvent, Conversation
+from hilconsole.prepared import insert_row, update_row
 from reviews.roles import SUPPORT_AGENT, DeskUserBackend, role_groups_ensure, user_grant_role
 from tests.hilconsole.test_deploy_check import manage, production
 
@@ -70,3 +72,25 @@ def test_a_desk_session_ends_when_its_password_changes_or_the_account_is_deactiv
     client.force_login(support_agent)
     type(support_agent).objects.filter(pk=support_agent.pk).update(is_active=False)
     assert client.get(desk).url.startswith(resolve_url(settings.LOGIN_URL))
+
+
+@pytest.mark.django_db
+def test_a_row_inserted_by_a_prepared_statement_is_the_row_save_would_write():
+    event = insert_row(AuditEvent(actor_label="ana", action="inbox.changed", target_type="t", target_id="7"))
+
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert event.pk is not None and not event._state.adding
+    assert (stored.actor_label, stored.action, stored.before, stored.after) == ("ana", "inbox.changed", {}, {})
+    assert stored.created_at == event.created_at is not None
+
+
+@pytest.mark.django_db
+def test_a_prepared_update_writes_the_fields_named_and_no_other(support_conversation):
+    support_conversation.status = Conversation.Status.AI_PROCESSING
+    support_conversation.priority = Conversation.Priority.URGENT
+
+    update_row(support_conversation, ("status",))
+
+    stored = Conversation.objects.get(pk=support_conversation.pk)
+    assert stored.status == Conversation.Status.AI_PROCESSING
+    assert stored.priority == Conversation.Priority.NORMAL

@@ -43,7 +43,8 @@ class Turn:
         """The question and history as the profile's models may see them."""
         if gateway.profile_is_local(profile) or "redacted" not in self.state:
             return self.state["question"], self.state["history"]
-        return self.state["redacted"]["question"], self.state["redacted"]["history"]
+        redacted = self.state["redacted"]
+        return redacted["question"], redacted.get("history", self.state["history"])
 
 
 @dataclass

@@ -38,10 +38,12 @@ def guard(turn: Turn, node: dict) -> NodeResult:
         values = redacted.values
         history.append({**message, "content": redacted.text})
     finding = {"injection": screening.suspected, "signals": screening.signals, "pii": question.kinds()}
-    return NodeResult(
-        updates={"guard": finding, "redacted": {"question": question.text, "history": history}, "pii_values": values},
-        output=finding,
-    )
+    redacted = {"question": question.text}
+    # The history as redacted only when it holds personal data: otherwise it is the history itself,
+    # and the run's state (written after every node) would carry it twice.
+    if history != turn.state["history"]:
+        redacted["history"] = history
+    return NodeResult(updates={"guard": finding, "redacted": redacted, "pii_values": values}, output=finding)
 
 
 def classify(turn: Turn, node: dict) -> NodeResult:
