@@ -72,9 +72,7 @@ def search(query: str, *, inbox_id: int | None = None, limit: int = 5, language:
 # building them took more of its time than PostgreSQL took to run them. Those whose plan cannot
 # depend on their values (the lexemes' frequencies, the passages by id) are prepared statements;
 # the vector and full-text queries are planned for their values each time.
-CHUNKS = (
-    """agents_knowledgechunk AS chunk JOIN agents_knowledgedocument AS document ON document.id = chunk.document_id"""
-)
+CHUNKS = "agents_knowledgechunk AS chunk JOIN agents_knowledgedocument AS document ON document.id = chunk.document_id"
 
 
 def _searchable(inbox_id: int | None, languages) -> tuple[str, list]:
