@@ -81,9 +81,13 @@ WEB_REQUEST_THREADS = env.int("WEB_REQUEST_THREADS", default=env.int("DATABASE_P
 # transaction mode before 1.21); those statements then run unprepared.
 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 0
-# With the pool this checks each connection as it is handed out, so one left dead by a
-# database restart is replaced instead of failing a request.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Each connection is checked as it is handed out, so one left dead by a database restart is
+# replaced instead of failing a request. With the pool, the backend does it without a round trip
+# when nothing points to a dead connection (hilconsole/postgresql/base.py); without the pool,
+# Django checks a reused connection before a request's first query.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "hilconsole.postgresql"
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = "pool" not in DATABASES["default"]["OPTIONS"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
