@@ -12,6 +12,7 @@ import functools
 import logging
 import time
 import uuid
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -29,7 +30,7 @@ from agents.pipelines.graph import Graph
 from agents.pipelines.locks import _connection_for_locks  # noqa: F401  (tests reach the lock connection)
 from agents.pipelines.nodes import Pause, transcript_text
 from conversations import services as conversations
-from conversations.models import Conversation, Inbox, Message
+from conversations.models import Conversation, Inbox, Message, person_name
 from hilconsole.celery import send_unawaited
 from hilconsole.prepared import columns, insert_row, instance, prepared_cursor
 
@@ -331,32 +332,51 @@ def _new_run(conversation: Conversation, agent: AIAgent, waiting: list[Message],
     return insert_row(run)
 
 
-def _earlier_messages(conversation: Conversation, before_id: int) -> list[Message]:
-    """The RECENT_MESSAGES messages before message `before_id`, oldest first, with the people
-    who wrote them (read only when a person did)."""
+class Earlier(NamedTuple):
+    """What a run reads of a message before it: who wrote it and what (the history), and whether
+    an AI message handed the conversation over (the AI's replies in a row)."""
+
+    sender: str
+    author_name: str
+    content: str
+    handed_over: bool
+
+
+def _earlier_messages(conversation: Conversation, before_id: int) -> list[Earlier]:
+    """The RECENT_MESSAGES messages before message `before_id`, oldest first. Only their columns
+    that the run reads: a long conversation's sixty messages as model instances, with their
+    metadata and timestamps, cost more than the rest of opening the run."""
     with prepared_cursor() as cursor:
         cursor.execute(_earlier_messages_statement(), [conversation.pk, before_id, RECENT_MESSAGES])
-        earlier = [instance(Message, row) for row in reversed(cursor.fetchall())]
-    authors = {message.author_id for message in earlier if message.author_id is not None}
+        rows = cursor.fetchall()
+    authors = {author_id for _, author_id, _, _ in rows if author_id is not None}
     people = get_user_model().objects.select_related("human_agent").in_bulk(authors) if authors else {}
-    for message in earlier:
-        message.conversation = conversation
-        if message.author_id is not None:
-            message.author = people.get(message.author_id)
-    return earlier
+    return [
+        Earlier(sender, _name_of(sender, people.get(author_id)), content, bool(handover))
+        for sender, author_id, content, handover in reversed(rows)
+    ]
+
+
+def _name_of(sender: str, author) -> str:
+    """As `Message.author_name` names a person's message (the others' names are not read)."""
+    return person_name(author) if author is not None and sender in (Message.Sender.HUMAN, Message.Sender.NOTE) else ""
 
 
 @functools.cache
 def _earlier_messages_statement() -> str:
+    field = Message._meta.get_field
     return (
         sql.SQL(
-            "SELECT {message} FROM {messages} m WHERE m.{of_conversation} = %s AND m.{id} < %s"
-            " ORDER BY m.{id} DESC LIMIT %s"
+            "SELECT m.{sender}, m.{author}, m.{content}, m.{metadata} -> 'handover' FROM {messages} m"
+            " WHERE m.{of_conversation} = %s AND m.{id} < %s ORDER BY m.{id} DESC LIMIT %s"
         )
         .format(
-            message=columns(Message, "m"),
+            sender=sql.Identifier(field("sender").column),
+            author=sql.Identifier(field("author").column),
+            content=sql.Identifier(field("content").column),
+            metadata=sql.Identifier(field("metadata").column),
             messages=sql.Identifier(Message._meta.db_table),
-            of_conversation=sql.Identifier(Message._meta.get_field("conversation").column),
+            of_conversation=sql.Identifier(field("conversation").column),
             id=sql.Identifier(Message._meta.pk.column),
         )
         .as_string()
@@ -387,7 +407,7 @@ def _allowed_tools_statement() -> str:
     )
 
 
-def _history(earlier: list[Message]) -> list[dict]:
+def _history(earlier: list[Earlier]) -> list[dict]:
     """The conversation so far as the model reads it, people's replies included."""
     history = []
     for message in earlier:
@@ -412,13 +432,13 @@ def _suppressed_reasons(conversation: Conversation) -> list[str]:
     return [reason] if reason and reason not in NEVER_SUPPRESSED else []
 
 
-def _ai_replies_in_a_row(earlier: list[Message]) -> int:
+def _ai_replies_in_a_row(earlier: list[Earlier]) -> int:
     """AI replies since a person last wrote or took over (customer messages in between)."""
     count = 0
     for message in reversed(earlier):
         if message.sender == Message.Sender.CUSTOMER:
             continue
-        if message.sender != Message.Sender.AI or message.metadata.get("handover"):
+        if message.sender != Message.Sender.AI or message.handed_over:
             break
         count += 1
     return count

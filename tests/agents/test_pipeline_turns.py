@@ -242,6 +242,21 @@ def test_the_turn_limit_hands_over(support_conversation):
     assert PipelineRun.objects.latest("started_at").reason == "turn_limit"
 
 
+def test_the_ai_replies_in_a_row_are_counted_since_its_last_handover(support_conversation):
+    AIAgent.objects.update(turn_limit=2)
+    for number, (sender, metadata) in enumerate([("ai", {}), ("ai", {"handover": True}), ("ai", {})], start=1):
+        Message.objects.create(
+            conversation=support_conversation, sender=sender, content=f"m{number}", metadata=metadata,
+            client_message_id=f"m-{number}",
+        )  # fmt: skip
+
+    # One reply since the handover notice, and this one: under the limit of two.
+    conversation = ask(support_conversation, "How long does shipping take?", 9)
+
+    assert conversation.status == Conversation.Status.FINISHED
+    assert PipelineRun.objects.get().state["turns"] == 1
+
+
 def test_repeated_node_errors_hand_over_with_an_apology(support_conversation, monkeypatch):
     def broken(turn, node):
         raise RuntimeError("search index unavailable")
