@@ -5,9 +5,11 @@ item each, and the run waits until every item is done or failed; a waiting turn 
 to its handover sink.
 
 Every finished node is a `RunStep` written in the same statement as the run's new state and
-next node. A worker that dies mid-run leaves the run `running`, and whoever advances it next
-continues after the last step. What a run's sinks do belongs to its kind (`Sinks`): a chat
-turn's (agents.pipelines.turns) send a reply or hand the conversation over; a workflow's
+next node; a node that only reads and works out the next state (`STATE_ONLY`) has its step
+written with the next one. A worker that dies mid-run leaves the run `running`, and whoever
+advances it next continues after the last step written (running such a node again, if need
+be). What a run's sinks do belongs to its kind (`Sinks`): a chat turn's
+(agents.pipelines.turns) send a reply or hand the conversation over; a workflow's
 (agents.workflows.runs) record the report or the decision on its submission.
 
 Decisions are made in the reviews app, which sits above this one: it registers a `Reviews`
@@ -15,6 +17,7 @@ Decisions are made in the reviews app, which sits above this one: it registers a
 tasks of a run that will not wait any longer. Without it, a pause hands the run over instead.
 """
 
+import functools
 import json
 import logging
 import time
@@ -34,7 +37,7 @@ from psycopg.types.json import Jsonb
 from agents.llm.gateway import BudgetExceeded, LLMUnavailable
 from agents.models import PipelineRun, PipelineVersion, RunItem, RunStep
 from agents.pipelines.graph import Graph
-from agents.pipelines.nodes import ITEM_WORK, NODES, NodeResult, Pause, Turn
+from agents.pipelines.nodes import ITEM_WORK, NODES, STATE_ONLY, NodeResult, Pause, Turn
 from hilconsole.celery import app as celery_app
 from hilconsole.celery import send_unawaited
 from hilconsole.prepared import prepared_cursor
@@ -109,6 +112,7 @@ def advance(run: PipelineRun, sinks: Sinks) -> None:
             divert(run, graph, "loop_limit")
         else:
             _step(run, graph, node_id, node, sinks)
+    write_unwritten_steps(run)  # every way a run stops writes them already; this keeps it so
 
 
 def _step(run: PipelineRun, graph: Graph, node_id: str, node: dict, sinks: Sinks) -> None:
@@ -156,6 +160,11 @@ def _step(run: PipelineRun, graph: Graph, node_id: str, node: dict, sinks: Sinks
             divert(run, graph, "loop_limit")
             return
         state["reason"], target = "loop_limit", graph.handover_sink()
+    if result.effect is None and not result.completions and not result.tools and _writes_nothing(node["type"]):
+        # Nothing but the run's state came of it: its step is written with the next one. A worker
+        # that dies before then runs it again, which changes nothing.
+        checkpoint(run, node_id, node["type"], started, clock, result, next_node=target, deferred=True)
+        return
     if result.effect is None:
         checkpoint(run, node_id, node["type"], started, clock, result, next_node=target)
         return
@@ -173,6 +182,7 @@ def _decision_for(state: dict, node_id: str) -> dict | None:
 
 def divert(run: PipelineRun, graph: Graph, reason: str) -> None:
     """Send the run to its handover sink, for `reason`; a run whose graph has none fails."""
+    write_unwritten_steps(run)
     run.state["reason"] = reason
     sink = graph.handover_sink()
     if sink is None:
@@ -405,8 +415,11 @@ def stalled_items(limit: int = 500) -> list[int]:
 # Checkpoints ----------------------------------------------------------------------------------
 
 
-def checkpoint(run, node_id, node_type, started, clock, result: NodeResult, *, next_node: str, output=None) -> None:
-    """The node's step and the run's new state and next node, committed together."""
+def checkpoint(
+    run, node_id, node_type, started, clock, result: NodeResult, *, next_node: str, output=None, deferred=False
+) -> None:
+    """The node's step and the run's new state and next node, committed together; `deferred`:
+    written with the run's next step (`write_step`)."""
     completions = result.completions
     run.next_node = next_node
     if output is None:
@@ -423,6 +436,7 @@ def checkpoint(run, node_id, node_type, started, clock, result: NodeResult, *, n
         latency_ms=(time.perf_counter() - clock) * 1000,
         tools=result.tools,
         started_at=started,
+        deferred=deferred,
     )
 
 
@@ -447,11 +461,15 @@ STEP_FIELDS = (
 JSON_STEP_FIELDS = ("input", "output", "tools")
 
 
-def write_step(run: PipelineRun, **step) -> None:
+def write_step(run: PipelineRun, *, deferred: bool = False, **step) -> None:
     """Insert the run's next step and save the run, in one prepared statement: one round trip,
     atomic on its own. A step follows every node, which makes this the most frequent write of a
     run; the server binds its values (the run's state among them) rather than reading them
-    quoted into the statement's text."""
+    quoted into the statement's text.
+
+    `deferred`: the step of a node that wrote nothing else (`_writes_nothing`) waits in memory
+    and is inserted with the run's next step, saving a round trip, a commit and a copy of the
+    run's state (with a chat turn's history, a step's largest part)."""
     now = timezone.now()
     values = {
         "run_id": run.pk, "index": run.state["steps"], "status": RunStep.Status.OK, "model": "",
@@ -461,41 +479,69 @@ def write_step(run: PipelineRun, **step) -> None:
     for field in JSON_STEP_FIELDS:
         values[field] = _json(values[field])
     run.state["steps"] += 1
+    steps = [*unwritten_steps(run), [values[field] for field in STEP_FIELDS]]
+    run._unwritten_steps = steps if deferred else []
+    if not deferred:
+        _write(run, steps, now)
+
+
+def write_unwritten_steps(run: PipelineRun) -> None:
+    """Write the steps waiting in memory (`write_step`), and the run with them, before the run
+    is saved any other way."""
+    if unwritten_steps(run):
+        steps, run._unwritten_steps = run._unwritten_steps, []
+        _write(run, steps, timezone.now())
+
+
+def unwritten_steps(run: PipelineRun) -> list:
+    if not hasattr(run, "_unwritten_steps"):
+        run._unwritten_steps = []
+    return run._unwritten_steps
+
+
+def _write(run: PipelineRun, steps: list[list], now) -> None:
     run.updated_at = now
     with prepared_cursor() as cursor:
         cursor.execute(
-            _STEP_STATEMENT,
-            [*(values[field] for field in STEP_FIELDS), _json(run.state),
+            _step_statement(len(steps)),
+            [*(value for step in steps for value in step), _json(run.state),
              *(getattr(run, field) for field in RUN_FIELDS[1:]), run.pk],
         )  # fmt: skip
 
 
-def _step_statement() -> sql.Composed:
+@functools.cache
+def _step_statement(count: int) -> str:
+    """`count` steps inserted and the run updated. Rendered once per count: composing it again
+    for every step cost a tenth of the step's write."""
     columns = [RunStep._meta.get_field(name.removesuffix("_id")).column for name in STEP_FIELDS]
     run_columns = [PipelineRun._meta.get_field(name).column for name in RUN_FIELDS]
-    statement = (
-        "WITH step AS (INSERT INTO {steps} ({columns}) VALUES ({values})) UPDATE {runs} SET {sets} WHERE {id} = %s"
+    row = sql.SQL("({})").format(sql.SQL(", ").join(sql.Placeholder() * len(columns)))
+    statement = "WITH step AS (INSERT INTO {steps} ({columns}) VALUES {rows}) UPDATE {runs} SET {sets} WHERE {id} = %s"
+    return (
+        sql.SQL(statement)
+        .format(
+            steps=sql.Identifier(RunStep._meta.db_table),
+            columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+            rows=sql.SQL(", ").join([row] * count),
+            runs=sql.Identifier(PipelineRun._meta.db_table),
+            sets=sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(column)) for column in run_columns),
+            id=sql.Identifier(PipelineRun._meta.pk.column),
+        )
+        .as_string()
     )
-    return sql.SQL(statement).format(
-        steps=sql.Identifier(RunStep._meta.db_table),
-        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
-        values=sql.SQL(", ").join(sql.Placeholder() * len(columns)),
-        runs=sql.Identifier(PipelineRun._meta.db_table),
-        sets=sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(column)) for column in run_columns),
-        id=sql.Identifier(PipelineRun._meta.pk.column),
-    )
-
-
-# Rendered once: composing it again for every step cost a tenth of the step's write.
-_STEP_STATEMENT = _step_statement().as_string()
 
 
 def _json(value) -> Jsonb:
     return Jsonb(value, dumps=lambda data: json.dumps(data, cls=DjangoJSONEncoder))
 
 
+def _writes_nothing(kind: str) -> bool:
+    return kind in STATE_ONLY
+
+
 def record_failure(run, node_id, node, started, clock, error) -> None:
     with transaction.atomic():
+        write_unwritten_steps(run)
         RunStep.objects.create(
             run=run,
             index=run.state["steps"],

@@ -257,6 +257,69 @@ def test_the_ai_replies_in_a_row_are_counted_since_its_last_handover(support_con
     assert PipelineRun.objects.get().state["turns"] == 1
 
 
+class WorkerDied(BaseException):
+    """What a worker's death looks like to the run: nothing after it happens in this process."""
+
+
+def steps_of(conversation) -> list[tuple[int, str, str]]:
+    run = PipelineRun.objects.get(conversation=conversation)
+    return [(step.index, step.node, step.status) for step in run.steps.order_by("index")]
+
+
+OK = RunStep.Status.OK
+TURN_STEPS = [(0, "guard", OK), (1, "retrieve", OK), (2, "classify", OK), (3, "answer", OK), (4, "reply", OK)]
+
+
+def test_the_steps_of_nodes_that_only_read_are_written_with_the_next_step(support_conversation):
+    with CaptureQueriesContext(connection) as turn:
+        conversation = ask(support_conversation, "How long does shipping take?")
+
+    assert steps_of(conversation) == TURN_STEPS
+    # guard and retrieve with classify; answer; the reply
+    assert len([query for query in turn.captured_queries if '"agents_runstep"' in query["sql"]]) == 3
+
+
+def test_a_worker_that_dies_after_nodes_that_only_read_runs_them_again_and_writes_each_step_once(
+    support_conversation, monkeypatch
+):
+    classify = nodes.NODES["classify"]
+
+    def dies(turn, node):
+        raise WorkerDied()
+
+    monkeypatch.setitem(nodes.NODES, "classify", dies)
+    with pytest.raises(WorkerDied):
+        ask(support_conversation, "How long does shipping take?")
+    run = PipelineRun.objects.get(conversation=support_conversation)
+    assert (run.status, run.next_node, run.steps.count()) == (PipelineRun.Status.RUNNING, "guard", 0)
+
+    monkeypatch.setitem(nodes.NODES, "classify", classify)
+    turns.turn_run(support_conversation.pk)
+
+    support_conversation.refresh_from_db()
+    assert support_conversation.status == Conversation.Status.FINISHED
+    assert steps_of(support_conversation) == TURN_STEPS and len(replies(support_conversation)) == 1
+
+
+def test_a_node_failing_after_nodes_that_only_read_is_recorded_after_their_steps(support_conversation, monkeypatch):
+    classify, failures = nodes.NODES["classify"], [RuntimeError("the model timed out"), WorkerDied()]
+
+    def fails_then_dies(turn, node):
+        raise failures.pop(0)
+
+    monkeypatch.setitem(nodes.NODES, "classify", fails_then_dies)
+    with pytest.raises(WorkerDied):
+        ask(support_conversation, "How long does shipping take?")
+    # The failure was recorded after the steps before it, and the run goes on from the failed node.
+    assert steps_of(support_conversation) == [*TURN_STEPS[:2], (2, "classify", RunStep.Status.ERROR)]
+    assert PipelineRun.objects.get(conversation=support_conversation).next_node == "classify"
+
+    monkeypatch.setitem(nodes.NODES, "classify", classify)
+    turns.turn_run(support_conversation.pk)
+
+    assert steps_of(support_conversation)[3:] == [(3, "classify", OK), (4, "answer", OK), (5, "reply", OK)]
+
+
 def test_repeated_node_errors_hand_over_with_an_apology(support_conversation, monkeypatch):
     def broken(turn, node):
         raise RuntimeError("search index unavailable")

@@ -85,5 +85,8 @@ from agents.pipelines.nodes import documents, review, support  # noqa: E402  (th
 from agents.pipelines.nodes.support import SIGN_IN_FIRST, transcript_text  # noqa: E402, F401
 
 NODES = {**support.NODES, **documents.NODES, **review.NODES}
+# Nodes that only read and work out the run's next state: the engine writes each one's step with
+# the run's next step.
+STATE_ONLY = support.STATE_ONLY
 # What a map node's items do, by the node's `work` setting.
 ITEM_WORK = documents.ITEM_WORK

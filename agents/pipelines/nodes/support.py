@@ -374,3 +374,5 @@ NODES = {
     "summarize": summarize,
     "condition": condition,
 }
+# Nodes that only read (the question, the help articles) and work out the run's next state.
+STATE_ONLY = frozenset({"guard", "retrieve", "condition"})
