@@ -477,7 +477,8 @@ def write_step(run: PipelineRun, *, deferred: bool = False, **step) -> None:
         "input": input_of(step["node_type"], run.state), **step,
     }  # fmt: skip
     for field in JSON_STEP_FIELDS:
-        values[field] = _json(values[field])
+        # Serialised now: a step written with a later one keeps what its node returned.
+        values[field] = Jsonb(json.dumps(values[field], cls=DjangoJSONEncoder), dumps=_unchanged)
     run.state["steps"] += 1
     steps = [*unwritten_steps(run), [values[field] for field in STEP_FIELDS]]
     run._unwritten_steps = steps if deferred else []
@@ -533,6 +534,10 @@ def _step_statement(count: int) -> str:
 
 def _json(value) -> Jsonb:
     return Jsonb(value, dumps=lambda data: json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 def _writes_nothing(kind: str) -> bool:

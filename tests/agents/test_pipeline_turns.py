@@ -279,6 +279,21 @@ def test_the_steps_of_nodes_that_only_read_are_written_with_the_next_step(suppor
     assert len([query for query in turn.captured_queries if '"agents_runstep"' in query["sql"]]) == 3
 
 
+def test_a_step_written_with_a_later_one_shows_what_its_node_returned(support_conversation, monkeypatch):
+    retrieve = nodes.NODES["retrieve"]
+
+    def retrieve_and_touch_the_guards_finding(turn, node):
+        turn.state["guard"]["signals"].append("changed after the guard ran")
+        return retrieve(turn, node)
+
+    monkeypatch.setitem(nodes.NODES, "retrieve", retrieve_and_touch_the_guards_finding)
+
+    conversation = ask(support_conversation, "How long does shipping take?")
+
+    guard = PipelineRun.objects.get(conversation=conversation).steps.get(node="guard")
+    assert guard.output["signals"] == []
+
+
 def test_a_worker_that_dies_after_nodes_that_only_read_runs_them_again_and_writes_each_step_once(
     support_conversation, monkeypatch
 ):
