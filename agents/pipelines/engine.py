@@ -160,7 +160,7 @@ def _step(run: PipelineRun, graph: Graph, node_id: str, node: dict, sinks: Sinks
             divert(run, graph, "loop_limit")
             return
         state["reason"], target = "loop_limit", graph.handover_sink()
-    if result.effect is None and not result.completions and not result.tools and _writes_nothing(node["type"]):
+    if result.effect is None and not result.completions and not result.tools and node["type"] in STATE_ONLY:
         # Nothing but the run's state came of it: its step is written with the next one. A worker
         # that dies before then runs it again, which changes nothing.
         checkpoint(run, node_id, node["type"], started, clock, result, next_node=target, deferred=True)
@@ -467,7 +467,7 @@ def write_step(run: PipelineRun, *, deferred: bool = False, **step) -> None:
     run; the server binds its values (the run's state among them) rather than reading them
     quoted into the statement's text.
 
-    `deferred`: the step of a node that wrote nothing else (`_writes_nothing`) waits in memory
+    `deferred`: the step of a node that wrote nothing else (`STATE_ONLY`) waits in memory
     and is inserted with the run's next step, saving a round trip, a commit and a copy of the
     run's state (with a chat turn's history, a step's largest part)."""
     now = timezone.now()
@@ -477,10 +477,9 @@ def write_step(run: PipelineRun, *, deferred: bool = False, **step) -> None:
         "input": input_of(step["node_type"], run.state), **step,
     }  # fmt: skip
     for field in JSON_STEP_FIELDS:
-        # Serialised now: a step written with a later one keeps what its node returned.
-        values[field] = Jsonb(json.dumps(values[field], cls=DjangoJSONEncoder), dumps=_unchanged)
+        values[field] = _json(values[field])
     run.state["steps"] += 1
-    steps = [*unwritten_steps(run), [values[field] for field in STEP_FIELDS]]
+    steps = [*_unwritten(run), [values[field] for field in STEP_FIELDS]]
     run._unwritten_steps = steps if deferred else []
     if not deferred:
         _write(run, steps, now)
@@ -489,15 +488,13 @@ def write_step(run: PipelineRun, *, deferred: bool = False, **step) -> None:
 def write_unwritten_steps(run: PipelineRun) -> None:
     """Write the steps waiting in memory (`write_step`), and the run with them, before the run
     is saved any other way."""
-    if unwritten_steps(run):
-        steps, run._unwritten_steps = run._unwritten_steps, []
+    if steps := _unwritten(run):
+        run._unwritten_steps = []
         _write(run, steps, timezone.now())
 
 
-def unwritten_steps(run: PipelineRun) -> list:
-    if not hasattr(run, "_unwritten_steps"):
-        run._unwritten_steps = []
-    return run._unwritten_steps
+def _unwritten(run: PipelineRun) -> list:
+    return getattr(run, "_unwritten_steps", [])
 
 
 def _write(run: PipelineRun, steps: list[list], now) -> None:
@@ -533,15 +530,13 @@ def _step_statement(count: int) -> str:
 
 
 def _json(value) -> Jsonb:
-    return Jsonb(value, dumps=lambda data: json.dumps(data, cls=DjangoJSONEncoder))
+    """`value` as JSON, serialised now: a step written with a later one keeps what its node
+    returned, whatever later nodes do to the same objects in the run's state."""
+    return Jsonb(json.dumps(value, cls=DjangoJSONEncoder), dumps=_unchanged)
 
 
 def _unchanged(text: str) -> str:
     return text
-
-
-def _writes_nothing(kind: str) -> bool:
-    return kind in STATE_ONLY
 
 
 def record_failure(run, node_id, node, started, clock, error) -> None:
